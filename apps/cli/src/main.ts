@@ -1,1 +1,2 @@
-import { x } from "@provwatch/verification"; console.log(x);
+import { passVerdict } from '@provwatch/verification';
+console.log(passVerdict('placeholder', {}).status);

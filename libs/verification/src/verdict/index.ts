@@ -1,0 +1,3 @@
+export * from './reason-code';
+export * from './verdict';
+export * from './verification.error';

@@ -1,0 +1,62 @@
+/**
+ * Stable reason codes. Alerts, metrics, the API and the CLI show them, and tests assert them:
+ * never rename one; add new ones instead. Kebab-case, like the rest of the public surface.
+ */
+export const FAIL_CODES = [
+  // Evidence documents that are present but malformed or of an unknown kind.
+  'bundle-invalid',
+  'bundle-unsupported-version',
+  'envelope-invalid',
+  'statement-invalid',
+  'provenance-invalid',
+  'checksums-file-invalid',
+  'certificate-invalid',
+  'signature-encoding-invalid',
+  // Cryptographic chain.
+  'certificate-chain-invalid',
+  'sct-invalid',
+  'signature-invalid',
+  'tlog-entry-invalid',
+  'tlog-entry-mismatch',
+  'tlog-inclusion-invalid',
+  'tlog-entry-missing',
+  'timestamp-invalid',
+  'public-key-mismatch',
+  // Who signed and what they said.
+  'identity-mismatch',
+  'issuer-mismatch',
+  'subject-digest-mismatch',
+  'predicate-type-mismatch',
+  'builder-untrusted',
+  'source-mismatch',
+  'source-tag-mismatch',
+  'source-branch-mismatch',
+  'source-versioned-tag-mismatch',
+  'checksum-mismatch',
+  'checksum-entry-missing',
+  'policy-violation',
+  'sbom-invalid',
+  // Inputs that cannot be what they claim (treated as evidence that is wrong).
+  'input-too-large',
+  'input-unreadable',
+] as const;
+
+export const ERROR_CODES = [
+  // Could not decide: the check must be retried, never reported as pass or fail.
+  'tlog-unavailable',
+  'trust-root-invalid',
+  'trust-root-unavailable',
+  'policy-evaluation-error',
+  'network-error',
+  'internal-error',
+] as const;
+
+export type FailCode = (typeof FAIL_CODES)[number];
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export type ReasonCode = FailCode | ErrorCode | 'verified' | 'evidence-missing';
+
+const ERROR_CODE_SET: ReadonlySet<string> = new Set(ERROR_CODES);
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return ERROR_CODE_SET.has(code);
+}
