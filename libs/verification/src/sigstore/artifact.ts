@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
+
+/**
+ * The artifact under verification, as digests computed by the caller (hashed once, streamed)
+ * and, when they are at hand, its bytes. Digests are computed here, never taken from evidence.
+ */
+export interface Artifact {
+  digests: Partial<Record<DigestAlgorithm, Buffer>> & { sha256: Buffer };
+  bytes?: Buffer;
+}
+
+export function artifactFromBytes(bytes: Buffer, algorithms: DigestAlgorithm[] = ['sha256']): Artifact {
+  const digests: Partial<Record<DigestAlgorithm, Buffer>> = {};
+  for (const alg of new Set<DigestAlgorithm>(['sha256', ...algorithms])) digests[alg] = createHash(alg).update(bytes).digest();
+  return { digests: digests as Artifact['digests'], bytes };
+}
+
+/** An artifact known only by its SHA-256 digest (`sha256:<hex>` on the command line). */
+export function artifactFromSha256(hex: string): Artifact {
+  return { digests: { sha256: Buffer.from(hex, 'hex') } };
+}
+
+const SHA256_DIGEST = /^sha256:([0-9a-f]{64})$/;
+
+/** Parses `sha256:<64 hex>`; anything else is not a digest (the conformance protocol then reads a file). */
+export function parseSha256Digest(value: string): string | undefined {
+  return SHA256_DIGEST.exec(value)?.[1];
+}
+
+export function formatSha256(digest: Buffer): string {
+  return `sha256:${digest.toString('hex')}`;
+}

@@ -1,0 +1,6 @@
+export * from './artifact';
+export * from './bundle-parser';
+export * from './bundle-verifier';
+export * from './fulcio-certificate';
+export * from './identity-policy';
+export * from './trust-root';

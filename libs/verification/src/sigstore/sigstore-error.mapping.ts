@@ -1,0 +1,33 @@
+import { PolicyError, VerificationError as SigstoreVerificationError } from '@sigstore/verify';
+import { type FailCode, VerificationError } from '../verdict';
+
+const CODE_MAP: Record<string, FailCode> = {
+  TLOG_ERROR: 'tlog-entry-invalid',
+  TLOG_INCLUSION_PROOF_ERROR: 'tlog-inclusion-invalid',
+  TLOG_INCLUSION_PROMISE_ERROR: 'tlog-inclusion-invalid',
+  TLOG_MISSING_INCLUSION_ERROR: 'tlog-inclusion-invalid',
+  TLOG_BODY_ERROR: 'tlog-entry-mismatch',
+  CERTIFICATE_ERROR: 'certificate-chain-invalid',
+  PUBLIC_KEY_ERROR: 'public-key-mismatch',
+  SIGNATURE_ERROR: 'signature-invalid',
+  TIMESTAMP_ERROR: 'timestamp-invalid',
+  NOT_IMPLEMENTED_ERROR: 'bundle-unsupported-version',
+  UNTRUSTED_SIGNER_ERROR: 'identity-mismatch',
+};
+
+/**
+ * Maps what sigstore-js throws to our stable codes. Anything else thrown while checking a
+ * parsed bundle comes from decoding attacker-controlled bytes (ASN.1, base64, JSON inside
+ * tlog bodies): the same bytes fail the same way every time, so it is `bundle-invalid`.
+ */
+export function fromSigstoreError(err: unknown): VerificationError {
+  if (err instanceof VerificationError) return err;
+  if (err instanceof SigstoreVerificationError || err instanceof PolicyError) {
+    let code = CODE_MAP[err.code] ?? 'bundle-invalid';
+    if (code === 'certificate-chain-invalid' && /SCT|ctlog|certificate transparency/i.test(err.message)) code = 'sct-invalid';
+    if (code === 'tlog-entry-invalid' && /threshold|not enough|missing/i.test(err.message)) code = 'tlog-entry-missing';
+    return new VerificationError(code, err.message, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new VerificationError('bundle-invalid', `malformed evidence: ${message}`, { cause: err });
+}
