@@ -1,2 +1,82 @@
-import { passVerdict } from '@provwatch/verification';
-console.log(passVerdict('placeholder', {}).status);
+import { type Verdict, verdictFromError } from '@provwatch/verification';
+import { UsageError } from './cli.error';
+import type { Command, CommandContext } from './commands/command';
+import { verifyArtifactCommand } from './commands/verify-artifact.command';
+import { verifyBlobCommand } from './commands/verify-blob.command';
+import { verifyBundleCommand } from './commands/verify-bundle.command';
+
+export const COMMANDS: Command[] = [verifyArtifactCommand, verifyBlobCommand, verifyBundleCommand];
+
+export const EXIT_PASSED = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export interface CliIo {
+  stdout(line: string): void;
+  stderr(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+function usage(): string {
+  return ['usage: provwatch <command> [flags]', '', 'commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(20)} ${c.summary}`), '', 'provwatch <command> --help shows its flags.'].join('\n');
+}
+
+/**
+ * Runs one command and returns the exit code: 0 PASSED, 1 FAILED (evidence wrong, missing, or
+ * not checkable), 2 usage. Every verdict that is not `pass` exits 1: fail closed.
+ */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name ? EXIT_PASSED : EXIT_USAGE;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr(`unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(`usage: ${command.usage}`);
+    return EXIT_PASSED;
+  }
+  const json = rest.includes('--json');
+  const context: CommandContext = { warn: (m) => io.stderr(m), env: io.env };
+  let verdict: Verdict;
+  try {
+    verdict = await command.run(rest, context);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\nusage: ${command.usage}`);
+      return EXIT_USAGE;
+    }
+    verdict = verdictFromError(err);
+  }
+  if (json) io.stdout(JSON.stringify(verdict, null, 2));
+  if (verdict.status === 'pass') {
+    if (!json) io.stdout(`PASSED: ${verdict.message}`);
+    return EXIT_PASSED;
+  }
+  // FAILED goes to stderr with --json so stdout stays one JSON document.
+  (json ? io.stderr : io.stdout)(`FAILED: ${verdict.code}: ${verdict.message}`);
+  return EXIT_FAILED;
+}
+
+/** Process entry: wires runCli to the real stdout, stderr, environment and exit code. */
+export function main(): void {
+  runCli(process.argv.slice(2), {
+    stdout: (l) => process.stdout.write(`${l}\n`),
+    stderr: (l) => process.stderr.write(`${l}\n`),
+    env: process.env,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`internal error: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = EXIT_FAILED;
+    },
+  );
+}
+
+if (require.main === module) main();

@@ -1,0 +1,61 @@
+import { basename } from 'node:path';
+import { parseProvenanceDocument, verifyArtifactProvenance } from '@provwatch/verification';
+import { RekorClient } from '../../../../libs/sources/src/rekor/rekor.client';
+import { UsageError } from '../cli.error';
+import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
+import { loadTrustRoot } from '../io/trust-root.loader';
+import type { Command } from './command';
+import { COMMON_FLAGS, atMostOne, parseFlags } from './parse-flags';
+
+/** `slsa-verifier verify-artifact`, same flags. */
+export const verifyArtifactCommand: Command = {
+  name: 'verify-artifact',
+  summary: 'verify SLSA provenance of release artifacts (slsa-verifier flags)',
+  usage:
+    'provwatch verify-artifact ARTIFACT... --provenance-path FILE --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--trusted-root FILE] [--rekor-url URL] [--json]',
+  async run(argv, context) {
+    const { values, positionals } = parseFlags(argv, {
+      ...COMMON_FLAGS,
+      'provenance-path': { type: 'string' },
+      'source-uri': { type: 'string' },
+      'source-tag': { type: 'string' },
+      'source-branch': { type: 'string' },
+      'source-versioned-tag': { type: 'string' },
+      'builder-id': { type: 'string' },
+      'rekor-url': { type: 'string' },
+    });
+    if (positionals.length === 0) throw new UsageError('at least one ARTIFACT is required');
+    if (!values['provenance-path']) throw new UsageError('--provenance-path is required');
+    if (!values['source-uri']) throw new UsageError('--source-uri is required');
+    if (!/^github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(values['source-uri'])) {
+      throw new UsageError(`--source-uri must look like github.com/OWNER/REPO, got ${JSON.stringify(values['source-uri'])}`);
+    }
+    atMostOne(values, ['source-tag', 'source-branch', 'source-versioned-tag']);
+
+    const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
+    const document = parseProvenanceDocument(await readEvidenceFile(values['provenance-path']));
+    const artifacts = [];
+    for (const path of positionals) {
+      const hashed = await hashArtifactFile(path);
+      artifacts.push({ name: basename(path), sha256: hashed.digests.sha256 });
+    }
+    // Generator <= v2.0.0 envelopes carry no log entry: search the log by the artifact's digest.
+    const rekorEntries =
+      document.kind === 'legacy-envelopes'
+        ? await new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL }).findByArtifactDigest(artifacts[0].sha256.toString('hex'))
+        : undefined;
+    return verifyArtifactProvenance({
+      trustRoot,
+      document,
+      artifacts,
+      rekorEntries,
+      expectations: {
+        sourceUri: values['source-uri'],
+        sourceTag: values['source-tag'],
+        sourceBranch: values['source-branch'],
+        sourceVersionedTag: values['source-versioned-tag'],
+        builderId: values['builder-id'],
+      },
+    });
+  },
+};

@@ -1,0 +1,2 @@
+export * from './legacy-blob-signature';
+export * from './verify-signed-blob';

@@ -1,0 +1,77 @@
+import type { KeyObject } from 'node:crypto';
+import { parseStatement, findSubjectByDigest } from '../intoto';
+import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, formatSha256, verifyBundle } from '../sigstore';
+import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
+import { type RekorLogEntry } from '../rekor';
+import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
+
+export interface SignedBlobOptions {
+  trustRoot: SigstoreTrustRoot;
+  artifact: Artifact;
+  identity?: IdentityPolicy;
+  publicKey?: KeyObject;
+}
+
+/**
+ * `verify-bundle` / `cosign verify-blob --bundle`: the bundle signs the artifact itself (message
+ * signature) or an in-toto statement one of whose subjects is the artifact (DSSE).
+ */
+export function verifyBlobBundle(bundle: Uint8Array | string | object, options: SignedBlobOptions): Verdict {
+  const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
+  try {
+    const verified = verifyBundle(bundle, options);
+    return passVerdict(describe(verified), { ...evidence, ...evidenceOf(verified), ...statementEvidence(verified, options.artifact) });
+  } catch (err) {
+    return verdictFromError(err, evidence);
+  }
+}
+
+/**
+ * `cosign verify-blob --certificate C --signature S`: no bundle, so the Rekor entries found for
+ * the artifact are tried one by one; the first that verifies completely wins. No entry is a
+ * `fail` (`tlog-entry-missing`): cosign without a bundle requires one too.
+ */
+export function verifyLegacyBlob(
+  input: { certificateDer: Buffer; signature: Buffer; rekorEntries: RekorLogEntry[] },
+  options: SignedBlobOptions,
+): Verdict {
+  const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
+  if (input.rekorEntries.length === 0) {
+    return verdictFromError(new VerificationError('tlog-entry-missing', 'no transparency log entry exists for this artifact'), evidence);
+  }
+  let firstError: unknown;
+  for (const rekorEntry of input.rekorEntries) {
+    try {
+      const bundle = bundleFromLegacyBlobSignature({ ...input, artifactSha256: options.artifact.digests.sha256, rekorEntry });
+      const verified = verifyBundle(bundle, options);
+      return passVerdict(describe(verified), { ...evidence, ...evidenceOf(verified) });
+    } catch (err) {
+      // Entries for the same digest signed by others are expected; report the first failure.
+      firstError ??= err;
+    }
+  }
+  return verdictFromError(firstError, evidence);
+}
+
+export function evidenceOf(verified: VerifiedBundle): Evidence {
+  return { signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps };
+}
+
+function statementEvidence(verified: VerifiedBundle, artifact: Artifact): Evidence {
+  if (!verified.dsse) return {};
+  const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
+  const subject = findSubjectByDigest(statement, { sha256: artifact.digests.sha256.toString('hex') });
+  if (!subject) {
+    throw new VerificationError(
+      'subject-digest-mismatch',
+      `no subject of the statement has sha256 ${artifact.digests.sha256.toString('hex')}`,
+    );
+  }
+  return { predicateType: statement.predicateType, subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })) };
+}
+
+function describe(verified: VerifiedBundle): string {
+  const who = verified.signer.identity ? `${verified.signer.identity} (issuer ${verified.signer.issuer})` : `key ${verified.signer.keyHint || '(no hint)'}`;
+  const where = verified.tlog.map((t) => `log index ${t.logIndex}`).join(', ');
+  return `signature verified: signed by ${who}${where ? `, ${where}` : ''}`;
+}

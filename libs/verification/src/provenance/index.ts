@@ -1,0 +1,2 @@
+export * from './provenance-document';
+export * from './verify-artifact-provenance';

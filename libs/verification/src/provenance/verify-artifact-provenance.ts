@@ -1,0 +1,106 @@
+import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
+import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
+import { assertSubjectDigest, parseStatement } from '../intoto';
+import { type RekorLogEntry, tlogEntryFromRekor } from '../rekor';
+import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, exactly, formatSha256, verifyBundle } from '../sigstore';
+import { type SlsaExpectations, verifySlsaProvenance } from '../slsa';
+import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
+import type { LegacyDsseEnvelope, ProvenanceDocument } from './provenance-document';
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/**
+ * Provenance is signed by the builder's reusable workflow, at a version tag. This only admits
+ * slsa-github-generator workflows as signers; which workflow and version is trusted is decided
+ * afterwards by the SLSA rules, which compare the certificate with the provenance.
+ */
+export const SLSA_GITHUB_GENERATOR_SIGNER: IdentityPolicy = {
+  issuer: exactly(GITHUB_ACTIONS_ISSUER),
+  subject: {
+    regexp: /^https:\/\/github\.com\/slsa-framework\/slsa-github-generator\/\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml@refs\/tags\/v[0-9]+\.[0-9]+\.[0-9]+(-rc\.[0-9]+)?$/,
+  },
+};
+
+export interface ArtifactProvenanceInput {
+  trustRoot: SigstoreTrustRoot;
+  document: ProvenanceDocument;
+  /** Every artifact must be a subject of the provenance. */
+  artifacts: Array<{ name: string; sha256: Buffer }>;
+  expectations: SlsaExpectations;
+  /** Log entries found online for a legacy envelope (searched by the caller by artifact digest). */
+  rekorEntries?: RekorLogEntry[];
+  signer?: IdentityPolicy;
+}
+
+/** `slsa-verifier verify-artifact`: signature chain, builder, source and subjects, one verdict. */
+export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdict {
+  const evidence: Evidence = {
+    artifactDigests: Object.fromEntries(input.artifacts.map((a) => [a.name, formatSha256(a.sha256)])),
+  };
+  try {
+    if (input.artifacts.length === 0) throw new VerificationError('input-unreadable', 'no artifact to verify');
+    const verified = verifyProvenanceSignature(input);
+    const dsse = verified.dsse;
+    if (!dsse) throw new VerificationError('provenance-invalid', 'the provenance bundle signs a message, not an in-toto statement');
+    const statement = parseStatement(dsse.payload, dsse.payloadType);
+    for (const artifact of input.artifacts) assertSubjectDigest(statement, { sha256: artifact.sha256.toString('hex') }, artifact.name);
+    const slsa = verifySlsaProvenance(statement, verified.signer, input.expectations);
+    return passVerdict(`verified SLSA provenance: ${input.artifacts.map((a) => a.name).join(', ')} built by ${slsa.builderId} from ${slsa.sourceUri}${slsa.sourceRef ? `@${slsa.sourceRef}` : ''}`, {
+      ...evidence,
+      signer: verified.signer,
+      tlog: verified.tlog,
+      timestamps: verified.timestamps,
+      predicateType: statement.predicateType,
+      subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })),
+      builderId: slsa.builderId,
+      sourceUri: slsa.sourceUri,
+      sourceRef: slsa.sourceRef,
+      sourceDigest: slsa.sourceDigest,
+      buildType: slsa.buildType,
+    });
+  } catch (err) {
+    return verdictFromError(err, evidence);
+  }
+}
+
+function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBundle {
+  const identity = input.signer ?? SLSA_GITHUB_GENERATOR_SIGNER;
+  if (input.document.kind === 'bundle') return verifyBundle(input.document.bundle, { trustRoot: input.trustRoot, identity });
+
+  // Legacy envelopes carry no log entry: try each entry found online against each envelope.
+  const entries = input.rekorEntries ?? [];
+  if (entries.length === 0) {
+    throw new VerificationError('tlog-entry-missing', 'the provenance has no transparency log entry and none was found for the artifact');
+  }
+  let firstError: unknown;
+  for (const envelope of input.document.envelopes) {
+    for (const entry of entries) {
+      try {
+        return verifyBundle(bundleFromLegacyEnvelope(envelope, entry), { trustRoot: input.trustRoot, identity });
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+  }
+  throw firstError;
+}
+
+/** A bare envelope plus its Rekor entry, re-expressed as a v0.1 bundle for the one verifier. */
+export function bundleFromLegacyEnvelope(envelope: LegacyDsseEnvelope, entry: RekorLogEntry): Record<string, unknown> {
+  if (envelope.signatures.length !== 1) throw new VerificationError('envelope-invalid', `expected one envelope signature, found ${envelope.signatures.length}`);
+  const signature = envelope.signatures[0];
+  if (!signature.cert) throw new VerificationError('certificate-invalid', 'the envelope signature carries no certificate');
+  return {
+    mediaType: BUNDLE_V01_MEDIA_TYPE,
+    verificationMaterial: {
+      x509CertificateChain: { certificates: [{ rawBytes: decodeCosignCertificate(signature.cert).toString('base64') }] },
+      tlogEntries: [tlogEntryFromRekor(entry)],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    dsseEnvelope: {
+      payload: envelope.payload,
+      payloadType: envelope.payloadType,
+      signatures: [{ sig: signature.sig, keyid: signature.keyid ?? '' }],
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { VerificationError } from '../verdict';
+
+/**
+ * One entry as Rekor v1's REST API returns it (`GET /api/v1/log/entries/{uuid}`, the value under
+ * the uuid key), and as cosign embeds its essentials in `dev.sigstore.cosign/bundle`. Everything
+ * in it is attacker-controlled until the SET or inclusion proof has been verified against the
+ * log key in the trust root, which verifyBundle does.
+ */
+export interface RekorLogEntry {
+  body: string; // base64 of the canonicalized entry
+  integratedTime: number;
+  logID: string; // hex sha256 of the log's public key
+  logIndex: number;
+  verification?: {
+    signedEntryTimestamp?: string; // base64
+    inclusionProof?: {
+      logIndex: number;
+      rootHash: string; // hex
+      treeSize: number;
+      hashes: string[]; // hex
+      checkpoint?: string;
+    };
+  };
+}
+
+/** The JSON form of a Sigstore bundle's TransparencyLogEntry, built from a Rekor v1 entry. */
+export function tlogEntryFromRekor(entry: RekorLogEntry): Record<string, unknown> {
+  const problems: string[] = [];
+  if (typeof entry?.body !== 'string') problems.push('body');
+  if (!Number.isSafeInteger(entry?.integratedTime) || entry.integratedTime <= 0) problems.push('integratedTime');
+  if (typeof entry?.logID !== 'string' || !/^[0-9a-f]{64}$/i.test(entry.logID)) problems.push('logID');
+  if (!Number.isSafeInteger(entry?.logIndex) || entry.logIndex < 0) problems.push('logIndex');
+  if (problems.length > 0) throw new VerificationError('tlog-entry-invalid', `Rekor entry has invalid fields: ${problems.join(', ')}`);
+
+  let body: { kind?: unknown; apiVersion?: unknown };
+  try {
+    body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
+  } catch {
+    throw new VerificationError('tlog-entry-invalid', 'Rekor entry body is not base64-encoded JSON');
+  }
+  if (typeof body.kind !== 'string' || typeof body.apiVersion !== 'string') {
+    throw new VerificationError('tlog-entry-invalid', 'Rekor entry body has no kind/apiVersion');
+  }
+  const proof = entry.verification?.inclusionProof;
+  const set = entry.verification?.signedEntryTimestamp;
+  return {
+    logIndex: String(entry.logIndex),
+    logId: { keyId: Buffer.from(entry.logID, 'hex').toString('base64') },
+    kindVersion: { kind: body.kind, version: body.apiVersion },
+    integratedTime: String(entry.integratedTime),
+    inclusionPromise: set ? { signedEntryTimestamp: set } : undefined,
+    inclusionProof: proof
+      ? {
+          logIndex: String(proof.logIndex),
+          rootHash: Buffer.from(proof.rootHash, 'hex').toString('base64'),
+          treeSize: String(proof.treeSize),
+          hashes: proof.hashes.map((h) => Buffer.from(h, 'hex').toString('base64')),
+          checkpoint: proof.checkpoint ? { envelope: proof.checkpoint } : undefined,
+        }
+      : undefined,
+    canonicalizedBody: entry.body,
+  };
+}
+
+/**
+ * Finds Rekor entries for an artifact (online search at the edge). Implementations throw
+ * VerificationError('tlog-unavailable') when the log cannot be asked: that is never a pass.
+ */
+export interface TlogEntryFinder {
+  findByArtifactDigest(sha256Hex: string): Promise<RekorLogEntry[]>;
+}
