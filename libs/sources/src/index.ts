@@ -1,1 +1,2 @@
-export const y = 2;
+export { SourceError, type SourceErrorCode, isSourceError } from './source.error';
+export * from './oci';

@@ -1,0 +1,251 @@
+import { SourceError } from '../source.error';
+
+/** Settings shared by every request of one client. */
+export interface HttpSettings {
+  readonly timeoutMs: number;
+  readonly userAgent: string;
+  /** `host:port` (or bare host) values that may be spoken to over plain http. */
+  readonly insecureHosts: ReadonlySet<string>;
+  readonly maxRedirects: number;
+}
+
+export interface HopRequest {
+  readonly method: 'GET' | 'HEAD';
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Sent only to hops whose origin equals `origin`; dropped on any other host (storage redirects). */
+  readonly authorization?: { readonly origin: string; readonly value: string };
+}
+
+/** A response whose body has not been read yet, with the timer that guards it. */
+export interface OpenResponse {
+  readonly response: Response;
+  /** Where the final response came from (after redirects). */
+  readonly url: URL;
+  readonly watchdog: Watchdog;
+  /** Short, secret-free description for error messages: method, host, path of the first hop. */
+  readonly what: string;
+}
+
+/**
+ * One AbortController per logical request. `arm` (re)starts the countdown: once for a whole
+ * document, or per chunk for blobs, so that a slow but steady download survives and a stalled one
+ * does not.
+ */
+export class Watchdog {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  fired = false;
+
+  constructor(private readonly ms: number) {}
+
+  arm(): void {
+    this.disarm();
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort();
+    }, this.ms);
+  }
+
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stops the request for good (we no longer want the body). */
+  cancel(): void {
+    this.disarm();
+    this.controller.abort();
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export function originFor(host: string, settings: HttpSettings): string {
+  return `${isInsecureHost(host, settings) ? 'http' : 'https'}://${host}`;
+}
+
+function isInsecureHost(host: string, settings: HttpSettings): boolean {
+  return settings.insecureHosts.has(host.toLowerCase());
+}
+
+/**
+ * Sends a request and follows redirects by hand: at most `maxRedirects`, only to https (or to a
+ * host listed as insecure), and with the Authorization header only while the hop stays on the
+ * origin it was issued for. Registries routinely redirect blob downloads to storage hosts
+ * (S3, GCS, CDNs) that must never see registry credentials.
+ */
+export async function openRequest(req: HopRequest, settings: HttpSettings, watchdog = new Watchdog(settings.timeoutMs)): Promise<OpenResponse> {
+  const what = `${req.method} ${req.url.host}${req.url.pathname}`;
+  let url = req.url;
+  checkScheme(url, settings, what);
+  watchdog.arm();
+  for (let hop = 0; ; hop++) {
+    const headers: Record<string, string> = {
+      'user-agent': settings.userAgent,
+      // Identity only: digests are over the stored bytes, and no decompression bombs.
+      'accept-encoding': 'identity',
+      ...req.headers,
+    };
+    if (req.authorization !== undefined && url.origin === req.authorization.origin) {
+      headers.authorization = req.authorization.value;
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, { method: req.method, headers, redirect: 'manual', signal: watchdog.controller.signal });
+    } catch (error) {
+      watchdog.disarm();
+      throw transportError(error, watchdog, what);
+    }
+    if (!REDIRECTS.has(response.status)) return { response, url, watchdog, what };
+
+    await discardBody(response);
+    const location = response.headers.get('location');
+    if (location === null) {
+      watchdog.cancel();
+      throw new SourceError('registry-bad-response', `${what}: redirect without Location`);
+    }
+    if (hop + 1 > settings.maxRedirects) {
+      watchdog.cancel();
+      throw new SourceError('registry-redirect-refused', `${what}: more than ${settings.maxRedirects} redirects`);
+    }
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      watchdog.cancel();
+      throw new SourceError('registry-bad-response', `${what}: unparseable redirect Location`);
+    }
+    checkScheme(next, settings, what, true);
+    url = next;
+  }
+}
+
+function checkScheme(url: URL, settings: HttpSettings, what: string, redirected = false): void {
+  const ok = url.protocol === 'https:' || (url.protocol === 'http:' && isInsecureHost(url.host, settings));
+  // User info in a URL would be sent as Basic credentials by some stacks; never expected here.
+  if (ok && url.username === '' && url.password === '') return;
+  throw new SourceError(
+    redirected ? 'registry-redirect-refused' : 'registry-bad-response',
+    redirected
+      ? `${what}: refused redirect to ${url.protocol}//${url.host} (plain http is allowed only for insecure hosts)`
+      : `${what}: refused ${url.protocol} URL (plain http is allowed only for insecure hosts)`,
+  );
+}
+
+function transportError(error: unknown, watchdog: Watchdog, what: string): SourceError {
+  if (watchdog.fired) return new SourceError('registry-timeout', `${what}: no answer in time`);
+  // Only a system error code travels on: undici's messages may quote headers or URLs.
+  const cause = (error as { cause?: { code?: unknown; name?: unknown } })?.cause;
+  const raw = typeof cause?.code === 'string' ? cause.code : typeof cause?.name === 'string' ? cause.name : 'failed';
+  const code = /^[A-Za-z0-9_]{1,40}$/.test(raw) ? raw : 'failed';
+  return new SourceError('network-error', `${what}: ${code}`);
+}
+
+async function discardBody(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // nothing to do: the connection is dropped instead of reused
+  }
+}
+
+/** Streams the body in chunks, failing past `limit` bytes. `idle` re-arms the timer per chunk. */
+export async function* bodyChunks(opened: OpenResponse, limit: number, idle: boolean): AsyncGenerator<Buffer> {
+  const { response, watchdog, what } = opened;
+  const announced = response.headers.get('content-length');
+  if (announced !== null && /^\d+$/.test(announced) && Number(announced) > limit) {
+    watchdog.cancel();
+    throw tooLarge(what, limit);
+  }
+  if (response.body === null) {
+    watchdog.disarm();
+    return;
+  }
+  const reader = response.body.getReader();
+  let total = 0;
+  let done = false;
+  try {
+    for (;;) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        throw transportError(error, watchdog, what);
+      }
+      if (chunk.done) {
+        done = true;
+        return;
+      }
+      total += chunk.value.byteLength;
+      if (total > limit) throw tooLarge(what, limit);
+      if (idle) watchdog.arm();
+      yield Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength);
+    }
+  } finally {
+    if (done) watchdog.disarm();
+    else {
+      // Stop reading a body we gave up on (limit, error, or the consumer stopped early).
+      watchdog.cancel();
+      reader.cancel().catch(() => undefined);
+    }
+  }
+}
+
+export async function readBody(opened: OpenResponse, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of bodyChunks(opened, limit, false)) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+export async function discard(opened: OpenResponse): Promise<void> {
+  opened.watchdog.disarm();
+  await discardBody(opened.response);
+}
+
+function tooLarge(what: string, limit: number): SourceError {
+  return new SourceError('registry-too-large', `${what}: body larger than ${limit} bytes`);
+}
+
+/**
+ * Turns an unexpected status into a SourceError. The registry's error codes (`MANIFEST_UNKNOWN`,
+ * `NAME_UNKNOWN`, ...) are quoted when well-formed; free-text messages never are.
+ */
+export async function statusError(opened: OpenResponse): Promise<SourceError> {
+  const { response, what } = opened;
+  const status = response.status;
+  let codes = '';
+  try {
+    const body = await readBody(opened, 16 * 1024);
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown }> };
+    const list = Array.isArray(parsed.errors)
+      ? parsed.errors.map((e) => e?.code).filter((c): c is string => typeof c === 'string' && /^[A-Z_]{1,64}$/.test(c))
+      : [];
+    if (list.length > 0) codes = ` (${list.slice(0, 3).join(', ')})`;
+  } catch {
+    await discard(opened);
+  }
+  const message = `${what}: HTTP ${status}${codes}`;
+  if (status === 401 || status === 403) return new SourceError('registry-unauthorized', message);
+  if (status === 404) return new SourceError('registry-not-found', message);
+  if (status === 429) return new SourceError('registry-rate-limited', message);
+  if (status >= 500) return new SourceError('registry-unavailable', message);
+  return new SourceError('registry-bad-response', message);
+}
+
+/** `application/vnd.oci.image.index.v1+json; charset=utf-8` → the bare type, lower-cased. */
+export function bareMediaType(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  const type = header.split(';')[0].trim().toLowerCase();
+  return type.length > 0 ? type : undefined;
+}
+
+/** The `rel="next"` target of a Link header, if any. */
+export function nextLink(header: string | null): string | undefined {
+  if (header === null || header.length > 4096) return undefined;
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m && /(?:^|;)\s*rel\s*=\s*"?next"?\s*(?:;|$)/i.test(m[2])) return m[1];
+  }
+  return undefined;
+}

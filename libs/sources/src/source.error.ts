@@ -1,0 +1,60 @@
+/**
+ * Stable codes for failures at the edge (registries, GitHub, Rekor). Alerts, metrics and job
+ * retry decisions key on these, never on message text.
+ */
+export type SourceErrorCode =
+  /** 401/403, or a 401 again right after a fresh token: credentials are wrong or missing. */
+  | 'registry-unauthorized'
+  /** The registry says the repository, tag, manifest or blob does not exist: evidence missing. */
+  | 'registry-not-found'
+  /** Bytes do not hash to the digest they were requested by (or announced with). */
+  | 'registry-digest-mismatch'
+  /** A body, or its announced length, is larger than the configured limit. */
+  | 'registry-too-large'
+  /** No answer, or no progress on the body, within the configured time. */
+  | 'registry-timeout'
+  /** Malformed or unexpected answer: bad JSON, wrong media type, unknown status. */
+  | 'registry-bad-response'
+  /** A redirect that may not be followed (too many, plain http to a secure host, odd scheme). */
+  | 'registry-redirect-refused'
+  /** 429: the registry asks us to slow down. */
+  | 'registry-rate-limited'
+  /** 5xx: the registry is failing. */
+  | 'registry-unavailable'
+  /** An image reference or digest given by the caller (or the watchlist) is malformed. */
+  | 'invalid-reference'
+  /** Connection refused, reset, DNS or TLS failure. */
+  | 'network-error';
+
+const RETRYABLE: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
+  'registry-timeout',
+  'registry-rate-limited',
+  'registry-unavailable',
+  'network-error',
+]);
+
+/**
+ * Thrown by every source client. Messages name the host and path at most: never a query string
+ * (pre-signed storage URLs carry credentials there), a header, a token or a response body.
+ */
+export class SourceError extends Error {
+  readonly code: SourceErrorCode;
+  /** True when the same request may succeed later (network, timeout, 429, 5xx). */
+  readonly retryable: boolean;
+
+  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SourceError';
+    this.code = code;
+    this.retryable = options?.retryable ?? RETRYABLE.has(code);
+  }
+
+  /** "Evidence missing" as opposed to "could not look": the caller's `missing` verdict. */
+  get isNotFound(): boolean {
+    return this.code === 'registry-not-found';
+  }
+}
+
+export function isSourceError(value: unknown, code?: SourceErrorCode): value is SourceError {
+  return value instanceof SourceError && (code === undefined || value.code === code);
+}
