@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SourceError } from '../source.error';
 import { cosignTag, referrersTag } from './cosign-tag';
-import { parseImageReference } from './image-reference';
+import { checkRepositoryName, parseImageReference } from './image-reference';
 
 const D = `sha256:${'ab'.repeat(32)}`;
 
@@ -29,6 +29,18 @@ describe('parseImageReference', () => {
     it(`rejects ${JSON.stringify(bad)}`, () =>
       assert.throws(() => parseImageReference(bad), (e: unknown) => e instanceof SourceError && e.code === 'invalid-reference'));
   }
+});
+
+describe('checkRepositoryName', () => {
+  it('keeps a host without dots as the registry', () => {
+    assert.deepEqual(checkRepositoryName({ registry: 'registry', repository: 'x/y' }), { registry: 'registry', repository: 'x/y' });
+    assert.deepEqual(checkRepositoryName({ registry: 'docker.io', repository: 'library/nginx' }), {
+      registry: 'registry-1.docker.io',
+      repository: 'library/nginx',
+    });
+    assert.throws(() => checkRepositoryName({ registry: 'a/b', repository: 'x' }), SourceError);
+    assert.throws(() => checkRepositoryName({ registry: 'ghcr.io', repository: 'x/../y' }), SourceError);
+  });
 });
 
 describe('cosign tags', () => {

@@ -81,6 +81,15 @@ export function parseRepositoryName(input: string): RepositoryName {
   return { registry: registry.toLowerCase(), repository };
 }
 
+/** Validates a name built elsewhere (config, API input) with the same grammar as the parser. */
+export function checkRepositoryName(name: RepositoryName): RepositoryName {
+  const registry = name.registry.toLowerCase();
+  if (!HOST.test(registry) || name.repository.length > 255 || !name.repository.split('/').every((p) => PATH_COMPONENT.test(p))) {
+    throw invalid(`${name.registry}/${name.repository}`);
+  }
+  return { registry: DOCKER_HUB_NAMES.has(registry) ? DOCKER_HUB_REGISTRY : registry, repository: name.repository };
+}
+
 export function formatImageReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }

@@ -4,6 +4,7 @@ export {
   type ImageReference,
   type RepositoryName,
   assertDigest,
+  checkRepositoryName,
   formatImageReference,
   isDigest,
   isTag,

@@ -292,6 +292,22 @@ describe('authentication', () => {
     assert.equal(registry.requests.length, 4);
   });
 
+  it('shares one token request among parallel requests', async () => {
+    const tokens = await server((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ token: 'tok-shared' }));
+      }, 50);
+    });
+    const registry = await tokenRegistry(() => `${tokens.origin}/token`, new Set(['tok-shared']));
+    const c = client([registry, tokens]);
+    await c.getManifest(`${registry.host}/${REPO}`, MANIFEST_DIGEST); // learns the scheme
+    tokens.requests.length = 0;
+    const other = `${registry.host}/org/other`;
+    await Promise.all([1, 2, 3].map(() => c.getManifest(other, MANIFEST_DIGEST)));
+    assert.equal(tokens.requests.length, 1);
+  });
+
   it('gets anonymous tokens without sending any credentials', async () => {
     const tokens = await server((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SourceError } from '../source.error';
 import { type CosignArtifactKind, cosignTag, referrersTag } from './cosign-tag';
-import { type RepositoryName, assertDigest, isDigest, isTag, parseRepositoryName } from './image-reference';
+import { type RepositoryName, assertDigest, checkRepositoryName, isDigest, isTag, parseRepositoryName } from './image-reference';
 import {
   DEFAULT_MANIFEST_ACCEPT,
   type Descriptor,
@@ -326,7 +326,7 @@ export class OciRegistryClient {
 }
 
 function toRepository(repo: RepositoryInput): RepositoryName {
-  return typeof repo === 'string' ? parseRepositoryName(repo) : parseRepositoryName(`${repo.registry}/${repo.repository}`);
+  return typeof repo === 'string' ? parseRepositoryName(repo) : checkRepositoryName(repo);
 }
 
 function checkReference(reference: string): void {

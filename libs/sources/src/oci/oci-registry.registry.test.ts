@@ -2,7 +2,8 @@
 // byte for byte (their digests are the real ones).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -113,6 +114,42 @@ describe('OciRegistryClient against docker-registry 2.8', () => {
     await rejects(client.getBlob(repo, BIG_LAYER, { maxBytes: 100_000 }), 'registry-too-large');
     await rejects(client.getBlob(repo, DSSE_LAYER, { expectedSize: 100 }), 'registry-too-large');
     await rejects(client.getBlob(repo, `sha256:${'1'.repeat(64)}`), 'registry-not-found');
+  });
+
+  it('pushes layouts under their org.opencontainers.image.ref.name tags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provwatch-layout-'));
+    try {
+      mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+      const put = (bytes: Buffer) => {
+        const hex = createHash('sha256').update(bytes).digest('hex');
+        writeFileSync(join(dir, 'blobs', 'sha256', hex), bytes);
+        return { digest: `sha256:${hex}`, size: bytes.length };
+      };
+      const config = put(Buffer.from('{}'));
+      const layer = put(Buffer.from('hello'));
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          config: { mediaType: MediaTypes.ociEmpty, ...config },
+          layers: [{ mediaType: 'text/plain', ...layer }],
+        }),
+      );
+      const m = put(manifest);
+      writeFileSync(
+        join(dir, 'index.json'),
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [{ mediaType: MediaTypes.ociManifest, ...m, annotations: { 'org.opencontainers.image.ref.name': 'v9' } }],
+        }),
+      );
+      await pushOciLayout(registry.host, 'layout/named', dir, 'fallback');
+      assert.deepEqual(await client.listTags(`${registry.host}/layout/named`), ['v9']);
+      assert.equal((await client.getManifest(`${registry.host}/layout/named`, 'v9')).digest, m.digest);
+      assert.deepEqual(await client.getBlob(`${registry.host}/layout/named`, layer.digest), Buffer.from('hello'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('falls back to the sha256-<hex> referrers tag (distribution 2.8 has no referrers API)', async () => {

@@ -33,6 +33,7 @@ const MAX_TOKEN_SECONDS = 24 * 3600;
 export class RegistryAuth {
   private readonly tokens = new Map<string, { value: string; expiresAt: number }>();
   private readonly schemes = new Map<string, HostScheme>();
+  private readonly inflight = new Map<string, Promise<Authorization>>();
 
   constructor(
     private readonly settings: HttpSettings,
@@ -86,7 +87,18 @@ export class RegistryAuth {
     return { value: basicHeader(creds), fresh: true };
   }
 
-  private async fetchToken(host: string, scope: string, scheme: Extract<HostScheme, { kind: 'bearer' }>): Promise<Authorization> {
+  /** Parallel requests for one scope (a verify job fetching several blobs) share one token request. */
+  private fetchToken(host: string, scope: string, scheme: Extract<HostScheme, { kind: 'bearer' }>): Promise<Authorization> {
+    const key = `${host} ${scope}`;
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.requestToken(host, scope, scheme).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async requestToken(host: string, scope: string, scheme: Extract<HostScheme, { kind: 'bearer' }>): Promise<Authorization> {
     const url = new URL(scheme.realm);
     if (scheme.service !== undefined) url.searchParams.set('service', scheme.service);
     url.searchParams.set('scope', scope);
