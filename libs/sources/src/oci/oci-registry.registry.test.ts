@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type TestRegistry,
@@ -13,14 +13,12 @@ import {
   pushOciLayout,
   startRegistry,
 } from '../../../../test/support/registry';
+import { vector } from '../../../../test/support/vectors';
 import { SourceError } from '../source.error';
 import { cosignTag, referrersTag } from './cosign-tag';
 import { MediaTypes, isIndex } from './oci-manifest.schema';
 import { OciRegistryClient } from './oci-registry.client';
 
-// shared/vectors sits beside the repository (dist/libs/sources/src/oci is six levels below /work).
-const VECTORS = process.env.PROVWATCH_VECTORS_DIR ?? resolve(__dirname, '../../../../../../shared/vectors');
-const vector = (...parts: string[]) => join(VECTORS, ...parts);
 const LAYOUT = vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch');
 const INDEX_DIGEST = readFileSync(vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch.digest'), 'utf8').trim();
 const ATT_DIGEST = 'sha256:21454caf3a160dfbe6359f0501aa8401c6c0f2c7a8b71380ea21f8c4b48b64fe';
