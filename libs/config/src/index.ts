@@ -1,0 +1,4 @@
+export * from './config.error';
+export * from './service.config';
+export * from './watchlist.loader';
+export * from './watchlist.schema';

@@ -1,0 +1,99 @@
+import { type ConfigProblem, ConfigError } from './config.error';
+
+export type Role = 'api' | 'worker';
+
+/** Everything the service reads from the environment, validated once at start. */
+export interface ServiceConfig {
+  watchlistPath: string;
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  roles: Role[];
+  githubApiUrl: string;
+  /** Never logged; only sent to githubApiUrl's host. */
+  githubToken?: string;
+  trustedRootFile?: string;
+  tufMirrorUrl?: string;
+  rekorUrl: string;
+  alertmanagerUrls: string[];
+  apiToken?: string;
+  githubWebhookSecret?: string;
+  /** `host:port` registries that may be spoken to over plain HTTP. */
+  insecureRegistries: string[];
+  verifyConcurrency: number;
+}
+
+const ROLES: Role[] = ['api', 'worker'];
+
+/**
+ * Reads the service's environment. A bad value stops the start with every problem listed; secrets
+ * are checked for presence and shape but never echoed.
+ */
+export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
+  const problems: ConfigProblem[] = [];
+  const bad = (field: string, message: string) => problems.push({ source: 'environment', field, message });
+
+  const url = (name: string, fallback: string | undefined, protocols: string[]): string => {
+    const value = env[name] ?? fallback;
+    if (value === undefined || value === '') {
+      bad(name, 'is required');
+      return '';
+    }
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) bad(name, `must use ${protocols.join(' or ')}`);
+    } catch {
+      bad(name, 'is not a URL');
+    }
+    return value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      bad(name, `must be an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const list = (name: string): string[] => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+  const roles = list('PROVWATCH_ROLES');
+  const unknownRoles = roles.filter((r) => !ROLES.includes(r as Role));
+  if (unknownRoles.length > 0) bad('PROVWATCH_ROLES', `unknown roles ${unknownRoles.join(', ')} (allowed: api, worker)`);
+  const alertmanagerUrls = list('ALERTMANAGER_URLS');
+  alertmanagerUrls.forEach((u, i) => {
+    try {
+      if (!['http:', 'https:'].includes(new URL(u).protocol)) bad(`ALERTMANAGER_URLS[${i}]`, 'must be http or https');
+    } catch {
+      bad(`ALERTMANAGER_URLS[${i}]`, 'is not a URL');
+    }
+  });
+  const insecureRegistries = list('PROVWATCH_INSECURE_REGISTRIES');
+  insecureRegistries.forEach((h) => {
+    if (!/^[a-z0-9.-]+(:\d+)?$/i.test(h)) bad('PROVWATCH_INSECURE_REGISTRIES', `${JSON.stringify(h)} is not host[:port]`);
+  });
+  const apiToken = env.PROVWATCH_API_TOKEN || undefined;
+  if (apiToken !== undefined && apiToken.length < 16) bad('PROVWATCH_API_TOKEN', 'must be at least 16 characters');
+
+  const config: ServiceConfig = {
+    watchlistPath: env.PROVWATCH_CONFIG || 'provwatch.yaml',
+    databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    port: int('PORT', 8080, 0, 65535),
+    roles: roles.length > 0 ? (roles as Role[]) : [...ROLES],
+    githubApiUrl: url('GITHUB_API_URL', 'https://api.github.com', ['http:', 'https:']).replace(/\/+$/, ''),
+    githubToken: env.GITHUB_TOKEN || undefined,
+    trustedRootFile: env.PROVWATCH_TRUSTED_ROOT || undefined,
+    tufMirrorUrl: env.PROVWATCH_TUF_MIRROR_URL || undefined,
+    rekorUrl: url('REKOR_URL', 'https://rekor.sigstore.dev', ['http:', 'https:']),
+    alertmanagerUrls,
+    apiToken,
+    githubWebhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
+    insecureRegistries,
+    verifyConcurrency: int('PROVWATCH_VERIFY_CONCURRENCY', 2, 1, 64),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
