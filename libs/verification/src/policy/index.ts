@@ -1,0 +1,1 @@
+export { CuePolicyEvaluator, assertPolicyAllows, type CuePolicyEvaluatorOptions, type PolicyResult } from './cue-policy.evaluator';
