@@ -1,11 +1,22 @@
 import { type Verdict, verdictFromError } from '@provwatch/verification';
 import { UsageError } from './cli.error';
 import type { Command, CommandContext } from './commands/command';
+import { closePolicyEvaluator } from './commands/statement-checks';
 import { verifyArtifactCommand } from './commands/verify-artifact.command';
 import { verifyBlobCommand } from './commands/verify-blob.command';
 import { verifyBundleCommand } from './commands/verify-bundle.command';
+import { verifyAttestationCommand } from './commands/verify-attestation.command';
+import { verifyImageCommand } from './commands/verify-image.command';
+import { verifyCommand } from './commands/verify.command';
 
-export const COMMANDS: Command[] = [verifyArtifactCommand, verifyBlobCommand, verifyBundleCommand];
+export const COMMANDS: Command[] = [
+  verifyArtifactCommand,
+  verifyImageCommand,
+  verifyBlobCommand,
+  verifyBundleCommand,
+  verifyCommand,
+  verifyAttestationCommand,
+];
 
 export const EXIT_PASSED = 0;
 export const EXIT_FAILED = 1;
@@ -51,6 +62,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       return EXIT_USAGE;
     }
     verdict = verdictFromError(err);
+  } finally {
+    await closePolicyEvaluator();
   }
   if (json) io.stdout(JSON.stringify(verdict, null, 2));
   if (verdict.status === 'pass') {

@@ -1,2 +1,5 @@
 export { SourceError, type SourceErrorCode, isSourceError } from './source.error';
 export * from './oci';
+export * from './image-evidence';
+export * from './rekor/rekor.client';
+export * from './tuf/sigstore-trust-root.source';

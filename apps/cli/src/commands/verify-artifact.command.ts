@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { parseProvenanceDocument, verifyArtifactProvenance } from '@provwatch/verification';
-import { RekorClient } from '../../../../libs/sources/src/rekor/rekor.client';
+import { RekorClient } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
 import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';

@@ -1,5 +1,5 @@
 import { decodeCosignCertificate, decodeCosignSignature, messageDigestAlgorithm, parseBundle, verifyBlobBundle, verifyLegacyBlob } from '@provwatch/verification';
-import { RekorClient } from '../../../../libs/sources/src/rekor/rekor.client';
+import { RekorClient } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
 import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';

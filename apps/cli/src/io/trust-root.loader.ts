@@ -1,5 +1,5 @@
 import { SigstoreTrustRoot, VerificationError } from '@provwatch/verification';
-import { loadTrustRootDocument } from '../../../../libs/sources/src/tuf/sigstore-trust-root.source';
+import { loadTrustRootDocument } from '@provwatch/sources';
 
 /** Loads --trusted-root FILE, or the public-good root through TUF with the embedded seed offline. */
 export async function loadTrustRoot(file: string | undefined, warn: (message: string) => void): Promise<SigstoreTrustRoot> {

@@ -1,2 +1,3 @@
 export * from './provenance-document';
 export * from './verify-artifact-provenance';
+export * from './verify-image-provenance';

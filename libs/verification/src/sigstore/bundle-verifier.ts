@@ -10,6 +10,7 @@ import { signerEvidenceFromCertificate } from './fulcio-certificate';
 import { type IdentityPolicy, assertIdentity } from './identity-policy';
 import { DigestMessageSignatureContent } from './message-signature-content';
 import { fromSigstoreError } from './sigstore-error.mapping';
+import { isIntotoV001, verifyIntotoV001Entry } from '../tlog';
 import type { SigstoreTrustRoot, VerifierThresholds } from './trust-root';
 
 export interface BundleVerificationOptions {
@@ -21,6 +22,11 @@ export interface BundleVerificationOptions {
   /** Required for message signatures; for DSSE the caller matches it against the statement. */
   artifact?: Artifact;
   thresholds?: Partial<VerifierThresholds>;
+  /**
+   * The exact envelope bytes that were logged (a cosign `.att` layer blob). Needed only for Rekor
+   * `intoto/0.0.1` entries, whose body commits to a hash of those bytes.
+   */
+  loggedEnvelope?: Buffer;
 }
 
 export interface VerifiedBundle {
@@ -68,13 +74,29 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   }
 
   assertNoRootInChain(bundle);
-  const entity = signedEntity(bundle, options.artifact);
+  let entity = signedEntity(bundle, options.artifact);
   const thresholds: VerifierThresholds = {
     tlogThreshold: 1,
     ctlogThreshold: material.$case === 'publicKey' ? 0 : 1,
     timestampThreshold: 1,
     ...options.thresholds,
   };
+  const legacyEntries = entity.tlogEntries.filter(isIntotoV001);
+  if (legacyEntries.length > 0) {
+    // sigstore-js cannot check this kind: verify it here, then let it check the rest.
+    if (bundle.content.$case !== 'dsseEnvelope' || entity.key.$case !== 'certificate' || !options.loggedEnvelope) {
+      throw new VerificationError('tlog-entry-invalid', 'an intoto/0.0.1 log entry can only be checked against the logged envelope bytes');
+    }
+    for (const entry of legacyEntries) {
+      verifyIntotoV001Entry(entry, options.trustRoot.trustMaterial, {
+        envelopeBytes: options.loggedEnvelope,
+        payload: Buffer.from(bundle.content.dsseEnvelope.payload),
+        certificate: entity.key.certificate,
+      });
+    }
+    entity = { ...entity, tlogEntries: entity.tlogEntries.filter((e) => !isIntotoV001(e)) };
+    thresholds.tlogThreshold = Math.max(0, thresholds.tlogThreshold - legacyEntries.length);
+  }
   const verifier = options.publicKey
     ? options.trustRoot.keyVerifier(options.publicKey, thresholds)
     : options.trustRoot.verifier(thresholds);

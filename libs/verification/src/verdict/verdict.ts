@@ -1,5 +1,5 @@
 import type { ReasonCode } from './reason-code';
-import { VerificationError } from './verification.error';
+import { EvidenceMissingError, VerificationError } from './verification.error';
 
 export type CheckStatus = 'pass' | 'fail' | 'missing' | 'error';
 
@@ -69,6 +69,7 @@ export function missingVerdict(message: string, evidence: Evidence = {}): Verdic
  * `error/internal-error`, never `pass` and never `fail`: a crash says nothing about the evidence.
  */
 export function verdictFromError(err: unknown, evidence: Evidence = {}): Verdict {
+  if (err instanceof EvidenceMissingError) return missingVerdict(err.message, evidence);
   if (err instanceof VerificationError) {
     return { status: err.isUndecided ? 'error' : 'fail', code: err.code, message: err.message, evidence };
   }

@@ -17,3 +17,14 @@ export class VerificationError extends Error {
     return isErrorCode(this.code);
   }
 }
+
+/**
+ * The evidence does not exist (no signature, attestation or provenance was published). The
+ * verdict is `missing`; whether that pages depends on the grace period, which callers own.
+ */
+export class EvidenceMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvidenceMissingError';
+  }
+}

@@ -1,0 +1,31 @@
+import { verifyImageSignatures } from '@provwatch/verification';
+import { UsageError } from '../cli.error';
+import { loadTrustRoot } from '../io/trust-root.loader';
+import type { Command } from './command';
+import { IDENTITY_FLAGS, identityPolicyFromFlags } from './identity-flags';
+import { IMAGE_FLAGS, imageEvidenceCollector, repositories } from './image-flags';
+import { COMMON_FLAGS, parseFlags } from './parse-flags';
+
+/** `cosign verify IMAGE`: keyless image signatures, tag scheme and bundle referrers. */
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'verify cosign signatures of a container image (cosign verify flags)',
+  usage:
+    'provwatch verify IMAGE (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--signatures-repository REPO] [--insecure-registry HOST:PORT] [--trusted-root FILE] [--json]',
+  async run(argv, context) {
+    const { values, positionals } = parseFlags(argv, {
+      ...COMMON_FLAGS,
+      ...IDENTITY_FLAGS,
+      ...IMAGE_FLAGS,
+      'signatures-repository': { type: 'string', multiple: true },
+    });
+    if (positionals.length !== 1) throw new UsageError('exactly one IMAGE is required');
+    const identity = identityPolicyFromFlags(values, context.warn);
+    const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
+    const collected = await imageEvidenceCollector(values).collect({
+      image: positionals[0],
+      signatureRepositories: repositories(values['signatures-repository'], context.env.COSIGN_REPOSITORY),
+    });
+    return verifyImageSignatures(collected.signatures, collected.digest, { trustRoot, identity });
+  },
+};

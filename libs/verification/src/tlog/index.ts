@@ -1,0 +1,1 @@
+export * from './intoto-v001-entry';
