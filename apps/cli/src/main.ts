@@ -1,4 +1,5 @@
-import { type Verdict, verdictFromError } from '@provwatch/verification';
+import { verdictFromAnyError } from '@provwatch/sources';
+import type { Verdict } from '@provwatch/verification';
 import { UsageError } from './cli.error';
 import type { Command, CommandContext } from './commands/command';
 import { closePolicyEvaluator } from './commands/statement-checks';
@@ -61,7 +62,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`error: ${err.message}\nusage: ${command.usage}`);
       return EXIT_USAGE;
     }
-    verdict = verdictFromError(err);
+    verdict = verdictFromAnyError(err);
   } finally {
     await closePolicyEvaluator();
   }

@@ -3,3 +3,4 @@ export * from './oci';
 export * from './image-evidence';
 export * from './rekor/rekor.client';
 export * from './tuf/sigstore-trust-root.source';
+export * from './source-verdict';
