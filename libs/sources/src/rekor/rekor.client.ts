@@ -46,7 +46,8 @@ export class RekorClient implements TlogEntryFinder {
 
   async getEntry(uuid: string): Promise<RekorLogEntry> {
     const doc = await this.request('GET', `/api/v1/log/entries/${encodeURIComponent(uuid)}`);
-    const values = doc && typeof doc === 'object' ? Object.values(doc as Record<string, unknown>) : [];
+    // Rekor answers one object keyed by the entry id; an array would pass Object.values unnoticed.
+    const values = doc && typeof doc === 'object' && !Array.isArray(doc) ? Object.values(doc as Record<string, unknown>) : [];
     if (values.length !== 1 || typeof values[0] !== 'object' || values[0] === null) {
       throw new VerificationError('tlog-unavailable', `Rekor entry ${uuid} has an unexpected shape`);
     }

@@ -16,8 +16,10 @@ export function decodeCosignCertificate(content: Buffer | string): Buffer {
 
 export function decodeCosignSignature(content: Buffer | string): Buffer {
   const text = content.toString().trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
-    throw new VerificationError('signature-encoding-invalid', 'signature file is not base64');
+  // Padded standard base64, as cosign writes and reads it: a length that is not a multiple of 4
+  // is a truncated file, which a lenient decoder would silently turn into a shorter signature.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0) {
+    throw new VerificationError('signature-encoding-invalid', 'signature file is not padded base64 (truncated or not base64)');
   }
   const sig = Buffer.from(text, 'base64');
   if (sig.length === 0) throw new VerificationError('signature-encoding-invalid', 'signature file is empty');
