@@ -44,7 +44,8 @@ function unavailable(err: unknown): boolean {
 describe('RekorClient: search and fetch', () => {
   test('searches by sha256 and returns every entry found, as the API serves them', async () => {
     rekor.add(first.rekorApiEntry(), DIGEST).add(second.rekorApiEntry(), DIGEST);
-    const entries = await client().findByArtifactDigest(DIGEST);
+    const { entries, truncated } = await client().findByArtifactDigest(DIGEST);
+    assert.equal(truncated, false);
     assert.deepEqual(entries, [Object.values(first.rekorApiEntry())[0], Object.values(second.rekorApiEntry())[0]]);
     assert.deepEqual(rekor.searches, [{ hash: `sha256:${DIGEST}` }]);
     const search = rekor.requests.find((r) => r.url === '/api/v1/index/retrieve');
@@ -54,7 +55,7 @@ describe('RekorClient: search and fetch', () => {
 
   test('no entry for the digest is an empty list, not an error', async () => {
     rekor.add(first.rekorApiEntry(), 'ab'.repeat(32));
-    assert.deepEqual(await client().findByArtifactDigest(DIGEST), []);
+    assert.deepEqual(await client().findByArtifactDigest(DIGEST), { entries: [], truncated: false });
   });
 
   test('an entry can be fetched by its 64-hex uuid and by its 80-hex entry id', async () => {
@@ -66,7 +67,7 @@ describe('RekorClient: search and fetch', () => {
 
   test('a trailing slash on the base URL is tolerated', async () => {
     rekor.add(first.rekorApiEntry(), DIGEST);
-    assert.equal((await client({ baseUrl: `${rekor.url}/` }).findByArtifactDigest(DIGEST)).length, 1);
+    assert.equal((await client({ baseUrl: `${rekor.url}/` }).findByArtifactDigest(DIGEST)).entries.length, 1);
     assert.ok(rekor.requests.every((r) => !r.url.startsWith('//')));
   });
 
@@ -83,8 +84,9 @@ describe('RekorClient: limits', () => {
     rekor.add(first.rekorApiEntry(), DIGEST).add(second.rekorApiEntry(), DIGEST);
     const more = await kit.signBlob(ARTIFACT);
     rekor.add(more.rekorApiEntry(), DIGEST);
-    const entries = await client({ maxEntries: 2 }).findByArtifactDigest(DIGEST);
+    const { entries, truncated } = await client({ maxEntries: 2 }).findByArtifactDigest(DIGEST);
     assert.equal(entries.length, 2);
+    assert.equal(truncated, true, 'a cut-off search says so');
     assert.equal(rekor.requests.filter((r) => r.url.startsWith('/api/v1/log/entries/')).length, 2);
   });
 

@@ -40,7 +40,7 @@ export const verifyArtifactCommand: Command = {
       artifacts.push({ name: basename(path), sha256: hashed.digests.sha256 });
     }
     // Generator <= v2.0.0 envelopes carry no log entry: search the log by the artifact's digest.
-    const rekorEntries =
+    const tlogSearch =
       document.kind === 'legacy-envelopes'
         ? await new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL }).findByArtifactDigest(artifacts[0].sha256.toString('hex'))
         : undefined;
@@ -48,7 +48,7 @@ export const verifyArtifactCommand: Command = {
       trustRoot,
       document,
       artifacts,
-      rekorEntries,
+      tlogSearch,
       expectations: {
         sourceUri: values['source-uri'],
         sourceTag: values['source-tag'],

@@ -39,7 +39,7 @@ export const verifyBlobCommand: Command = {
     const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
     const artifact = await hashArtifactFile(positionals[0]);
     const rekor = new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL });
-    const rekorEntries = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
-    return verifyLegacyBlob({ certificateDer, signature, rekorEntries }, { trustRoot, artifact, identity });
+    const tlogSearch = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
+    return verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity });
   },
 };

@@ -1,4 +1,4 @@
-import { type RekorLogEntry, type TlogEntryFinder, VerificationError } from '@provwatch/verification';
+import { type RekorLogEntry, type TlogEntryFinder, type TlogSearchResult, VerificationError } from '@provwatch/verification';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -27,11 +27,11 @@ export class RekorClient implements TlogEntryFinder {
   constructor(options: RekorClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? PUBLIC_GOOD_REKOR_URL).replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.maxEntries = options.maxEntries ?? 16;
+    this.maxEntries = options.maxEntries ?? 64;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  async findByArtifactDigest(sha256Hex: string): Promise<RekorLogEntry[]> {
+  async findByArtifactDigest(sha256Hex: string): Promise<TlogSearchResult> {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new VerificationError('input-unreadable', 'artifact digest must be 64 lowercase hex characters');
     const uuids = await this.request('POST', '/api/v1/index/retrieve', { hash: `sha256:${sha256Hex}` });
     if (!Array.isArray(uuids) || uuids.some((u) => typeof u !== 'string' || !/^[0-9a-f]{64,80}$/.test(u))) {
@@ -41,7 +41,7 @@ export class RekorClient implements TlogEntryFinder {
     for (const uuid of (uuids as string[]).slice(0, this.maxEntries)) {
       entries.push(await this.getEntry(uuid));
     }
-    return entries;
+    return { entries, truncated: uuids.length > this.maxEntries };
   }
 
   async getEntry(uuid: string): Promise<RekorLogEntry> {

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { parseStatement, findSubjectByDigest } from '../intoto';
 import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, formatSha256, verifyBundle } from '../sigstore';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
-import { type RekorLogEntry } from '../rekor';
+import { type TlogSearchResult, searchCutOff } from '../rekor';
 import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
 
 export interface SignedBlobOptions {
@@ -32,15 +32,16 @@ export function verifyBlobBundle(bundle: Uint8Array | string | object, options: 
  * `fail` (`tlog-entry-missing`): cosign without a bundle requires one too.
  */
 export function verifyLegacyBlob(
-  input: { certificateDer: Buffer; signature: Buffer; rekorEntries: RekorLogEntry[] },
+  input: { certificateDer: Buffer; signature: Buffer; tlogSearch: TlogSearchResult },
   options: SignedBlobOptions,
 ): Verdict {
   const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
-  if (input.rekorEntries.length === 0) {
+  const { entries, truncated } = input.tlogSearch;
+  if (entries.length === 0) {
     return verdictFromError(new VerificationError('tlog-entry-missing', 'no transparency log entry exists for this artifact'), evidence);
   }
   let firstError: unknown;
-  for (const rekorEntry of input.rekorEntries) {
+  for (const rekorEntry of entries) {
     try {
       const bundle = bundleFromLegacyBlobSignature({ ...input, artifactSha256: options.artifact.digests.sha256, rekorEntry });
       const verified = verifyBundle(bundle, options);
@@ -50,6 +51,7 @@ export function verifyLegacyBlob(
       firstError ??= err;
     }
   }
+  if (truncated) return verdictFromError(searchCutOff(entries.length), evidence);
   return verdictFromError(firstError, evidence);
 }
 

@@ -1,7 +1,7 @@
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
 import { assertSubjectDigest, parseStatement } from '../intoto';
-import { type RekorLogEntry, tlogEntryFromRekor } from '../rekor';
+import { type RekorLogEntry, type TlogSearchResult, searchCutOff, tlogEntryFromRekor } from '../rekor';
 import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, exactly, formatSha256, verifyBundle } from '../sigstore';
 import { type SlsaExpectations, verifySlsaProvenance } from '../slsa';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
@@ -28,7 +28,7 @@ export interface ArtifactProvenanceInput {
   artifacts: Array<{ name: string; sha256: Buffer }>;
   expectations: SlsaExpectations;
   /** Log entries found online for a legacy envelope (searched by the caller by artifact digest). */
-  rekorEntries?: RekorLogEntry[];
+  tlogSearch?: TlogSearchResult;
   signer?: IdentityPolicy;
 }
 
@@ -68,7 +68,7 @@ function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBund
   if (input.document.kind === 'bundle') return verifyBundle(input.document.bundle, { trustRoot: input.trustRoot, identity });
 
   // Legacy envelopes carry no log entry: try each entry found online against each envelope.
-  const entries = input.rekorEntries ?? [];
+  const entries = input.tlogSearch?.entries ?? [];
   if (entries.length === 0) {
     throw new VerificationError('tlog-entry-missing', 'the provenance has no transparency log entry and none was found for the artifact');
   }
@@ -82,7 +82,7 @@ function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBund
       }
     }
   }
-  throw firstError;
+  throw input.tlogSearch?.truncated ? searchCutOff(entries.length) : firstError;
 }
 
 /** A bare envelope plus its Rekor entry, re-expressed as a v0.1 bundle for the one verifier. */

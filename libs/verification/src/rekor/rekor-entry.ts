@@ -67,5 +67,20 @@ export function tlogEntryFromRekor(entry: RekorLogEntry): Record<string, unknown
  * VerificationError('tlog-unavailable') when the log cannot be asked: that is never a pass.
  */
 export interface TlogEntryFinder {
-  findByArtifactDigest(sha256Hex: string): Promise<RekorLogEntry[]>;
+  findByArtifactDigest(sha256Hex: string): Promise<TlogSearchResult>;
+}
+
+export interface TlogSearchResult {
+  entries: RekorLogEntry[];
+  /**
+   * True when the log listed more entries than were fetched. Anyone can log entries for a
+   * public digest: if none of the fetched ones verifies, the real one may be among the rest,
+   * so the verdict is `error` (undecided), never `fail`.
+   */
+  truncated: boolean;
+}
+
+/** The log had more entries than were checked: the right one may be among the rest. */
+export function searchCutOff(checked: number): VerificationError {
+  return new VerificationError('tlog-unavailable', `none of the ${checked} transparency log entries checked verifies, and the log listed more`);
 }

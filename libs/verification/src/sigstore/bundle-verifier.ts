@@ -81,6 +81,10 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
     timestampThreshold: 1,
     ...options.thresholds,
   };
+  // Say what is missing before sigstore-js reports it as a lack of timestamps.
+  if (entity.tlogEntries.length < thresholds.tlogThreshold) {
+    throw new VerificationError('tlog-entry-missing', `the bundle has ${entity.tlogEntries.length} transparency log entries; ${thresholds.tlogThreshold} required`);
+  }
   const legacyEntries = entity.tlogEntries.filter(isIntotoV001);
   if (legacyEntries.length > 0) {
     // sigstore-js cannot check this kind: verify it here, then let it check the rest.
