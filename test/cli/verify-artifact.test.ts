@@ -93,7 +93,14 @@ describe('verify-artifact with generic generator v2.1.0 provenance', () => {
   });
 
   test("another artifact's provenance fails", async () => {
-    failedWith(await verifyArtifact(PUSH, DISPATCH_PROVENANCE, '--source-uri', SOURCE), 'subject-digest-mismatch');
+    // Both example-package binaries are byte-identical (a reproducible build), so the other
+    // artifact is slsa-verifier's own test provenance of a file named "hello".
+    const other = vector('slsa-verifier-bundles', 'valid-v0.3.intoto.sigstore');
+    failedWith(await verifyArtifact(PUSH, other, '--source-uri', SOURCE), 'subject-digest-mismatch');
+  });
+
+  test('the same bytes built from a branch do not pass as the tag build', async () => {
+    failedWith(await verifyArtifact(PUSH, DISPATCH_PROVENANCE, '--source-uri', SOURCE, '--source-tag', 'v14'), 'source-tag-mismatch');
   });
 
   test('a provenance file with a flipped signature byte fails', async () => {

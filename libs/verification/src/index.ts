@@ -7,3 +7,5 @@ export * from './cosign';
 export * from './tlog';
 export * from './policy';
 export * from './sbom';
+export * from './intoto';
+export * from './slsa';

@@ -10,14 +10,15 @@ import type { LegacyDsseEnvelope, ProvenanceDocument } from './provenance-docume
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 
 /**
- * Provenance is signed by the builder's reusable workflow, at a version tag. This only admits
- * slsa-github-generator workflows as signers; which workflow and version is trusted is decided
- * afterwards by the SLSA rules, which compare the certificate with the provenance.
+ * Provenance is signed by the builder's reusable workflow. This only admits slsa-github-generator
+ * workflows as signers; which workflow, and that it is a release tag and not a branch, is decided
+ * afterwards by the SLSA rules (builder-untrusted), once the subjects have been matched, so a
+ * provenance of another artifact is reported as such.
  */
 export const SLSA_GITHUB_GENERATOR_SIGNER: IdentityPolicy = {
   issuer: exactly(GITHUB_ACTIONS_ISSUER),
   subject: {
-    regexp: /^https:\/\/github\.com\/slsa-framework\/slsa-github-generator\/\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml@refs\/tags\/v[0-9]+\.[0-9]+\.[0-9]+(-rc\.[0-9]+)?$/,
+    regexp: /^https:\/\/github\.com\/slsa-framework\/slsa-github-generator\/\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml@refs\/(tags|heads)\/[A-Za-z0-9_.\/-]+$/,
   },
 };
 

@@ -1,0 +1,3 @@
+export * from './slsa-provenance';
+export * from './trusted-builders';
+export * from './versioned-tag';
