@@ -4,7 +4,7 @@ import { UsageError } from './cli.error';
 import type { Command, CommandContext } from './commands/command';
 import { closePolicyEvaluator } from './commands/statement-checks';
 import { verifyArtifactCommand } from './commands/verify-artifact.command';
-import { verifyBlobCommand } from './commands/verify-blob.command';
+import { verifyBlobCommand, verifyChecksumsCommand } from './commands/verify-blob.command';
 import { verifyBundleCommand } from './commands/verify-bundle.command';
 import { verifyAttestationCommand } from './commands/verify-attestation.command';
 import { verifyImageCommand } from './commands/verify-image.command';
@@ -14,6 +14,7 @@ export const COMMANDS: Command[] = [
   verifyArtifactCommand,
   verifyImageCommand,
   verifyBlobCommand,
+  verifyChecksumsCommand,
   verifyBundleCommand,
   verifyCommand,
   verifyAttestationCommand,

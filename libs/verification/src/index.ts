@@ -9,3 +9,4 @@ export * from './policy';
 export * from './sbom';
 export * from './intoto';
 export * from './slsa';
+export * from './checksums';

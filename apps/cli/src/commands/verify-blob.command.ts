@@ -1,11 +1,57 @@
-import { decodeCosignCertificate, decodeCosignSignature, messageDigestAlgorithm, parseBundle, verifyBlobBundle, verifyLegacyBlob } from '@provwatch/verification';
+import { basename } from 'node:path';
+import {
+  type Verdict,
+  VerificationError,
+  decodeCosignCertificate,
+  decodeCosignSignature,
+  matchChecksums,
+  messageDigestAlgorithm,
+  parseBundle,
+  parseChecksumsFile,
+  verdictFromError,
+  verifyBlobBundle,
+  verifyLegacyBlob,
+} from '@provwatch/verification';
 import { RekorClient } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
-import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
+import { MAX_EVIDENCE_FILE_BYTES, hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
-import type { Command } from './command';
+import type { Command, CommandContext } from './command';
 import { IDENTITY_FLAGS, identityPolicyFromFlags } from './identity-flags';
 import { COMMON_FLAGS, parseFlags } from './parse-flags';
+
+const BLOB_FLAGS = {
+  ...COMMON_FLAGS,
+  ...IDENTITY_FLAGS,
+  bundle: { type: 'string' },
+  certificate: { type: 'string' },
+  signature: { type: 'string' },
+  'rekor-url': { type: 'string' },
+} as const;
+
+type BlobValues = { bundle?: string; certificate?: string; signature?: string; 'rekor-url'?: string; 'trusted-root'?: string } & Record<string, unknown>;
+
+/** The signature part shared by verify-blob and verify-checksums: a bundle, or .pem + .sig with a Rekor lookup. */
+async function verifySignedFile(file: string, values: BlobValues, context: CommandContext): Promise<Verdict> {
+  const legacy = values.certificate !== undefined || values.signature !== undefined;
+  if (legacy && values.bundle) throw new UsageError('--bundle and --certificate/--signature are mutually exclusive');
+  if (!legacy && !values.bundle) throw new UsageError('either --bundle or --certificate with --signature is required');
+  if (legacy && (!values.certificate || !values.signature)) throw new UsageError('--certificate and --signature go together');
+
+  const identity = identityPolicyFromFlags(values, context.warn);
+  const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
+  if (values.bundle) {
+    const bundle = parseBundle(await readEvidenceFile(values.bundle));
+    const artifact = await hashArtifactFile(file, [messageDigestAlgorithm(bundle) ?? 'sha256'], { keepBytesUpTo: 256 * 1024 * 1024 });
+    return verifyBlobBundle(bundle, { trustRoot, artifact, identity });
+  }
+  const certificateDer = decodeCosignCertificate(await readEvidenceFile(values.certificate!));
+  const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
+  const artifact = await hashArtifactFile(file);
+  const rekor = new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL });
+  const tlogSearch = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
+  return verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity });
+}
 
 /** `cosign verify-blob`: a bundle, or the older detached certificate + signature pair. */
 export const verifyBlobCommand: Command = {
@@ -14,32 +60,44 @@ export const verifyBlobCommand: Command = {
   usage:
     'provwatch verify-blob FILE (--bundle B | --certificate C --signature S [--rekor-url URL]) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE] [--json]',
   async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, {
-      ...COMMON_FLAGS,
-      ...IDENTITY_FLAGS,
-      bundle: { type: 'string' },
-      certificate: { type: 'string' },
-      signature: { type: 'string' },
-      'rekor-url': { type: 'string' },
-    });
+    const { values, positionals } = parseFlags(argv, BLOB_FLAGS);
     if (positionals.length !== 1) throw new UsageError('exactly one FILE is required');
-    const legacy = values.certificate !== undefined || values.signature !== undefined;
-    if (legacy && values.bundle) throw new UsageError('--bundle and --certificate/--signature are mutually exclusive');
-    if (!legacy && !values.bundle) throw new UsageError('either --bundle or --certificate with --signature is required');
-    if (legacy && (!values.certificate || !values.signature)) throw new UsageError('--certificate and --signature go together');
+    return verifySignedFile(positionals[0], values, context);
+  },
+};
 
-    const identity = identityPolicyFromFlags(values, context.warn);
-    const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
-    if (values.bundle) {
-      const bundle = parseBundle(await readEvidenceFile(values.bundle));
-      const artifact = await hashArtifactFile(positionals[0], [messageDigestAlgorithm(bundle) ?? 'sha256'], { keepBytesUpTo: 256 * 1024 * 1024 });
-      return verifyBlobBundle(bundle, { trustRoot, artifact, identity });
+/**
+ * A signed `checksums.txt` and the release files it lists: the signature first (as verify-blob),
+ * then every file given must be listed with its digest (`--require-all`: and every listed file given).
+ */
+export const verifyChecksumsCommand: Command = {
+  name: 'verify-checksums',
+  summary: 'verify a signed checksums.txt, then the digests of the release files it lists',
+  usage:
+    'provwatch verify-checksums CHECKSUMS_FILE FILE... (--bundle B | --certificate C --signature S) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--require-all] [--trusted-root FILE] [--json]',
+  async run(argv, context) {
+    const { values, positionals } = parseFlags(argv, { ...BLOB_FLAGS, 'require-all': { type: 'boolean' } });
+    if (positionals.length < 2) throw new UsageError('a CHECKSUMS_FILE and at least one FILE are required');
+    const [checksumsPath, ...files] = positionals;
+    const signed = await verifySignedFile(checksumsPath, values, context);
+    if (signed.status !== 'pass') return signed;
+    try {
+      const entries = parseChecksumsFile(await readEvidenceFile(checksumsPath, MAX_EVIDENCE_FILE_BYTES));
+      const actual = new Map<string, string>();
+      for (const file of files) {
+        const name = basename(file);
+        if (actual.has(name)) throw new VerificationError('input-unreadable', `two files named ${name} were given`);
+        actual.set(name, (await hashArtifactFile(file)).digests.sha256.toString('hex'));
+      }
+      const matches = matchChecksums(entries, actual, { requireAll: values['require-all'] });
+      const matched = matches.filter((m) => m.status === 'match').map((m) => m.name);
+      return {
+        ...signed,
+        message: `${signed.message}; ${matched.length} file(s) match checksums.txt: ${matched.join(', ')}`,
+        evidence: { ...signed.evidence, details: { ...signed.evidence.details, checksums: matches } },
+      };
+    } catch (err) {
+      return verdictFromError(err, signed.evidence);
     }
-    const certificateDer = decodeCosignCertificate(await readEvidenceFile(values.certificate!));
-    const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
-    const artifact = await hashArtifactFile(positionals[0]);
-    const rekor = new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL });
-    const tlogSearch = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
-    return verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity });
   },
 };
