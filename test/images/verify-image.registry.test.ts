@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,6 +27,16 @@ before(async () => {
   image = `${registry.host}/slsa/example-package`;
 });
 after(async () => registry?.stop());
+
+/** A copy of the layout with only the image entry: the same bytes, no cosign .att. */
+function layoutWithoutAttestation(): string {
+  const index = JSON.parse(readFileSync(join(LAYOUT, 'index.json'), 'utf8'));
+  const imageOnly = mkdtempSync(join(tmpdir(), 'provwatch-layout-'));
+  cpSync(LAYOUT, imageOnly, { recursive: true });
+  const manifests = index.manifests.filter((m: { annotations?: Record<string, string> }) => m.annotations?.kind !== 'dev.cosignproject.cosign/atts');
+  writeFileSync(join(imageOnly, 'index.json'), JSON.stringify({ ...index, manifests }));
+  return imageOnly;
+}
 
 function run(command: string, target: string, ...flags: string[]) {
   return cli([command, target, '--insecure-registry', registry.host, '--trusted-root', PUBLIC_GOOD_TRUSTED_ROOT, ...flags]);
@@ -110,13 +120,7 @@ describe('verify-attestation against a real registry', () => {
   });
 
   test('the attestation missing (image pushed without it) is missing, never a pass', async () => {
-    const index = JSON.parse(readFileSync(join(LAYOUT, 'index.json'), 'utf8'));
-    const imageOnly = mkdtempSync(join(tmpdir(), 'provwatch-layout-'));
-    // A layout with only the image entry: the same bytes, no cosign .att.
-    const { cpSync } = await import('node:fs');
-    cpSync(LAYOUT, imageOnly, { recursive: true });
-    writeFileSync(join(imageOnly, 'index.json'), JSON.stringify({ ...index, manifests: index.manifests.filter((m: any) => m.annotations?.kind !== 'dev.cosignproject.cosign/atts') }));
-    await pushOciLayout(registry.host, 'slsa/no-attestation', imageOnly, 'main');
+    await pushOciLayout(registry.host, 'slsa/no-attestation', layoutWithoutAttestation(), 'main');
     expectCode(await run('verify-image', `${registry.host}/slsa/no-attestation:main`, '--source-uri', SOURCE), 'evidence-missing');
   });
 
@@ -146,12 +150,7 @@ describe('verify-attestation against a real registry', () => {
 
   test('the attestation in a separate repository is found with --provenance-repository / COSIGN_REPOSITORY', async () => {
     await pushOciLayout(registry.host, 'slsa/attestations-only', LAYOUT, 'unused');
-    const index = JSON.parse(readFileSync(join(LAYOUT, 'index.json'), 'utf8'));
-    const imageOnly = mkdtempSync(join(tmpdir(), 'provwatch-layout-'));
-    const { cpSync } = await import('node:fs');
-    cpSync(LAYOUT, imageOnly, { recursive: true });
-    writeFileSync(join(imageOnly, 'index.json'), JSON.stringify({ ...index, manifests: index.manifests.filter((m: any) => m.annotations?.kind !== 'dev.cosignproject.cosign/atts') }));
-    await pushOciLayout(registry.host, 'slsa/image-only', imageOnly, 'main');
+    await pushOciLayout(registry.host, 'slsa/image-only', layoutWithoutAttestation(), 'main');
     const flagged = await run('verify-image', `${registry.host}/slsa/image-only:main`, '--source-uri', SOURCE, '--provenance-repository', `${registry.host}/slsa/attestations-only`);
     assert.equal(flagged.code, 0, flagged.stdout);
     const viaEnv = await cli(

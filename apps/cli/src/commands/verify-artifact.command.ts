@@ -5,7 +5,8 @@ import { UsageError } from '../cli.error';
 import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
 import type { Command } from './command';
-import { COMMON_FLAGS, atMostOne, parseFlags } from './parse-flags';
+import { COMMON_FLAGS, parseFlags } from './parse-flags';
+import { SLSA_FLAGS, slsaExpectationsFromFlags } from './slsa-flags';
 
 /** `slsa-verifier verify-artifact`, same flags. */
 export const verifyArtifactCommand: Command = {
@@ -17,20 +18,12 @@ export const verifyArtifactCommand: Command = {
     const { values, positionals } = parseFlags(argv, {
       ...COMMON_FLAGS,
       'provenance-path': { type: 'string' },
-      'source-uri': { type: 'string' },
-      'source-tag': { type: 'string' },
-      'source-branch': { type: 'string' },
-      'source-versioned-tag': { type: 'string' },
-      'builder-id': { type: 'string' },
+      ...SLSA_FLAGS,
       'rekor-url': { type: 'string' },
     });
     if (positionals.length === 0) throw new UsageError('at least one ARTIFACT is required');
     if (!values['provenance-path']) throw new UsageError('--provenance-path is required');
-    if (!values['source-uri']) throw new UsageError('--source-uri is required');
-    if (!/^github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(values['source-uri'])) {
-      throw new UsageError(`--source-uri must look like github.com/OWNER/REPO, got ${JSON.stringify(values['source-uri'])}`);
-    }
-    atMostOne(values, ['source-tag', 'source-branch', 'source-versioned-tag']);
+    const expectations = slsaExpectationsFromFlags(values);
 
     const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
     const document = parseProvenanceDocument(await readEvidenceFile(values['provenance-path']));
@@ -49,13 +42,7 @@ export const verifyArtifactCommand: Command = {
       document,
       artifacts,
       tlogSearch,
-      expectations: {
-        sourceUri: values['source-uri'],
-        sourceTag: values['source-tag'],
-        sourceBranch: values['source-branch'],
-        sourceVersionedTag: values['source-versioned-tag'],
-        builderId: values['builder-id'],
-      },
+      expectations,
     });
   },
 };
