@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The one contract between the API, the scheduler and the workers: queue names, job names,
+ * payloads and job ids. Both sides import it; processors live only in the worker.
+ */
+export const QUEUES = {
+  discover: 'provwatch-discover',
+  verify: 'provwatch-verify',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const JOBS = {
+  discoverTarget: 'discover-target',
+  verifyRelease: 'verify-release',
+  verifyImage: 'verify-image',
+} as const;
+
+export type Trigger = 'schedule' | 'webhook' | 'manual' | 'discovery';
+
+export interface DiscoverTargetPayload {
+  target: string;
+  trigger: Trigger;
+}
+
+export interface VerifyReleasePayload {
+  target: string;
+  tag: string;
+  /** GitHub release id: a release deleted and re-created under the same tag is another release. */
+  releaseId: number;
+  trigger: Trigger;
+}
+
+export interface VerifyImagePayload {
+  target: string;
+  /** Repository without tag, e.g. ghcr.io/natrontech/pbs-exporter. */
+  image: string;
+  tag: string;
+  digest: string;
+  trigger: Trigger;
+}
+
+/** One job scheduler per watched target; its id is stable so every replica upserts the same one. */
+export function discoverSchedulerId(target: string): string {
+  return `discover:${target}`;
+}
+
+/**
+ * Deterministic job ids: the same work queued twice (two pollers, a webhook racing a poll)
+ * collapses into one job. The content key includes what identifies the evidence, so a changed
+ * release or a moved tag is new work. BullMQ ids may not contain ':' runs from user data
+ * unhashed, so user-controlled parts are hashed.
+ */
+export function verifyReleaseJobId(payload: Pick<VerifyReleasePayload, 'target' | 'releaseId'>, contentKey: string): string {
+  return `release-${hash(`${payload.target}\u0000${payload.releaseId}\u0000${contentKey}`)}`;
+}
+
+export function verifyImageJobId(payload: Pick<VerifyImagePayload, 'target' | 'image' | 'digest'>, contentKey = ''): string {
+  return `image-${hash(`${payload.target}\u0000${payload.image}\u0000${payload.digest}\u0000${contentKey}`)}`;
+}
+
+function hash(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
