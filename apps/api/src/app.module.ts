@@ -1,0 +1,31 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { ServiceConfig, Watchlist } from '@provwatch/config';
+import { SERVICE_CONFIG, WATCHLIST } from './config/config.tokens';
+import { HealthModule } from './health/health.module';
+
+/** The validated configuration, global so every module injects it instead of reading process.env. */
+@Global()
+@Module({})
+class ConfigurationModule {
+  static register(config: ServiceConfig, watchlist: Watchlist): DynamicModule {
+    return {
+      module: ConfigurationModule,
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: config },
+        { provide: WATCHLIST, useValue: watchlist },
+      ],
+      exports: [SERVICE_CONFIG, WATCHLIST],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  /** Modules by role: `api` serves HTTP; the worker role joins as its processors land. */
+  static register(config: ServiceConfig, watchlist: Watchlist): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigurationModule.register(config, watchlist), ...(config.roles.includes('api') ? [HealthModule] : [])],
+    };
+  }
+}

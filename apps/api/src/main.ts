@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
+import { AppModule } from './app.module';
+
+/**
+ * Starts provwatch with the roles PROVWATCH_ROLES names. Configuration is validated before
+ * anything starts: a bad watchlist or environment stops the process with every problem listed.
+ */
+export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void>; port: number }> {
+  const logger = new Logger('provwatch');
+  const config = loadServiceConfig(env);
+  const watchlist = loadWatchlistFile(config.watchlistPath);
+  for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
+
+  const app = await NestFactory.create(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'] });
+  app.enableShutdownHooks();
+  await app.listen(config.port, '0.0.0.0');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.log(`roles ${config.roles.join(',')}; ${watchlist.targets.length} target(s); listening on ${port}`);
+  return { close: () => app.close(), port };
+}
+
+if (require.main === module) {
+  bootstrap().catch((err) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`provwatch failed to start: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
