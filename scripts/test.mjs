@@ -10,6 +10,8 @@ const root = new URL('..', import.meta.url).pathname;
 process.chdir(root);
 process.env.TZ = 'UTC';
 
+const generate = spawnSync(process.execPath, ['scripts/prisma-generate.mjs'], { stdio: 'inherit' });
+if (generate.status !== 0) process.exit(generate.status ?? 1);
 const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-b', 'tsconfig.build.json'], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.error('test: the TypeScript build failed');

@@ -33,3 +33,25 @@ export function ensurePostgres(): Promise<void> {
   })();
   return ensured;
 }
+
+/** A fresh database per test file, dropped afterwards: tests never share state. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  await ensurePostgres();
+  const { Client } = await import('pg');
+  const name = `provwatch_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}

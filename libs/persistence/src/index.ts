@@ -1,0 +1,4 @@
+export { CheckStatus, SubjectKind } from './generated/client';
+export * from './migrations/migration-applier';
+export * from './persistence.client';
+export * from './verification.repository';
