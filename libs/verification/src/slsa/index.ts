@@ -1,3 +1,4 @@
+export * from './build-types';
 export * from './slsa-provenance';
 export * from './trusted-builders';
 export * from './versioned-tag';

@@ -1,42 +1,93 @@
-/** slsa-github-generator's reusable workflows that produce SLSA level 3 provenance. */
 export const SLSA_GITHUB_GENERATOR_REPOSITORY = 'https://github.com/slsa-framework/slsa-github-generator';
-export const TRUSTED_GENERATOR_WORKFLOWS = [
-  'generator_generic_slsa3.yml',
-  'generator_container_slsa3.yml',
-  'builder_go_slsa3.yml',
-  'builder_nodejs_slsa3.yml',
-  'builder_maven_slsa3.yml',
-  'builder_gradle_slsa3.yml',
-  'builder_container-based_slsa3.yml',
-  'builder_docker-based_slsa3.yml',
-  'delegator_generic_slsa3.yml',
-  'delegator_lowperms-generic_slsa3.yml',
-] as const;
+export const SLSA_GITHUB_GENERATOR_WORKFLOWS = `${SLSA_GITHUB_GENERATOR_REPOSITORY}/.github/workflows/`;
+export const JRELEASER_REPOSITORY = 'https://github.com/jreleaser/release-action';
 
-export interface BuilderIdentity {
-  /** The workflow URL without ref, e.g. https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml */
-  path: string;
-  /** `refs/tags/vX.Y.Z` */
+/** A builder the caller trusts: a GitHub Actions workflow, named without its `@ref`. */
+export interface TrustedBuilder {
+  /** e.g. https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml */
+  id: string;
+}
+
+const workflow = (file: string) => `${SLSA_GITHUB_GENERATOR_WORKFLOWS}${file}`;
+
+export const GENERIC_GENERATOR = workflow('generator_generic_slsa3.yml');
+export const CONTAINER_GENERATOR = workflow('generator_container_slsa3.yml');
+export const GO_BUILDER = workflow('builder_go_slsa3.yml');
+export const CONTAINER_BASED_BUILDER = workflow('builder_container-based_slsa3.yml');
+export const NODEJS_BUILDER = workflow('builder_nodejs_slsa3.yml');
+export const MAVEN_BUILDER = workflow('builder_maven_slsa3.yml');
+export const GRADLE_BUILDER = workflow('builder_gradle_slsa3.yml');
+export const GENERIC_DELEGATOR = workflow('delegator_generic_slsa3.yml');
+export const LOW_PERMS_DELEGATOR = workflow('delegator_lowperms-generic_slsa3.yml');
+
+/**
+ * Delegators sign for "bring your own builder" (BYOB) workflows: the certificate names the
+ * delegator, and the provenance's builder.id names the builder that called it (nodejs, maven,
+ * gradle, or a third party's). That is a property of the workflow, not a setting, so it is fixed
+ * here as in slsa-verifier.
+ */
+export const DELEGATOR_WORKFLOWS: readonly string[] = [GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR];
+
+/**
+ * slsa-github-generator's SLSA 3 builders. slsa-verifier splits them by artifact kind (the
+ * container generator only for images, the others only for files); one list serves both here and
+ * the two subsets below reproduce slsa-verifier's split for callers that want it.
+ * nodejs, maven and gradle only ever appear as the builder.id behind a delegator.
+ */
+export const DEFAULT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [
+  GENERIC_GENERATOR,
+  CONTAINER_GENERATOR,
+  GO_BUILDER,
+  NODEJS_BUILDER,
+  MAVEN_BUILDER,
+  GRADLE_BUILDER,
+  CONTAINER_BASED_BUILDER,
+  GENERIC_DELEGATOR,
+  LOW_PERMS_DELEGATOR,
+].map((id) => ({ id }));
+
+export const ARTIFACT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = DEFAULT_TRUSTED_BUILDERS.filter((b) => b.id !== CONTAINER_GENERATOR);
+export const IMAGE_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [{ id: CONTAINER_GENERATOR }];
+
+/** A workflow identity split at its ref, as Fulcio writes it into the SAN. */
+export interface WorkflowId {
+  /** https://github.com/OWNER/REPO/.github/workflows/FILE.yml */
+  name: string;
+  /** refs/tags/v2.1.0 */
   ref: string;
 }
 
-const WORKFLOW_URI = /^(https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml)@(refs\/[^\s]+)$/;
-const VERSION_TAG_REF = /^refs\/tags\/v[0-9]+\.[0-9]+\.[0-9]+(-rc\.[0-9]+)?$/;
+const WORKFLOW_NAME = /^https:\/\/github\.com\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/\.github\/workflows\/[A-Za-z0-9_.-]+\.ya?ml$/;
 
-export function parseBuilderId(id: string): BuilderIdentity | undefined {
-  const m = WORKFLOW_URI.exec(id);
-  return m ? { path: m[1], ref: m[2] } : undefined;
+/** `https://github.com/OWNER/REPO/.github/workflows/FILE.yml@REF`, or undefined. */
+export function parseWorkflowId(id: string): WorkflowId | undefined {
+  const at = id.indexOf('@');
+  if (at < 0 || id.indexOf('@', at + 1) >= 0) return undefined;
+  const name = id.slice(0, at);
+  const ref = id.slice(at + 1);
+  if (!WORKFLOW_NAME.test(name) || !/^refs\/[^\s]+$/.test(ref)) return undefined;
+  return { name, ref };
 }
 
 /**
- * Trusted when it is one of the generator's workflows at a release tag. A branch or an odd tag
- * could be anything pushed to the generator repository, so it is not trusted (like
- * slsa-verifier, which only accepts semver release tags of its builders).
+ * slsa-verifier's `--builder-id` matching ("loose"): the name must be equal; a version, if the
+ * user gave one, must be the builder's ref or its short form (`v2.1.0` for `refs/tags/v2.1.0`).
  */
-export function isTrustedBuilder(builder: BuilderIdentity, trustedPaths: readonly string[] = defaultTrustedBuilderPaths()): boolean {
-  return trustedPaths.includes(builder.path) && VERSION_TAG_REF.test(builder.ref);
+export function builderIdMatches(expected: string, actual: WorkflowId): boolean {
+  const parts = expected.split('@');
+  if (parts.length > 2 || parts[0] === '' || parts[1] === '') return false;
+  const [name, version] = parts;
+  if (name !== actual.name) return false;
+  return version === undefined || version === actual.ref || `refs/tags/${version}` === actual.ref;
 }
 
-export function defaultTrustedBuilderPaths(): string[] {
-  return TRUSTED_GENERATOR_WORKFLOWS.map((w) => `${SLSA_GITHUB_GENERATOR_REPOSITORY}/.github/workflows/${w}`);
+/**
+ * The trusted list as names. An entry that is not a workflow URL without ref is a configuration
+ * bug, not evidence: it throws a plain error (the verdict becomes `error`, never `fail`).
+ */
+export function trustedBuilderNames(builders: readonly TrustedBuilder[]): ReadonlySet<string> {
+  for (const b of builders) {
+    if (!WORKFLOW_NAME.test(b.id)) throw new TypeError(`trusted builder ${JSON.stringify(b.id)} is not https://github.com/OWNER/REPO/.github/workflows/FILE.yml`);
+  }
+  return new Set(builders.map((b) => b.id));
 }
