@@ -3,7 +3,7 @@ import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
 import { assertSubjectDigest, parseStatement } from '../intoto';
 import { type RekorLogEntry, type TlogSearchResult, searchCutOff, tlogEntryFromRekor } from '../rekor';
 import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, exactly, formatSha256, verifyBundle } from '../sigstore';
-import { type SlsaExpectations, verifySlsaProvenance } from '../slsa';
+import { ARTIFACT_TRUSTED_BUILDERS, type SlsaExpectations, verifySlsaProvenance } from '../slsa';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import type { LegacyDsseEnvelope, ProvenanceDocument } from './provenance-document';
 
@@ -45,7 +45,8 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
     if (!dsse) throw new VerificationError('provenance-invalid', 'the provenance bundle signs a message, not an in-toto statement');
     const statement = parseStatement(dsse.payload, dsse.payloadType);
     for (const artifact of input.artifacts) assertSubjectDigest(statement, { sha256: artifact.sha256.toString('hex') }, artifact.name);
-    const slsa = verifySlsaProvenance(statement, verified.signer, input.expectations);
+    // Release artifacts come from the artifact builders, not the container generator (slsa-verifier's split).
+    const slsa = verifySlsaProvenance(statement, verified.signer, { trustedBuilders: ARTIFACT_TRUSTED_BUILDERS, ...input.expectations });
     return passVerdict(`verified SLSA provenance: ${input.artifacts.map((a) => a.name).join(', ')} built by ${slsa.builderId} from ${slsa.sourceUri}${slsa.sourceRef ? `@${slsa.sourceRef}` : ''}`, {
       ...evidence,
       signer: verified.signer,

@@ -1,6 +1,6 @@
 import { type ImageEvidence, verifyImageAttestations, type StatementCheck } from '../cosign';
 import type { SigstoreTrustRoot } from '../sigstore';
-import { type SlsaExpectations, verifySlsaProvenance } from '../slsa';
+import { IMAGE_TRUSTED_BUILDERS, type SlsaExpectations, verifySlsaProvenance } from '../slsa';
 import type { Verdict } from '../verdict';
 import { SLSA_GITHUB_GENERATOR_SIGNER } from './verify-artifact-provenance';
 
@@ -18,7 +18,9 @@ export async function verifyImageProvenance(
   options: { trustRoot: SigstoreTrustRoot; expectations: SlsaExpectations; extraCheck?: StatementCheck },
 ): Promise<Verdict> {
   const check: StatementCheck = async (statement, verified) => {
-    const slsa = verifySlsaProvenance(statement, verified.verified.signer, options.expectations);
+    // Image provenance comes from the container generator, as slsa-verifier verify-image expects.
+    const expectations = { trustedBuilders: IMAGE_TRUSTED_BUILDERS, ...options.expectations };
+    const slsa = verifySlsaProvenance(statement, verified.verified.signer, expectations);
     const extra = (await options.extraCheck?.(statement, verified)) ?? {};
     return {
       ...extra,
