@@ -4,3 +4,4 @@ export * from './image-evidence';
 export * from './rekor/rekor.client';
 export * from './tuf/sigstore-trust-root.source';
 export * from './source-verdict';
+export * from './github';

@@ -24,13 +24,25 @@ export type SourceErrorCode =
   /** An image reference or digest given by the caller (or the watchlist) is malformed. */
   | 'invalid-reference'
   /** Connection refused, reset, DNS or TLS failure. */
-  | 'network-error';
+  | 'network-error'
+  /** GitHub: primary or secondary rate limit; retry after `retryAfterSeconds`. */
+  | 'github-rate-limited'
+  /** GitHub: repository, release or asset does not exist (or the token may not see it). */
+  | 'github-not-found'
+  /** GitHub: 401/403 that is not a rate limit: the token is wrong or lacks scope. */
+  | 'github-unauthorized'
+  /** GitHub: 5xx or no answer in time. */
+  | 'github-unavailable'
+  /** GitHub: an answer that is not what the API documents (bad JSON, wrong shape). */
+  | 'github-bad-response';
 
 const RETRYABLE: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
   'registry-timeout',
   'registry-rate-limited',
   'registry-unavailable',
   'network-error',
+  'github-rate-limited',
+  'github-unavailable',
 ]);
 
 /**
@@ -42,16 +54,20 @@ export class SourceError extends Error {
   /** True when the same request may succeed later (network, timeout, 429, 5xx). */
   readonly retryable: boolean;
 
-  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  /** When the source said when to come back (Retry-After, rate-limit reset). */
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean; retryAfterSeconds?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SourceError';
     this.code = code;
     this.retryable = options?.retryable ?? RETRYABLE.has(code);
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   /** "Evidence missing" as opposed to "could not look": the caller's `missing` verdict. */
   get isNotFound(): boolean {
-    return this.code === 'registry-not-found';
+    return this.code === 'registry-not-found' || this.code === 'github-not-found';
   }
 }
 

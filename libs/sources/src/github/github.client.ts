@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { type HttpSettings, type OpenResponse, Watchdog, bodyChunks, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
+import { SourceError } from '../source.error';
+
+export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+export interface GitHubClientOptions {
+  /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise, or a local double. */
+  baseUrl?: string;
+  /** Sent only to the API host; never to asset storage hosts, never logged. */
+  token?: string;
+  timeoutMs?: number;
+  maxJsonBytes?: number;
+  maxPages?: number;
+  userAgent?: string;
+  /** Extra `host:port` allowed over plain http (the API host is when baseUrl is http). Tests only. */
+  insecureHosts?: string[];
+}
+
+export interface GitHubAsset {
+  id: number;
+  name: string;
+  size: number;
+  contentType: string;
+  updatedAt: string;
+}
+
+export interface GitHubRelease {
+  id: number;
+  tag: string;
+  name: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  publishedAt: string | null;
+  assets: GitHubAsset[];
+}
+
+export interface RateLimit {
+  limit?: number;
+  remaining?: number;
+  /** Epoch seconds. */
+  reset?: number;
+}
+
+export type ReleasesPage =
+  | { notModified: true; rateLimit: RateLimit }
+  | { notModified: false; etag?: string; releases: GitHubRelease[]; rateLimit: RateLimit };
+
+export interface DownloadedAsset {
+  sha256: string;
+  size: number;
+  /** Kept only when the asset was no larger than `keepBytesUpTo` (evidence files, not binaries). */
+  bytes?: Buffer;
+}
+
+/**
+ * GitHub REST for what provwatch reads: releases (conditional, paginated, rate-limit aware),
+ * release assets (streamed and hashed once, the storage redirect followed without the token),
+ * and the attestations API. Answers are shape-checked; nothing here decides about trust.
+ */
+export class GitHubClient {
+  private readonly base: URL;
+  private readonly http: HttpSettings;
+  private readonly maxJsonBytes: number;
+  private readonly maxPages: number;
+
+  constructor(private readonly options: GitHubClientOptions = {}) {
+    this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
+    const insecure = [...(this.base.protocol === 'http:' ? [this.base.host] : []), ...(options.insecureHosts ?? [])].map((h) => h.toLowerCase());
+    this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3 };
+    this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
+    this.maxPages = options.maxPages ?? 10;
+  }
+
+  /**
+   * All releases, newest first. With the ETag of the previous answer, an unchanged repository
+   * answers 304, which GitHub does not count against the rate limit.
+   */
+  async listReleases(owner: string, repo: string, options: { etag?: string; perPage?: number } = {}): Promise<ReleasesPage> {
+    const first = this.url(`repos/${segment(owner)}/${segment(repo)}/releases?per_page=${options.perPage ?? 100}`);
+    const releases: GitHubRelease[] = [];
+    let etag: string | undefined;
+    let rateLimit: RateLimit = {};
+    let next: URL | undefined = first;
+    for (let page = 0; next; page++) {
+      if (page >= this.maxPages) break; // The newest pages are what matters; older releases age out anyway.
+      const opened = await this.open(next, page === 0 && options.etag ? { 'if-none-match': options.etag } : {});
+      rateLimit = readRateLimit(opened.response.headers);
+      if (page === 0 && opened.response.status === 304) {
+        await discard(opened);
+        return { notModified: true, rateLimit };
+      }
+      await this.assertOk(opened);
+      if (page === 0) etag = opened.response.headers.get('etag') ?? undefined;
+      const doc = await this.json(opened);
+      if (!Array.isArray(doc)) throw new SourceError('github-bad-response', `${opened.what}: releases answer is not a list`);
+      releases.push(...doc.map((r, i) => toRelease(r, `${opened.what}[${i}]`)));
+      const link = nextLink(opened.response.headers.get('link'));
+      next = link ? this.sameHost(link, opened.what) : undefined;
+    }
+    return { notModified: false, etag, releases, rateLimit };
+  }
+
+  /** Streams an asset through SHA-256 (once) with a size limit; GitHub redirects to storage. */
+  async downloadAsset(owner: string, repo: string, assetId: number, options: { maxBytes: number; keepBytesUpTo?: number }): Promise<DownloadedAsset> {
+    const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/releases/assets/${assetId}`), { accept: 'application/octet-stream' });
+    await this.assertOk(opened);
+    const hash = createHash('sha256');
+    const keep: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of bodyChunks(opened, options.maxBytes, true)) {
+      hash.update(chunk);
+      size += chunk.length;
+      if (size <= (options.keepBytesUpTo ?? 0)) keep.push(chunk);
+    }
+    return { sha256: hash.digest('hex'), size, bytes: size <= (options.keepBytesUpTo ?? 0) ? Buffer.concat(keep) : undefined };
+  }
+
+  /** Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these). */
+  async getAttestations(owner: string, repo: string, sha256Hex: string): Promise<object[]> {
+    if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new SourceError('invalid-reference', 'attestation lookups take a sha256 hex digest');
+    const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/attestations/sha256:${sha256Hex}`));
+    if (opened.response.status === 404) {
+      await discard(opened);
+      return [];
+    }
+    await this.assertOk(opened);
+    const doc = (await this.json(opened)) as { attestations?: Array<{ bundle?: unknown }> };
+    if (!Array.isArray(doc?.attestations)) throw new SourceError('github-bad-response', `${opened.what}: no attestations list`);
+    return doc.attestations.map((a) => a?.bundle).filter((b): b is object => typeof b === 'object' && b !== null);
+  }
+
+  private url(path: string): URL {
+    return new URL(path, this.base);
+  }
+
+  /** Pagination links must stay on the API host: a link elsewhere would carry the token away. */
+  private sameHost(link: string, what: string): URL {
+    const url = new URL(link, this.base);
+    if (url.origin !== this.base.origin) throw new SourceError('github-bad-response', `${what}: pagination link to another host refused`);
+    return url;
+  }
+
+  private async open(url: URL, headers: Record<string, string> = {}): Promise<OpenResponse> {
+    try {
+      return await openRequest(
+        {
+          method: 'GET',
+          url,
+          headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', ...headers },
+          authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined,
+        },
+        this.http,
+        new Watchdog(this.http.timeoutMs),
+      );
+    } catch (err) {
+      if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', err.message);
+      throw err;
+    }
+  }
+
+  private async assertOk(opened: OpenResponse): Promise<void> {
+    const { response, what } = opened;
+    if (response.status >= 200 && response.status < 300) return;
+    const headers = response.headers;
+    await discard(opened);
+    const status = response.status;
+    const rate = readRateLimit(headers);
+    const retryAfter = Number(headers.get('retry-after'));
+    if ((status === 403 || status === 429) && (rate.remaining === 0 || Number.isFinite(retryAfter) && headers.has('retry-after'))) {
+      const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : Math.max(0, (rate.reset ?? 0) - Math.floor(Date.now() / 1000));
+      throw new SourceError('github-rate-limited', `${what}: rate limited, retry in ${wait}s`, { retryAfterSeconds: wait });
+    }
+    if (status === 404) throw new SourceError('github-not-found', `${what}: HTTP 404`);
+    if (status === 401 || status === 403) throw new SourceError('github-unauthorized', `${what}: HTTP ${status}`);
+    if (status >= 500) throw new SourceError('github-unavailable', `${what}: HTTP ${status}`);
+    throw new SourceError('github-bad-response', `${what}: HTTP ${status}`);
+  }
+
+  private async json(opened: OpenResponse): Promise<unknown> {
+    const body = await readBody(opened, this.maxJsonBytes);
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new SourceError('github-bad-response', `${opened.what}: invalid JSON`);
+    }
+  }
+}
+
+function segment(value: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new SourceError('invalid-reference', `invalid GitHub owner or repository ${JSON.stringify(value)}`);
+  return value;
+}
+
+function readRateLimit(headers: Headers): RateLimit {
+  const num = (name: string) => {
+    const v = headers.get(name);
+    return v !== null && /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  return { limit: num('x-ratelimit-limit'), remaining: num('x-ratelimit-remaining'), reset: num('x-ratelimit-reset') };
+}
+
+function toRelease(raw: any, where: string): GitHubRelease {
+  const ok = raw && typeof raw === 'object' && Number.isSafeInteger(raw.id) && typeof raw.tag_name === 'string' && Array.isArray(raw.assets ?? []);
+  if (!ok) throw new SourceError('github-bad-response', `${where}: not a release`);
+  return {
+    id: raw.id,
+    tag: raw.tag_name,
+    name: typeof raw.name === 'string' ? raw.name : null,
+    draft: raw.draft === true,
+    prerelease: raw.prerelease === true,
+    publishedAt: typeof raw.published_at === 'string' ? raw.published_at : null,
+    assets: (raw.assets ?? []).map((a: any, i: number) => {
+      if (!a || !Number.isSafeInteger(a.id) || typeof a.name !== 'string' || !Number.isSafeInteger(a.size) || typeof a.updated_at !== 'string') {
+        throw new SourceError('github-bad-response', `${where}.assets[${i}]: not an asset`);
+      }
+      return { id: a.id, name: a.name, size: a.size, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', updatedAt: a.updated_at };
+    }),
+  };
+}
