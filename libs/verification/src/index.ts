@@ -10,3 +10,4 @@ export * from './sbom';
 export * from './intoto';
 export * from './slsa';
 export * from './checksums';
+export * from './release';

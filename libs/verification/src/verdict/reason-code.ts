@@ -48,6 +48,8 @@ export const ERROR_CODES = [
   'trust-root-unavailable',
   'policy-evaluation-error',
   'network-error',
+  // Another check this one relies on did not pass (e.g. an SBOM needs verified provenance).
+  'prerequisite-failed',
   // The evidence could not be fetched (registry, GitHub or log answered badly or not at all).
   'source-unavailable',
   'internal-error',

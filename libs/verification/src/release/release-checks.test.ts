@@ -1,0 +1,63 @@
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
+import { SigstoreTrustRoot, exactly } from '../sigstore';
+import { type ReleaseAssetInput, checkReleaseProvenance, checkReleaseSboms } from './release-checks';
+
+/** The real generator v2.1.0 output as a GitHub release would hold it: assets named as the subjects. */
+const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
+const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
+const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const asset = (name: string, bytes: Buffer, keep = false): ReleaseAssetInput => ({ name, sha256: sha(bytes), bytes: keep ? bytes : undefined });
+
+const base = {
+  trustRoot,
+  identity: { subject: exactly('unused'), issuer: exactly('https://token.actions.githubusercontent.com') },
+  expectations: { sourceUri: 'github.com/slsa-framework/example-package', sourceTag: 'v14' },
+};
+const release = (assets: ReleaseAssetInput[]) => ({ ...base, assets });
+
+describe('release provenance', () => {
+  test('passes when the provenance covers the release asset', () => {
+    const verdict = checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.equal(verdict.status, 'pass', verdict.message);
+    assert.deepEqual(verdict.evidence.details?.uncoveredAssets, []);
+  });
+
+  test('an asset swapped after the build fails, naming it', () => {
+    const swapped = Buffer.from(BINARY);
+    swapped[100] ^= 1;
+    const verdict = checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', swapped), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.equal(verdict.status, 'fail');
+    assert.equal(verdict.code, 'subject-digest-mismatch');
+    assert.match(verdict.message, /gha_generic-binary-linux-amd64-v14/);
+  });
+
+  test('no provenance asset is missing; provenance naming no asset fails; extra assets are listed as uncovered', () => {
+    assert.equal(checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY)])).status, 'missing');
+    const none = checkReleaseProvenance(release([asset('other-binary', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.equal(none.code, 'subject-digest-mismatch');
+    const extra = checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('README.md', Buffer.from('x')), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.deepEqual(extra.evidence.details?.uncoveredAssets, ['README.md']);
+  });
+
+  test('the wrong tag for the release fails', () => {
+    const verdict = checkReleaseProvenance({ ...release([asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]), expectations: { sourceUri: 'github.com/slsa-framework/example-package', sourceTag: 'v15' } });
+    assert.equal(verdict.code, 'source-tag-mismatch');
+  });
+});
+
+describe('release SBOMs', () => {
+  test('absent is missing; without verified provenance it is undecided, never pass', () => {
+    const provenance = checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.equal(checkReleaseSboms(release([]), provenance).status, 'missing');
+    const sbom = asset('x.sbom.json', Buffer.from('{}'), true);
+    const failedProvenance = { ...provenance, status: 'fail' as const, code: 'signature-invalid' as const };
+    assert.equal(checkReleaseSboms(release([sbom]), failedProvenance).status, 'error');
+    // An SBOM the provenance does not name is not the one the build produced.
+    assert.equal(checkReleaseSboms(release([sbom]), provenance).code, 'subject-digest-mismatch');
+  });
+});

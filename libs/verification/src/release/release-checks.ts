@@ -1,0 +1,170 @@
+import { type TlogSearchResult } from '../rekor';
+import { type ProvenanceDocument, parseProvenanceDocument, verifyArtifactProvenance } from '../provenance';
+import { type IdentityPolicy, type SigstoreTrustRoot, artifactFromBytes, parseBundle, verifyBundle } from '../sigstore';
+import { decodeCosignCertificate, decodeCosignSignature, verifyLegacyBlob } from '../blob';
+import { parseChecksumsFile, matchChecksums } from '../checksums';
+import { parseStatement } from '../intoto';
+import { summariseCycloneDx } from '../sbom';
+import type { SlsaExpectations } from '../slsa';
+import { type Evidence, type Verdict, VerificationError, missingVerdict, passVerdict, verdictFromError } from '../verdict';
+
+/** Check names as stored, alerted on and shown by the API (stable). */
+export const RELEASE_CHECKS = {
+  provenance: 'artifact-provenance',
+  checksums: 'checksums-signature',
+  sbom: 'release-sbom',
+} as const;
+
+/** One release asset as the worker saw it: digest computed while streaming, bytes only for evidence files. */
+export interface ReleaseAssetInput {
+  name: string;
+  sha256: string;
+  bytes?: Buffer;
+}
+
+export interface ReleaseCheckInput {
+  trustRoot: SigstoreTrustRoot;
+  assets: ReleaseAssetInput[];
+  /** The project's signing identity (checksums signatures). */
+  identity: IdentityPolicy;
+  expectations: SlsaExpectations;
+  provenanceAsset?: string;
+  checksumsAsset?: string;
+  /** Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0). */
+  tlogSearch?: (sha256Hex: string) => TlogSearchResult | undefined;
+}
+
+const EVIDENCE_SUFFIXES = ['.intoto.jsonl', '.sigstore.json', '.sigstore', '.pem', '.sig', '.bundle'];
+
+export function isEvidenceAsset(name: string): boolean {
+  return EVIDENCE_SUFFIXES.some((s) => name.endsWith(s));
+}
+
+/**
+ * Artifact provenance of a whole release: the provenance must verify (signature, builder, source,
+ * tag), and every subject it names that is a release asset must have that asset's digest: an
+ * asset swapped after the build is a failure, not a new truth. Assets it does not name are listed.
+ */
+export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
+  const name = input.provenanceAsset;
+  const provenance = name ? input.assets.find((a) => a.name === name) : input.assets.find((a) => a.name.endsWith('.intoto.jsonl'));
+  if (!provenance) return missingVerdict(`no provenance asset${name ? ` ${name}` : ' (*.intoto.jsonl)'} in the release`);
+  if (!provenance.bytes) return verdictFromError(new VerificationError('input-unreadable', `provenance asset ${provenance.name} was not downloaded`));
+  let document: ProvenanceDocument;
+  try {
+    document = parseProvenanceDocument(provenance.bytes);
+  } catch (err) {
+    return verdictFromError(err);
+  }
+  const artifacts = input.assets.filter((a) => !isEvidenceAsset(a.name));
+  let subjects: Array<{ name: string; sha256?: string }>;
+  try {
+    subjects = statementSubjects(document);
+  } catch (err) {
+    return verdictFromError(err);
+  }
+  const byName = new Map(artifacts.map((a) => [a.name, a]));
+  const covered = subjects.map((s) => ({ subject: s, asset: byName.get(s.name) })).filter((x) => x.asset !== undefined);
+  if (covered.length === 0) {
+    return verdictFromError(new VerificationError('subject-digest-mismatch', `the provenance names none of the release's assets (${artifacts.map((a) => a.name).join(', ') || 'none'})`));
+  }
+  const swapped = covered.filter((x) => x.subject.sha256 !== x.asset!.sha256);
+  if (swapped.length > 0) {
+    return verdictFromError(
+      new VerificationError('subject-digest-mismatch', `release assets differ from the provenance: ${swapped.map((x) => `${x.asset!.name} is sha256:${x.asset!.sha256}, provenance says sha256:${x.subject.sha256}`).join('; ')}`),
+    );
+  }
+  const verdict = verifyArtifactProvenance({
+    trustRoot: input.trustRoot,
+    document,
+    artifacts: covered.map((x) => ({ name: x.asset!.name, sha256: Buffer.from(x.asset!.sha256, 'hex') })),
+    expectations: input.expectations,
+    tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset!.sha256) : undefined,
+  });
+  const uncovered = artifacts.filter((a) => !covered.some((x) => x.asset === a)).map((a) => a.name);
+  return { ...verdict, evidence: { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, uncoveredAssets: uncovered } } };
+}
+
+/** Subjects as the (not yet verified) statement lists them, only to pair them with assets by name. */
+function statementSubjects(document: ProvenanceDocument): Array<{ name: string; sha256?: string }> {
+  const envelope =
+    document.kind === 'bundle'
+      ? (document.bundle as { dsseEnvelope?: { payload?: string; payloadType?: string } }).dsseEnvelope
+      : document.envelopes[0];
+  if (!envelope?.payload || !envelope.payloadType) throw new VerificationError('provenance-invalid', 'the provenance carries no DSSE envelope');
+  const statement = parseStatement(Buffer.from(envelope.payload, 'base64'), envelope.payloadType);
+  return statement.subject.map((s) => ({ name: s.name, sha256: s.digest.sha256 }));
+}
+
+/**
+ * The signed checksums file: its signature (bundle from pbs-exporter v0.8.0, `.pem`/`.sig`
+ * before) by the project's identity, then every listed file that is a release asset must match.
+ */
+export function checkReleaseChecksums(input: ReleaseCheckInput): Verdict {
+  const name = input.checksumsAsset ?? 'checksums.txt';
+  const file = input.assets.find((a) => a.name === name);
+  if (!file) return missingVerdict(`no ${name} in the release`);
+  if (!file.bytes) return verdictFromError(new VerificationError('input-unreadable', `${name} was not downloaded`));
+  const find = (suffix: string) => input.assets.find((a) => a.name === `${name}${suffix}`);
+  const bundle = find('.sigstore.json') ?? find('.bundle');
+  const pem = find('.pem');
+  const sig = find('.sig');
+  const artifact = artifactFromBytes(file.bytes);
+  const evidence: Evidence = { artifactDigests: { [name]: `sha256:${file.sha256}` } };
+  let signed: Verdict;
+  try {
+    if (bundle?.bytes) {
+      const verified = verifyBundle(parseBundle(bundle.bytes), { trustRoot: input.trustRoot, identity: input.identity, artifact });
+      signed = passVerdict(`${name} signed by ${verified.signer.identity}`, { ...evidence, signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps });
+    } else if (pem?.bytes && sig?.bytes) {
+      const search = input.tlogSearch?.(file.sha256);
+      if (!search) throw new VerificationError('tlog-unavailable', `${name} is signed without a bundle and the transparency log was not searched`);
+      signed = verifyLegacyBlob(
+        { certificateDer: decodeCosignCertificate(pem.bytes), signature: decodeCosignSignature(sig.bytes), tlogSearch: search },
+        { trustRoot: input.trustRoot, identity: input.identity, artifact },
+      );
+    } else {
+      return missingVerdict(`${name} has no signature (${name}.sigstore.json or ${name}.pem + .sig)`, evidence);
+    }
+    if (signed.status !== 'pass') return signed;
+    const entries = parseChecksumsFile(file.bytes);
+    const assetDigests = new Map(input.assets.filter((a) => entries.some((e) => e.name === a.name)).map((a) => [a.name, a.sha256]));
+    const matches = matchChecksums(entries, assetDigests);
+    return { ...signed, message: `${signed.message}; ${assetDigests.size} listed asset(s) match`, evidence: { ...signed.evidence, details: { checksums: matches } } };
+  } catch (err) {
+    return verdictFromError(err, evidence);
+  }
+}
+
+/**
+ * Release SBOMs (`*.sbom.json`, `*.cdx.json`): each must be a subject of the verified provenance
+ * (so it is the SBOM the build produced) and a usable CycloneDX document. Absent SBOMs are
+ * `missing`; a provenance that did not pass leaves the SBOM undecided (`error`), not `pass`.
+ */
+export function checkReleaseSboms(input: ReleaseCheckInput, provenance: Verdict): Verdict {
+  const sboms = input.assets.filter((a) => /\.(sbom|cdx|bom)\.json$/.test(a.name));
+  if (sboms.length === 0) return missingVerdict('no SBOM asset (*.sbom.json) in the release');
+  if (provenance.status !== 'pass') {
+    return { status: 'error', code: 'prerequisite-failed', message: `SBOMs cannot be trusted without verified provenance (${provenance.code})`, evidence: {} };
+  }
+  const subjects = provenance.evidence.subjects ?? [];
+  const summaries: Record<string, unknown> = {};
+  try {
+    for (const sbom of sboms) {
+      if (!subjects.some((s) => s.digest.sha256 === sbom.sha256)) {
+        throw new VerificationError('subject-digest-mismatch', `${sbom.name} (sha256:${sbom.sha256}) is not a subject of the verified provenance`);
+      }
+      if (!sbom.bytes) throw new VerificationError('input-unreadable', `${sbom.name} was not downloaded`);
+      let doc: unknown;
+      try {
+        doc = JSON.parse(sbom.bytes.toString('utf8'));
+      } catch {
+        throw new VerificationError('sbom-invalid', `${sbom.name} is not JSON`);
+      }
+      summaries[sbom.name] = summariseCycloneDx(doc);
+    }
+    return passVerdict(`${sboms.length} SBOM(s) covered by the provenance and valid CycloneDX`, { details: { sboms: summaries } });
+  } catch (err) {
+    return verdictFromError(err, { details: { sboms: summaries } });
+  }
+}
