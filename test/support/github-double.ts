@@ -115,6 +115,13 @@ export class GitHubDouble {
       if (page * perPage < sorted.length) headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
       return send(200, body, headers);
     }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/.exec(url.pathname);
+    if (m) {
+      this.charge();
+      const release = (this.repos.get(`${m[1]}/${m[2]}`) ?? []).find((r) => r.id === Number(m![3]));
+      if (!release) return send(404, { message: 'Not Found' });
+      return send(200, this.releaseJson(m[1], m[2], release));
+    }
     m = /^\/repos\/([^/]+)\/([^/]+)\/releases\/assets\/(\d+)$/.exec(url.pathname);
     if (m) {
       this.charge();

@@ -2,3 +2,4 @@ export { CheckStatus, SubjectKind } from './generated/client';
 export * from './migrations/migration-applier';
 export * from './persistence.client';
 export * from './verification.repository';
+export * from './release.repository';

@@ -101,6 +101,13 @@ export class GitHubClient {
     return { notModified: false, etag, releases, rateLimit };
   }
 
+  /** One release by id (a re-verification looks at the release as it is now). */
+  async getRelease(owner: string, repo: string, releaseId: number): Promise<GitHubRelease> {
+    const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/releases/${releaseId}`));
+    await this.assertOk(opened);
+    return toRelease(await this.json(opened), opened.what);
+  }
+
   /** Streams an asset through SHA-256 (once) with a size limit; GitHub redirects to storage. */
   async downloadAsset(owner: string, repo: string, assetId: number, options: { maxBytes: number; keepBytesUpTo?: number }): Promise<DownloadedAsset> {
     const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/releases/assets/${assetId}`), { accept: 'application/octet-stream' });

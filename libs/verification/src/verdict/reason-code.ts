@@ -39,6 +39,9 @@ export const FAIL_CODES = [
   // Inputs that cannot be what they claim (treated as evidence that is wrong).
   'input-too-large',
   'input-unreadable',
+  // Published evidence that changed after provwatch first saw it: never a silent update.
+  'asset-changed',
+  'tag-moved',
 ] as const;
 
 export const ERROR_CODES = [

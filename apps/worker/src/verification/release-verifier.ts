@@ -1,0 +1,169 @@
+import type { GitHubClient, GitHubRelease, RekorClient } from '@provwatch/sources';
+import type { CheckToRecord, ReleaseRepository, StatusChange, StoredAsset, VerificationRepository } from '@provwatch/persistence';
+import {
+  type IdentityPolicy,
+  RELEASE_CHECKS,
+  type ReleaseAssetInput,
+  type SigstoreTrustRoot,
+  type SlsaExpectations,
+  type TlogSearchResult,
+  type Verdict,
+  checkReleaseChecksums,
+  checkReleaseProvenance,
+  checkReleaseSboms,
+  exactly,
+  isEvidenceAsset,
+  matching,
+  passVerdict,
+} from '@provwatch/verification';
+import type { WatchTarget } from '@provwatch/config';
+
+export const ASSETS_CHECK = 'release-assets';
+/** Evidence files are read whole; binaries only hashed. */
+const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
+const MAX_ASSET_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface ReleaseVerifierDeps {
+  github: GitHubClient;
+  rekor: RekorClient;
+  releases: ReleaseRepository;
+  verifications: VerificationRepository;
+  trustRoot: () => SigstoreTrustRoot;
+  now?: () => Date;
+}
+
+export interface ReleaseVerificationResult {
+  recorded: CheckToRecord[];
+  /** Checks whose evidence is absent but the release is still inside its grace period. */
+  pending: string[];
+  changes: StatusChange[];
+}
+
+/**
+ * Verifies one GitHub release of a watched target end to end: reads the release as it is now,
+ * compares its assets with what was first seen (a swapped asset is `asset-changed`), hashes
+ * each asset once (unchanged binaries are not downloaded again, but everything is re-checked),
+ * runs the release checks and records the run. Missing evidence counts only after the grace period.
+ */
+export class ReleaseVerifier {
+  constructor(private readonly deps: ReleaseVerifierDeps) {}
+
+  async verify(target: WatchTarget & { id: number }, releaseId: number, trigger: string): Promise<ReleaseVerificationResult> {
+    const startedAt = this.now();
+    const [owner, repo] = target.github.split('/');
+    const release = await this.deps.github.getRelease(owner, repo, releaseId);
+    const dbReleaseId = await this.deps.releases.upsertRelease(target.id, {
+      tag: release.tag,
+      githubReleaseId: release.id,
+      name: release.name,
+      prerelease: release.prerelease,
+      publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
+    });
+    const stored = await this.deps.releases.storedAssets(dbReleaseId);
+    const { assets, changed } = await this.readAssets(owner, repo, release, stored);
+    await this.deps.releases.saveAssets(
+      dbReleaseId,
+      assets.filter((a) => !changed.some((c) => c.name === a.input.name)).map((a) => ({ ...a.observed, sha256: a.input.sha256 })),
+    );
+
+    const inputs = assets.map((a) => a.input);
+    const searches = new Map<string, TlogSearchResult>();
+    for (const sha of this.legacyDigestsNeedingRekor(inputs, target)) searches.set(sha, await this.deps.rekor.findByArtifactDigest(sha));
+    const checkInput = {
+      trustRoot: this.deps.trustRoot(),
+      assets: inputs,
+      identity: identityOf(target),
+      expectations: { sourceUri: target.sourceUri, sourceTag: release.tag, builderId: target.builderId } satisfies SlsaExpectations,
+      provenanceAsset: target.artifacts.provenance,
+      checksumsAsset: target.artifacts.checksums,
+      tlogSearch: (sha: string) => searches.get(sha),
+    };
+    const provenance = checkReleaseProvenance(checkInput);
+    const verdicts: Array<[string, Verdict]> = [
+      [ASSETS_CHECK, assetsVerdict(changed, inputs)],
+      [RELEASE_CHECKS.provenance, provenance],
+      [RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput)],
+      [RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance)],
+    ];
+
+    const inGrace = release.publishedAt !== null && this.now().getTime() - Date.parse(release.publishedAt) < target.gracePeriodSeconds * 1000;
+    const pending = verdicts.filter(([, v]) => v.status === 'missing' && inGrace).map(([name]) => name);
+    const recorded = verdicts
+      .filter(([name]) => !pending.includes(name))
+      .map(([check, v]): CheckToRecord => ({ check, status: v.status, code: v.code, message: v.message, evidence: v.evidence as Record<string, unknown> }));
+    const { changes } = await this.deps.verifications.recordRun({
+      targetId: target.id,
+      subjectKind: 'release',
+      subjectKey: release.tag,
+      trigger,
+      startedAt,
+      finishedAt: this.now(),
+      checks: recorded,
+    });
+    return { recorded, pending, changes };
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private async readAssets(owner: string, repo: string, release: GitHubRelease, stored: Map<string, StoredAsset>) {
+    const assets: Array<{ input: ReleaseAssetInput; observed: { githubAssetId: number; name: string; size: number; contentType: string; githubUpdatedAt: Date } }> = [];
+    const changed: Array<{ name: string; before: string; after: string }> = [];
+    for (const a of release.assets) {
+      const observed = { githubAssetId: a.id, name: a.name, size: a.size, contentType: a.contentType, githubUpdatedAt: new Date(a.updatedAt) };
+      const previous = stored.get(a.name);
+      const same =
+        previous?.sha256 &&
+        previous.githubAssetId === a.id &&
+        previous.size === a.size &&
+        previous.githubUpdatedAt.getTime() === observed.githubUpdatedAt.getTime();
+      const evidence = isEvidenceAsset(a.name) || a.name.endsWith('.json') || a.name.endsWith('.txt');
+      let input: ReleaseAssetInput;
+      if (same && !evidence) {
+        // Unchanged bytes need not travel again; the checks still run on the known digest.
+        input = { name: a.name, sha256: previous.sha256! };
+      } else {
+        const downloaded = await this.deps.github.downloadAsset(owner, repo, a.id, { maxBytes: evidence ? MAX_EVIDENCE_BYTES : MAX_ASSET_BYTES, keepBytesUpTo: evidence ? MAX_EVIDENCE_BYTES : 0 });
+        input = { name: a.name, sha256: downloaded.sha256, bytes: downloaded.bytes };
+      }
+      if (previous?.sha256 && previous.sha256 !== input.sha256) changed.push({ name: a.name, before: previous.sha256, after: input.sha256 });
+      assets.push({ input, observed });
+    }
+    return { assets, changed };
+  }
+
+  /** Digests whose evidence has no log entry of its own (legacy .pem/.sig, bare envelopes). */
+  private legacyDigestsNeedingRekor(assets: ReleaseAssetInput[], target: WatchTarget): string[] {
+    const digests: string[] = [];
+    const checksums = target.artifacts.checksums ?? 'checksums.txt';
+    const hasBundle = assets.some((a) => a.name === `${checksums}.sigstore.json`);
+    const file = assets.find((a) => a.name === checksums);
+    if (file && !hasBundle && assets.some((a) => a.name === `${checksums}.sig`)) digests.push(file.sha256);
+    const provenance = assets.find((a) => a.name === (target.artifacts.provenance ?? '') || a.name.endsWith('.intoto.jsonl'));
+    if (provenance?.bytes && !provenance.bytes.toString('utf8', 0, 200).includes('"mediaType"')) {
+      const artifact = assets.find((a) => !isEvidenceAsset(a.name) && a !== file);
+      if (artifact) digests.push(artifact.sha256);
+    }
+    return digests;
+  }
+}
+
+function identityOf(target: WatchTarget): IdentityPolicy {
+  return {
+    issuer: exactly(target.identity.issuer),
+    subject: target.identity.subject !== undefined ? exactly(target.identity.subject) : matching(target.identity.subjectRegexp!),
+  };
+}
+
+function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[]): Verdict {
+  if (changed.length > 0) {
+    return {
+      status: 'fail',
+      code: 'asset-changed',
+      message: `release assets changed after they were first seen: ${changed.map((c) => `${c.name} sha256:${c.before} -> sha256:${c.after}`).join('; ')}`,
+      evidence: { details: { changed } },
+    };
+  }
+  return passVerdict(`${inputs.length} asset(s) unchanged since first seen`, { artifactDigests: Object.fromEntries(inputs.map((a) => [a.name, `sha256:${a.sha256}`])) });
+}

@@ -1,0 +1,63 @@
+import type { PrismaClient } from './generated/client';
+
+export interface ObservedAsset {
+  githubAssetId: number;
+  name: string;
+  size: number;
+  contentType: string;
+  githubUpdatedAt: Date;
+}
+
+export interface StoredAsset extends ObservedAsset {
+  sha256: string | null;
+}
+
+/** Targets, releases and their assets as last seen on GitHub. */
+export class ReleaseRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Creates or updates the target row from the watchlist; returns its id. */
+  async upsertTarget(name: string, github: string, configHash: string): Promise<number> {
+    const target = await this.prisma.target.upsert({ where: { name }, create: { name, github, configHash }, update: { github, configHash, enabled: true } });
+    return target.id;
+  }
+
+  async upsertRelease(targetId: number, release: { tag: string; githubReleaseId: number; name: string | null; prerelease: boolean; publishedAt: Date | null }): Promise<number> {
+    const row = await this.prisma.release.upsert({
+      where: { targetId_tag: { targetId, tag: release.tag } },
+      create: { targetId, tag: release.tag, githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt },
+      update: { githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt, deletedAt: null },
+    });
+    return row.id;
+  }
+
+  async storedAssets(releaseId: number): Promise<Map<string, StoredAsset>> {
+    const rows = await this.prisma.releaseAsset.findMany({ where: { releaseId } });
+    return new Map(
+      rows.map((r) => [
+        r.name,
+        { githubAssetId: Number(r.githubAssetId), name: r.name, size: Number(r.size), contentType: r.contentType ?? '', githubUpdatedAt: r.githubUpdatedAt, sha256: r.sha256 },
+      ]),
+    );
+  }
+
+  /** Records assets as observed now, with the digest computed for each. */
+  async saveAssets(releaseId: number, assets: Array<ObservedAsset & { sha256: string }>): Promise<void> {
+    await this.prisma.$transaction(
+      assets.map((a) =>
+        this.prisma.releaseAsset.upsert({
+          where: { releaseId_name: { releaseId, name: a.name } },
+          create: { releaseId, githubAssetId: BigInt(a.githubAssetId), name: a.name, size: BigInt(a.size), contentType: a.contentType, githubUpdatedAt: a.githubUpdatedAt, sha256: a.sha256, hashedAt: new Date() },
+          update: { githubAssetId: BigInt(a.githubAssetId), size: BigInt(a.size), contentType: a.contentType, githubUpdatedAt: a.githubUpdatedAt, sha256: a.sha256, hashedAt: new Date() },
+        }),
+      ),
+    );
+  }
+
+  /** Releases that disappeared upstream are kept, marked deleted: their history stays. */
+  async markDeleted(targetId: number, presentTags: string[]): Promise<string[]> {
+    const gone = await this.prisma.release.findMany({ where: { targetId, deletedAt: null, tag: { notIn: presentTags } }, select: { tag: true } });
+    if (gone.length > 0) await this.prisma.release.updateMany({ where: { targetId, tag: { in: gone.map((g) => g.tag) } }, data: { deletedAt: new Date() } });
+    return gone.map((g) => g.tag);
+  }
+}
