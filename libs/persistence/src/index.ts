@@ -3,3 +3,4 @@ export * from './migrations/migration-applier';
 export * from './persistence.client';
 export * from './verification.repository';
 export * from './release.repository';
+export * from './poll-state.repository';

@@ -1,0 +1,69 @@
+import type { WatchTarget } from '@provwatch/config';
+import { type VerifyReleasePayload, verifyReleaseJobId } from '@provwatch/jobs';
+import type { PollStateRepository, ReleaseRepository } from '@provwatch/persistence';
+import { type GitHubClient, type GitHubRelease, type RateLimit, SourceError } from '@provwatch/sources';
+
+export const GITHUB_RELEASES_SOURCE = 'github-releases';
+
+export interface ReleaseDiscoveryDeps {
+  github: GitHubClient;
+  pollStates: PollStateRepository;
+  releases: ReleaseRepository;
+  /** Queues a verify job; the job id collapses duplicates. */
+  enqueueVerify: (payload: VerifyReleasePayload, jobId: string) => Promise<void>;
+  now?: () => Date;
+}
+
+export interface DiscoveryResult {
+  notModified: boolean;
+  queued: string[];
+  deleted: string[];
+  rateLimit: RateLimit;
+}
+
+/**
+ * Polls a target's GitHub releases. The ETag of the last answer makes an unchanged repository
+ * cost a 304 (free of rate limit); a new or changed release (any asset added, replaced or
+ * updated) gets a verify job whose id is derived from its content, so repeats collapse.
+ */
+export class ReleaseDiscovery {
+  constructor(private readonly deps: ReleaseDiscoveryDeps) {}
+
+  async discover(target: WatchTarget & { id: number }, trigger: VerifyReleasePayload['trigger'] = 'discovery'): Promise<DiscoveryResult> {
+    const [owner, repo] = target.github.split('/');
+    const now = this.deps.now?.() ?? new Date();
+    const state = await this.deps.pollStates.get(target.id, GITHUB_RELEASES_SOURCE);
+    let page;
+    try {
+      page = await this.deps.github.listReleases(owner, repo, { etag: state?.etag ?? undefined });
+    } catch (err) {
+      const code = err instanceof SourceError ? err.code : 'internal-error';
+      await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { errorCode: code });
+      throw err;
+    }
+    const rate = { rateLimitRemaining: page.rateLimit.remaining, rateLimitResetAt: page.rateLimit.reset ? new Date(page.rateLimit.reset * 1000) : undefined };
+    if (page.notModified) {
+      await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, rate);
+      return { notModified: true, queued: [], deleted: [], rateLimit: page.rateLimit };
+    }
+    const published = page.releases.filter((r) => !r.draft);
+    const watched = published
+      .filter((r) => target.releases.includePrereleases || !r.prerelease)
+      .sort((a, b) => (b.publishedAt ?? '').localeCompare(a.publishedAt ?? ''))
+      .slice(0, target.releases.keepLast);
+    const queued: string[] = [];
+    for (const release of watched) {
+      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.id, trigger };
+      await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, contentKey(release)));
+      queued.push(release.tag);
+    }
+    const deleted = await this.deps.releases.markDeleted(target.id, published.map((r) => r.tag));
+    await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { etag: page.etag, ...rate });
+    return { notModified: false, queued, deleted, rateLimit: page.rateLimit };
+  }
+}
+
+/** What makes a release "the same": its id and every asset's id, size and update time. */
+export function contentKey(release: GitHubRelease): string {
+  return [release.id, ...release.assets.map((a) => `${a.id}:${a.name}:${a.size}:${a.updatedAt}`).sort()].join('|');
+}

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import type { ServiceConfig, WatchTarget, Watchlist } from '@provwatch/config';
+import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyReleasePayload } from '@provwatch/jobs';
+import { type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository } from '@provwatch/persistence';
+import { GitHubClient, RekorClient, SourceError } from '@provwatch/sources';
+import type { SigstoreTrustRoot } from '@provwatch/verification';
+import { ReleaseDiscovery } from './discovery/release-discovery';
+import { reconcileDiscoverySchedules } from './scheduler/discovery-schedule.reconciler';
+import { ReleaseVerifier } from './verification/release-verifier';
+
+export interface WorkerRuntimeDeps {
+  config: ServiceConfig;
+  watchlist: Watchlist;
+  prisma: PrismaClient;
+  trustRoot: () => SigstoreTrustRoot;
+  connection: ConnectionOptions;
+  /** Queue name prefix, so tests can run side by side on one Redis. */
+  prefix?: string;
+  now?: () => Date;
+  log?: (message: string) => void;
+}
+
+const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
+
+/**
+ * The worker role: schedules discovery per target, discovers releases, verifies them. Errors
+ * that may pass (network, rate limit, 5xx, an undecided check) are retried with backoff; those
+ * that never will (unknown target, 404, bad token) fail the job at once.
+ */
+export class WorkerRuntime {
+  readonly discoverQueue: Queue<DiscoverTargetPayload>;
+  readonly verifyQueue: Queue<VerifyReleasePayload>;
+  private workers: Worker[] = [];
+  private targets = new Map<string, WatchTarget & { id: number }>();
+  private readonly discovery: ReleaseDiscovery;
+  private readonly verifier: ReleaseVerifier;
+  private readonly releases: ReleaseRepository;
+
+  constructor(private readonly deps: WorkerRuntimeDeps) {
+    const queueOptions = { connection: deps.connection, prefix: deps.prefix ?? 'provwatch' };
+    this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
+    this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
+    const github = new GitHubClient({ baseUrl: deps.config.githubApiUrl, token: deps.config.githubToken, insecureHosts: deps.config.insecureRegistries });
+    this.releases = new ReleaseRepository(deps.prisma);
+    this.discovery = new ReleaseDiscovery({
+      github,
+      pollStates: new PollStateRepository(deps.prisma),
+      releases: this.releases,
+      enqueueVerify: async (payload, jobId) => {
+        await this.verifyQueue.add(JOBS.verifyRelease, payload, { ...VERIFY_JOB_OPTIONS, jobId });
+      },
+      now: deps.now,
+    });
+    this.verifier = new ReleaseVerifier({
+      github,
+      rekor: new RekorClient({ baseUrl: deps.config.rekorUrl }),
+      releases: this.releases,
+      verifications: new VerificationRepository(deps.prisma),
+      trustRoot: deps.trustRoot,
+      now: deps.now,
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const target of this.deps.watchlist.targets) {
+      const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
+      this.targets.set(target.name, { ...target, id });
+    }
+    await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+    const workerOptions = { connection: this.deps.connection, prefix: this.deps.prefix ?? 'provwatch' };
+    this.workers = [
+      new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
+      new Worker(QUEUES.verify, (job: Job<VerifyReleasePayload>) => this.runVerification(job), { ...workerOptions, concurrency: this.deps.config.verifyConcurrency }),
+    ];
+    for (const worker of this.workers) worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+  }
+
+  /** Closing a worker lets running jobs finish; then the queues close. */
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([this.discoverQueue.close(), this.verifyQueue.close()]);
+  }
+
+  private target(name: string): WatchTarget & { id: number } {
+    const target = this.targets.get(name);
+    if (!target) throw new UnrecoverableError(`target ${name} is not in the watchlist`);
+    return target;
+  }
+
+  private async runDiscovery(job: Job<DiscoverTargetPayload>) {
+    try {
+      return await this.discovery.discover(this.target(job.data.target));
+    } catch (err) {
+      throw retryOrGiveUp(err);
+    }
+  }
+
+  private async runVerification(job: Job<VerifyReleasePayload>) {
+    const target = this.target(job.data.target);
+    let result;
+    try {
+      result = await this.verifier.verify(target, job.data.releaseId, job.data.trigger);
+    } catch (err) {
+      throw retryOrGiveUp(err);
+    }
+    if (result.pending.length > 0) {
+      // Evidence is often uploaded minutes after the release: look again when the grace period ends.
+      await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+    }
+    const undecided = result.recorded.filter((c) => c.status === 'error');
+    // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
+    if (undecided.length > 0) throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
+  }
+}
+
+function retryOrGiveUp(err: unknown): Error {
+  if (err instanceof SourceError && !err.retryable) return new UnrecoverableError(`${err.code}: ${err.message}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function configHash(target: WatchTarget): string {
+  return createHash('sha256').update(JSON.stringify({ ...target, warnings: undefined })).digest('hex');
+}
