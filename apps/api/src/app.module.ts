@@ -2,6 +2,8 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
 import { SERVICE_CONFIG, WATCHLIST } from './config/config.tokens';
 import { HealthModule } from './health/health.module';
+import { PersistenceModule } from './persistence/persistence.module';
+import { WorkerModule } from '../../worker/src/worker.module';
 
 /** The validated configuration, global so every module injects it instead of reading process.env. */
 @Global()
@@ -21,11 +23,16 @@ class ConfigurationModule {
 
 @Module({})
 export class AppModule {
-  /** Modules by role: `api` serves HTTP; the worker role joins as its processors land. */
+  /** Modules by role: `api` serves HTTP (health for now), `worker` discovers and verifies. */
   static register(config: ServiceConfig, watchlist: Watchlist): DynamicModule {
+    const worker = config.roles.includes('worker');
     return {
       module: AppModule,
-      imports: [ConfigurationModule.register(config, watchlist), ...(config.roles.includes('api') ? [HealthModule] : [])],
+      imports: [
+        ConfigurationModule.register(config, watchlist),
+        ...(config.roles.includes('api') ? [HealthModule] : []),
+        ...(worker ? [PersistenceModule, WorkerModule] : []),
+      ],
     };
   }
 }
