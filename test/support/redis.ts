@@ -1,19 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { Socket } from 'node:net';
+import { reachable, waitForPort } from './tcp';
 
 /** Local Redis for tests (REDIS_URL or 127.0.0.1:6379); started when not running, as CI needs. */
 export const TEST_REDIS_URL = process.env.PROVWATCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(1000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.connect(port, host);
-  });
-}
 
 let ensured: Promise<void> | undefined;
 
@@ -28,10 +18,7 @@ export function ensureRedis(): Promise<void> {
       spawnSync('sh', ['-c', 'apt-get install -y redis-server || (apt-get update && apt-get install -y redis-server)'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     }
     spawnSync('redis-server', ['--daemonize', 'yes', '--bind', host, '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 50; i++) {
-      if (await reachable(host, port)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    if (await waitForPort(host, port)) return;
     throw new Error(`Redis is not reachable at ${host}:${port} and could not be started`);
   })();
   return ensured;

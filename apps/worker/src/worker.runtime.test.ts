@@ -11,6 +11,7 @@ import { GitHubDouble } from '../../../test/support/github-double';
 import { createTestDatabase } from '../../../test/support/postgres';
 import { redisConnectionOptions } from '../../../test/support/redis';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../test/support/vectors';
+import { exampleTarget } from '../../../test/support/watch-targets';
 import { WorkerRuntime } from './worker.runtime';
 
 /**
@@ -56,21 +57,7 @@ describe('worker runtime', () => {
     prisma = createPrismaClient(db.url);
     const watchlist: Watchlist = {
       defaults: { pollIntervalSeconds: 3600, gracePeriodSeconds: 60, reverifyIntervalSeconds: 86_400 },
-      targets: [
-        {
-          name: 'example-package',
-          github: 'slsa-framework/example-package',
-          sourceUri: 'github.com/slsa-framework/example-package',
-          releases: { includePrereleases: false, keepLast: 10 },
-          identity: { issuer: 'https://token.actions.githubusercontent.com', subjectRegexp: '^https://github\\.com/slsa-framework/example-package/' },
-          artifacts: { provenance: 'multiple.intoto.jsonl' },
-          images: [],
-          pollIntervalSeconds: 3600,
-          gracePeriodSeconds: 60,
-          reverifyIntervalSeconds: 86_400,
-          warnings: [],
-        },
-      ],
+      targets: [exampleTarget({ gracePeriodSeconds: 60 })],
     };
     const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: gh.storageHost, REKOR_URL: 'http://127.0.0.1:9' });
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));

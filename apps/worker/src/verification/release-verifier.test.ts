@@ -9,6 +9,7 @@ import { SigstoreTrustRoot } from '@provwatch/verification';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
+import { exampleTarget } from '../../../../test/support/watch-targets';
 import { ASSETS_CHECK, ReleaseVerifier } from './release-verifier';
 
 /**
@@ -20,20 +21,7 @@ const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0'
 const MIGRATIONS = join(resolve(__dirname, '../../../../../prisma'), 'migrations');
 const PUBLISHED = '2025-02-25T21:00:00Z';
 
-const target: WatchTarget & { id: number } = {
-  id: 0,
-  name: 'example-package',
-  github: 'slsa-framework/example-package',
-  sourceUri: 'github.com/slsa-framework/example-package',
-  releases: { includePrereleases: false, keepLast: 10 },
-  identity: { issuer: 'https://token.actions.githubusercontent.com', subjectRegexp: '^https://github\\.com/slsa-framework/example-package/' },
-  artifacts: { provenance: 'multiple.intoto.jsonl' },
-  images: [],
-  pollIntervalSeconds: 300,
-  gracePeriodSeconds: 3600,
-  reverifyIntervalSeconds: 86400,
-  warnings: [],
-};
+const target: WatchTarget & { id: number } = { ...exampleTarget({ pollIntervalSeconds: 300 }), id: 0 };
 
 describe('release verification into Postgres', () => {
   let gh: GitHubDouble;
