@@ -60,4 +60,19 @@ export class ReleaseRepository {
     if (gone.length > 0) await this.prisma.release.updateMany({ where: { targetId, tag: { in: gone.map((g) => g.tag) } }, data: { deletedAt: new Date() } });
     return gone.map((g) => g.tag);
   }
+
+  /** Releases whose last verification run is older than `before` (or that never ran), newest first. */
+  async dueForReverification(targetId: number, before: Date, limit: number): Promise<Array<{ tag: string; githubReleaseId: number }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ tag: string; github_release_id: bigint }>>`
+      SELECT r.tag, r.github_release_id
+      FROM releases r
+      LEFT JOIN LATERAL (
+        SELECT max(v.finished_at) AS last FROM verification_runs v
+        WHERE v.target_id = r.target_id AND v.subject_kind = 'release' AND v.subject_key = r.tag
+      ) runs ON true
+      WHERE r.target_id = ${targetId} AND r.deleted_at IS NULL AND (runs.last IS NULL OR runs.last < ${before})
+      ORDER BY r.published_at DESC NULLS LAST
+      LIMIT ${limit}`;
+    return rows.map((r) => ({ tag: r.tag, githubReleaseId: Number(r.github_release_id) }));
+  }
 }

@@ -29,6 +29,25 @@ export interface DiscoveryResult {
 export class ReleaseDiscovery {
   constructor(private readonly deps: ReleaseDiscoveryDeps) {}
 
+  /**
+   * Nothing changed upstream is no reason to stop checking: a signature or log entry may have been
+   * revoked from the trust root, the trust root itself rotates. Releases whose last run is older than
+   * the target's re-verification interval get a job; its id is bucketed by interval so replicas and
+   * repeated polls collapse into one per interval.
+   */
+  private async queueReverification(target: WatchTarget & { id: number }, now: Date, alreadyQueued: Set<string>): Promise<string[]> {
+    const intervalMs = target.reverifyIntervalSeconds * 1000;
+    const due = (await this.deps.releases.dueForReverification(target.id, new Date(now.getTime() - intervalMs), target.releases.keepLast)).filter(
+      (r) => !alreadyQueued.has(r.tag),
+    );
+    const bucket = Math.floor(now.getTime() / intervalMs);
+    for (const release of due) {
+      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule' };
+      await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, `reverify:${bucket}`));
+    }
+    return due.map((r) => r.tag);
+  }
+
   async discover(target: WatchTarget & { id: number }, trigger: VerifyReleasePayload['trigger'] = 'discovery'): Promise<DiscoveryResult> {
     const [owner, repo] = target.github.split('/');
     const now = this.deps.now?.() ?? new Date();
@@ -44,7 +63,7 @@ export class ReleaseDiscovery {
     const rate = { rateLimitRemaining: page.rateLimit.remaining, rateLimitResetAt: page.rateLimit.reset ? new Date(page.rateLimit.reset * 1000) : undefined };
     if (page.notModified) {
       await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, rate);
-      return { notModified: true, queued: [], deleted: [], rateLimit: page.rateLimit };
+      return { notModified: true, queued: await this.queueReverification(target, now, new Set()), deleted: [], rateLimit: page.rateLimit };
     }
     const published = page.releases.filter((r) => !r.draft);
     const watched = published
@@ -58,6 +77,8 @@ export class ReleaseDiscovery {
       queued.push(release.tag);
     }
     const deleted = await this.deps.releases.markDeleted(target.id, published.map((r) => r.tag));
+    // Releases just queued for their content need no second, re-verification job.
+    queued.push(...(await this.queueReverification(target, now, new Set(queued))));
     await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { etag: page.etag, ...rate });
     return { notModified: false, queued, deleted, rateLimit: page.rateLimit };
   }
