@@ -41,6 +41,8 @@ export class GitHubDouble {
   readonly attestations = new Map<string, object[]>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   private fault: Fault | undefined;
+  /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
+  delayMs = 0;
   private hanging: ServerResponse[] = [];
 
   private constructor(
@@ -81,6 +83,14 @@ export class GitHubDouble {
   }
 
   private handleApi(req: IncomingMessage, res: ServerResponse): void {
+    if (this.delayMs > 0) {
+      setTimeout(() => this.answerApi(req, res), this.delayMs);
+      return;
+    }
+    this.answerApi(req, res);
+  }
+
+  private answerApi(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
       this.record('api', req, status);

@@ -19,6 +19,9 @@ export interface WorkerRuntimeDeps {
   prefix?: string;
   now?: () => Date;
   log?: (message: string) => void;
+  /** Lock and stall detection timings (defaults suit production; tests shorten them). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -68,12 +71,24 @@ export class WorkerRuntime {
       this.targets.set(target.name, { ...target, id });
     }
     await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
-    const workerOptions = { connection: this.deps.connection, prefix: this.deps.prefix ?? 'provwatch' };
+    const workerOptions = {
+      connection: this.deps.connection,
+      prefix: this.deps.prefix ?? 'provwatch',
+      // A job whose worker lost its lock (crash, Redis restart) is picked up again, not lost.
+      lockDuration: this.deps.lockDurationMs ?? 60_000,
+      stalledInterval: this.deps.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 3,
+    };
     this.workers = [
       new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
       new Worker(QUEUES.verify, (job: Job<VerifyReleasePayload>) => this.runVerification(job), { ...workerOptions, concurrency: this.deps.config.verifyConcurrency }),
     ];
-    for (const worker of this.workers) worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+    for (const worker of this.workers) {
+      worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+      // Connection trouble (Redis restarting) is reported, not thrown: BullMQ reconnects by itself.
+      worker.on('error', (err) => this.deps.log?.(`worker: ${err.message}`));
+    }
+    for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.deps.log?.(`queue: ${err.message}`));
   }
 
   /** Closing a worker lets running jobs finish; then the queues close. */
