@@ -4,3 +4,4 @@ export * from './persistence.client';
 export * from './verification.repository';
 export * from './release.repository';
 export * from './poll-state.repository';
+export * from './image.repository';

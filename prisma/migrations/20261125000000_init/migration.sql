@@ -62,7 +62,7 @@ CREATE TABLE "image_digests" (
     "image_id" INTEGER NOT NULL,
     "tag" TEXT NOT NULL,
     "digest" TEXT NOT NULL,
-    "previous_digest" TEXT,
+    "moved_to_digest" TEXT,
     "first_seen_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "last_seen_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 

@@ -1,7 +1,6 @@
 import type { GitHubClient, GitHubRelease, RekorClient } from '@provwatch/sources';
 import type { CheckToRecord, ReleaseRepository, StatusChange, StoredAsset, VerificationRepository } from '@provwatch/persistence';
 import {
-  type IdentityPolicy,
   RELEASE_CHECKS,
   type ReleaseAssetInput,
   type SigstoreTrustRoot,
@@ -11,12 +10,11 @@ import {
   checkReleaseChecksums,
   checkReleaseProvenance,
   checkReleaseSboms,
-  exactly,
   isEvidenceAsset,
-  matching,
   passVerdict,
 } from '@provwatch/verification';
 import type { WatchTarget } from '@provwatch/config';
+import { identityOf } from '../targets/target-identity';
 
 export const ASSETS_CHECK = 'release-assets';
 /** Evidence files are read whole; binaries only hashed. */
@@ -147,13 +145,6 @@ export class ReleaseVerifier {
     }
     return digests;
   }
-}
-
-function identityOf(target: WatchTarget): IdentityPolicy {
-  return {
-    issuer: exactly(target.identity.issuer),
-    subject: target.identity.subject !== undefined ? exactly(target.identity.subject) : matching(target.identity.subjectRegexp!),
-  };
 }
 
 function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[]): Verdict {

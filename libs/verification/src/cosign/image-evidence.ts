@@ -86,8 +86,32 @@ export function allVerified<T>(candidates: ImageEvidence[], verify: (e: ImageEvi
     }
   }
   if (passed.length > 0) return passed;
+  // Signed statements of other types only (a provenance where an SBOM was asked for): the
+  // evidence asked for does not exist, which is `missing`, not a failure of what does.
+  if (failures.every((f) => f.code === 'predicate-type-mismatch')) throw new EvidenceMissingError(`no ${what} found for the image`);
   // An identity mismatch is less telling than a broken signature: report cryptographic failures first.
   const rank = (e: VerificationError) => (e.code === 'identity-mismatch' || e.code === 'issuer-mismatch' || e.code === 'predicate-type-mismatch' ? 1 : 0);
   failures.sort((a, b) => rank(a) - rank(b));
   throw failures[0];
+}
+
+/**
+ * The predicate type a piece of evidence claims, read without verifying it. Used only to pick
+ * which candidates to verify for a check (an SBOM check need not verify provenance signed by a
+ * builder): whatever is picked is then verified in full, its signed predicate type included.
+ */
+export function claimedPredicateType(evidence: ImageEvidence): string | undefined {
+  try {
+    let envelope: { payload?: string } | undefined;
+    if (evidence.format === 'cosign-layer') {
+      if (evidence.layer.annotations.predicateType) return evidence.layer.annotations.predicateType;
+      envelope = JSON.parse(evidence.layer.blob.toString('utf8'));
+    } else {
+      envelope = JSON.parse(evidence.bundle.toString('utf8'))?.dsseEnvelope;
+    }
+    const type = envelope?.payload ? JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8'))?.predicateType : undefined;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,14 @@
 import type { Statement } from '../intoto';
 import { type Evidence, type Verdict, passVerdict, verdictFromError } from '../verdict';
-import { type ImageEvidence, type ImageVerificationOptions, type VerifiedImageEvidence, allVerified, verifyImageAttestation, verifyImageSignature } from './image-evidence';
+import {
+  type ImageEvidence,
+  type ImageVerificationOptions,
+  type VerifiedImageEvidence,
+  allVerified,
+  claimedPredicateType,
+  verifyImageAttestation,
+  verifyImageSignature,
+} from './image-evidence';
 
 function evidenceFrom(digest: string, verified: VerifiedImageEvidence[]): Evidence {
   const first = verified[0];
@@ -42,7 +50,9 @@ export async function verifyImageAttestations(
   check?: StatementCheck,
 ): Promise<Verdict> {
   try {
-    const verified = allVerified(candidates, (e) => verifyImageAttestation(e, digest, predicateType, options), `${predicateType} attestation`);
+    // Only candidates that claim this type (or whose claim cannot be read) are verified.
+    const relevant = candidates.filter((c) => (claimedPredicateType(c) ?? predicateType) === predicateType);
+    const verified = allVerified(relevant, (e) => verifyImageAttestation(e, digest, predicateType, options), `${predicateType} attestation`);
     let extra: Evidence = {};
     for (const v of verified) extra = { ...extra, ...((check ? await check(v.statement!, v) : undefined) ?? {}) };
     const base = evidenceFrom(digest, verified);
