@@ -10,6 +10,7 @@ import { SigstoreTrustRoot } from '@provwatch/verification';
 import { GitHubDouble } from '../../../test/support/github-double';
 import { createTestDatabase } from '../../../test/support/postgres';
 import { redisConnectionOptions } from '../../../test/support/redis';
+import { type TestRegistry, pushOciLayout, startRegistry } from '../../../test/support/registry';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../test/support/vectors';
 import { exampleTarget } from '../../../test/support/watch-targets';
 import { WorkerRuntime } from './worker.runtime';
@@ -37,8 +38,12 @@ describe('worker runtime', () => {
   let db: { url: string; drop(): Promise<void> };
   let prisma: PrismaClient;
   let runtime: WorkerRuntime;
+  let registry: TestRegistry;
 
   before(async () => {
+    registry = await startRegistry();
+    // The real container generator output, tagged as a release would be.
+    await pushOciLayout(registry.host, 'slsa/example-package', vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch'), 'v1.0.0');
     gh = await GitHubDouble.start();
     gh.repos.set('slsa-framework/example-package', [
       {
@@ -57,9 +62,9 @@ describe('worker runtime', () => {
     prisma = createPrismaClient(db.url);
     const watchlist: Watchlist = {
       defaults: { pollIntervalSeconds: 3600, gracePeriodSeconds: 60, reverifyIntervalSeconds: 86_400 },
-      targets: [exampleTarget({ gracePeriodSeconds: 60 })],
+      targets: [exampleTarget({ gracePeriodSeconds: 60, images: [{ ref: `${registry.host}/slsa/example-package` }] })],
     };
-    const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: gh.storageHost, REKOR_URL: 'http://127.0.0.1:9' });
+    const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: `${gh.storageHost},${registry.host}`, REKOR_URL: 'http://127.0.0.1:9' });
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     runtime = new WorkerRuntime({ config, watchlist, prisma, trustRoot: () => trustRoot, connection: await redisConnectionOptions(), prefix: `test-${randomUUID()}` });
     await runtime.start();
@@ -71,6 +76,7 @@ describe('worker runtime', () => {
     await prisma?.$disconnect();
     await db?.drop();
     await gh?.close();
+    await registry?.stop();
   });
 
   test('the scheduled discovery finds the release, a verify job records pass with evidence; drafts are ignored', async () => {
@@ -80,6 +86,16 @@ describe('worker runtime', () => {
     const result = await prisma.checkResult.findUniqueOrThrow({ where: { id: row.checkResultId } });
     assert.match((result.evidence as any).sourceUri, /example-package/);
     assert.equal(await prisma.release.count({ where: { tag: 'v15' } }), 0);
+  });
+
+  test('the watched image is discovered and verified at its digest: the main-branch build does not pass as tag v1.0.0', async () => {
+    const row = await eventually('an image provenance verdict', async () => (await prisma.latestCheckStatus.findFirst({ where: { check: 'image-provenance' } })) ?? undefined);
+    assert.equal(row.subjectKind, 'image');
+    assert.equal(row.subjectKey, `${registry.host}/slsa/example-package:v1.0.0`);
+    assert.equal(row.status, 'fail');
+    assert.equal(row.code, 'source-tag-mismatch');
+    const tag = await prisma.latestCheckStatus.findFirstOrThrow({ where: { check: 'image-tag' } });
+    assert.equal(tag.status, 'pass');
   });
 
   test('an unchanged repository polled again costs a 304 and queues nothing new', async () => {

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import type { ServiceConfig, WatchTarget, Watchlist } from '@provwatch/config';
-import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyReleasePayload } from '@provwatch/jobs';
-import { type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository } from '@provwatch/persistence';
-import { GitHubClient, RekorClient, SourceError } from '@provwatch/sources';
-import type { SigstoreTrustRoot } from '@provwatch/verification';
+import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
+import { ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository } from '@provwatch/persistence';
+import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
+import { CuePolicyEvaluator, type SigstoreTrustRoot } from '@provwatch/verification';
+import { ImageDiscovery } from './images/image-discovery';
+import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
 import { reconcileDiscoverySchedules } from './scheduler/discovery-schedule.reconciler';
 import { ReleaseVerifier } from './verification/release-verifier';
@@ -33,12 +35,16 @@ const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay:
  */
 export class WorkerRuntime {
   readonly discoverQueue: Queue<DiscoverTargetPayload>;
-  readonly verifyQueue: Queue<VerifyReleasePayload>;
+  readonly verifyQueue: Queue<VerifyReleasePayload | VerifyImagePayload>;
   private workers: Worker[] = [];
   private targets = new Map<string, WatchTarget & { id: number }>();
   private readonly discovery: ReleaseDiscovery;
   private readonly verifier: ReleaseVerifier;
   private readonly releases: ReleaseRepository;
+  private readonly imageDiscovery: ImageDiscovery;
+  private readonly imageVerifier: ImageVerifier;
+  /** One warm CUE evaluator per process (starting it costs hundreds of milliseconds). */
+  private readonly cue = new CuePolicyEvaluator();
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: deps.prefix ?? 'provwatch' };
@@ -53,6 +59,24 @@ export class WorkerRuntime {
       enqueueVerify: async (payload, jobId) => {
         await this.verifyQueue.add(JOBS.verifyRelease, payload, { ...VERIFY_JOB_OPTIONS, jobId });
       },
+      now: deps.now,
+    });
+    const registry = new OciRegistryClient({ insecureHosts: deps.config.insecureRegistries, userAgent: 'provwatch' });
+    const pollStates = new PollStateRepository(deps.prisma);
+    this.imageDiscovery = new ImageDiscovery({
+      registry,
+      pollStates,
+      enqueueVerify: async (payload, jobId) => {
+        await this.verifyQueue.add(JOBS.verifyImage, payload, { ...VERIFY_JOB_OPTIONS, jobId });
+      },
+      now: deps.now,
+    });
+    this.imageVerifier = new ImageVerifier({
+      registry,
+      images: new ImageRepository(deps.prisma),
+      verifications: new VerificationRepository(deps.prisma),
+      trustRoot: deps.trustRoot,
+      cue: this.cue,
       now: deps.now,
     });
     this.verifier = new ReleaseVerifier({
@@ -81,7 +105,12 @@ export class WorkerRuntime {
     };
     this.workers = [
       new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
-      new Worker(QUEUES.verify, (job: Job<VerifyReleasePayload>) => this.runVerification(job), { ...workerOptions, concurrency: this.deps.config.verifyConcurrency }),
+      new Worker(
+        QUEUES.verify,
+        (job: Job<VerifyReleasePayload | VerifyImagePayload>) =>
+          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>),
+        { ...workerOptions, concurrency: this.deps.config.verifyConcurrency },
+      ),
     ];
     for (const worker of this.workers) {
       worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${err.message}`));
@@ -95,6 +124,7 @@ export class WorkerRuntime {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
     await Promise.all([this.discoverQueue.close(), this.verifyQueue.close()]);
+    await this.cue.close();
   }
 
   private target(name: string): WatchTarget & { id: number } {
@@ -104,11 +134,29 @@ export class WorkerRuntime {
   }
 
   private async runDiscovery(job: Job<DiscoverTargetPayload>) {
+    const target = this.target(job.data.target);
+    // Releases and images are polled independently: one failing does not hide the other.
+    const [releases, images] = await Promise.allSettled([this.discovery.discover(target), this.imageDiscovery.discover(target)]);
+    for (const outcome of [releases, images]) if (outcome.status === 'rejected') throw retryOrGiveUp(outcome.reason);
+    return { releases: (releases as PromiseFulfilledResult<{ queued: string[] }>).value.queued, images: (images as PromiseFulfilledResult<string[]>).value };
+  }
+
+  private async runImageVerification(job: Job<VerifyImagePayload>) {
+    const target = this.target(job.data.target);
+    const image = target.images.find((i) => i.ref === job.data.image);
+    if (!image) throw new UnrecoverableError(`image ${job.data.image} is not watched for ${target.name}`);
+    let result;
     try {
-      return await this.discovery.discover(this.target(job.data.target));
+      result = await this.imageVerifier.verifyTag(target, image, job.data.tag, job.data.trigger);
     } catch (err) {
       throw retryOrGiveUp(err);
     }
+    if (result.pending.length > 0) {
+      await this.verifyQueue.add(JOBS.verifyImage, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+    }
+    const undecided = result.recorded.filter((c) => c.status === 'error');
+    if (undecided.length > 0) throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
   private async runVerification(job: Job<VerifyReleasePayload>) {
