@@ -1,4 +1,4 @@
-import type { GitHubClient, GitHubRelease, RekorClient } from '@provwatch/sources';
+import { type GitHubClient, type GitHubRelease, type RekorClient, verdictFromAnyError } from '@provwatch/sources';
 import type { CheckToRecord, ReleaseRepository, StatusChange, StoredAsset, VerificationRepository } from '@provwatch/persistence';
 import {
   RELEASE_CHECKS,
@@ -7,6 +7,7 @@ import {
   type SlsaExpectations,
   type TlogSearchResult,
   type Verdict,
+  checkReleaseAttestations,
   checkReleaseChecksums,
   checkReleaseProvenance,
   checkReleaseSboms,
@@ -20,6 +21,8 @@ export const ASSETS_CHECK = 'release-assets';
 /** Evidence files are read whole; binaries only hashed. */
 const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
 const MAX_ASSET_BYTES = 2 * 1024 * 1024 * 1024;
+/** Attestation lookups per release (one API request each). */
+const MAX_ATTESTATION_LOOKUPS = 20;
 
 export interface ReleaseVerifierDeps {
   github: GitHubClient;
@@ -76,7 +79,8 @@ export class ReleaseVerifier {
       checksumsAsset: target.artifacts.checksums,
       tlogSearch: (sha: string) => searches.get(sha),
     };
-    const provenance = checkReleaseProvenance(checkInput);
+    let provenance = checkReleaseProvenance(checkInput);
+    if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);
     const verdicts: Array<[string, Verdict]> = [
       [ASSETS_CHECK, assetsVerdict(changed, inputs)],
       [RELEASE_CHECKS.provenance, provenance],
@@ -99,6 +103,23 @@ export class ReleaseVerifier {
       checks: recorded,
     });
     return { recorded, pending, changes };
+  }
+
+  /**
+   * No provenance asset: GitHub's attestations API may hold provenance for the assets
+   * (`actions/attest-build-provenance`). An API that cannot be asked leaves the check undecided.
+   */
+  private async attestationsProvenance(owner: string, repo: string, input: Parameters<typeof checkReleaseAttestations>[0]): Promise<Verdict> {
+    const bundles = new Map<string, object[]>();
+    try {
+      for (const asset of input.assets.filter((a) => !isEvidenceAsset(a.name)).slice(0, MAX_ATTESTATION_LOOKUPS)) {
+        const found = await this.deps.github.getAttestations(owner, repo, asset.sha256);
+        if (found.length > 0) bundles.set(asset.name, found);
+      }
+    } catch (err) {
+      return verdictFromAnyError(err);
+    }
+    return checkReleaseAttestations(input, bundles);
   }
 
   private now(): Date {

@@ -3,9 +3,9 @@ import { type ProvenanceDocument, parseProvenanceDocument, verifyArtifactProvena
 import { type IdentityPolicy, type SigstoreTrustRoot, artifactFromBytes, parseBundle, verifyBundle } from '../sigstore';
 import { decodeCosignCertificate, decodeCosignSignature, verifyLegacyBlob } from '../blob';
 import { parseChecksumsFile, matchChecksums } from '../checksums';
-import { parseStatement } from '../intoto';
+import { assertSubjectDigest, parseStatement } from '../intoto';
 import { summariseCycloneDx } from '../sbom';
-import type { SlsaExpectations } from '../slsa';
+import { type SlsaExpectations, parseWorkflowId, verifySlsaProvenance } from '../slsa';
 import { type Evidence, type Verdict, VerificationError, missingVerdict, passVerdict, verdictFromError } from '../verdict';
 
 /** Check names as stored, alerted on and shown by the API (stable). */
@@ -166,5 +166,47 @@ export function checkReleaseSboms(input: ReleaseCheckInput, provenance: Verdict)
     return passVerdict(`${sboms.length} SBOM(s) covered by the provenance and valid CycloneDX`, { details: { sboms: summaries } });
   } catch (err) {
     return verdictFromError(err, { details: { sboms: summaries } });
+  }
+}
+
+/**
+ * Provenance from GitHub's attestations API (`actions/attest-build-provenance`, what
+ * `gh attestation verify` reads), for projects that publish no `.intoto.jsonl`. Those bundles are
+ * signed by the project's own workflow, so the signer must match the target's identity, and that
+ * workflow is the builder the SLSA rules trust (GitHub's model). Every asset that has attestations
+ * must have one that verifies completely; assets without any are listed.
+ */
+export function checkReleaseAttestations(input: ReleaseCheckInput, bundlesByAsset: ReadonlyMap<string, readonly object[]>): Verdict {
+  const artifacts = input.assets.filter((a) => !isEvidenceAsset(a.name) && (bundlesByAsset.get(a.name)?.length ?? 0) > 0);
+  if (artifacts.length === 0) return missingVerdict('no provenance asset and no GitHub attestation for any release asset');
+  const verifiedAssets: Record<string, unknown> = {};
+  let evidence: Evidence = {};
+  try {
+    for (const asset of artifacts) {
+      let firstError: unknown;
+      let passed = false;
+      for (const bundle of bundlesByAsset.get(asset.name)!) {
+        try {
+          const verified = verifyBundle(bundle, { trustRoot: input.trustRoot, identity: input.identity });
+          if (!verified.dsse) throw new VerificationError('provenance-invalid', 'the attestation is not a DSSE envelope');
+          const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
+          assertSubjectDigest(statement, { sha256: asset.sha256 }, asset.name);
+          const workflow = verified.signer.identity ? parseWorkflowId(verified.signer.identity) : undefined;
+          if (!workflow) throw new VerificationError('builder-untrusted', `the attestation signer ${verified.signer.identity ?? '(none)'} is not a GitHub workflow`);
+          const facts = verifySlsaProvenance(statement, verified.signer, { ...input.expectations, builderId: workflow.name });
+          verifiedAssets[asset.name] = { builderId: facts.builderId, sourceRef: facts.sourceRef, logIndex: verified.tlog[0]?.logIndex };
+          evidence = { signer: verified.signer, tlog: verified.tlog, builderId: facts.builderId, sourceUri: facts.sourceUri, sourceRef: facts.sourceRef, sourceDigest: facts.sourceDigest, buildType: facts.buildType, predicateType: facts.predicateType };
+          passed = true;
+          break;
+        } catch (err) {
+          firstError ??= err;
+        }
+      }
+      if (!passed) throw firstError;
+    }
+    const without = input.assets.filter((a) => !isEvidenceAsset(a.name) && !artifacts.includes(a)).map((a) => a.name);
+    return passVerdict(`GitHub attestations verified for ${artifacts.length} asset(s)`, { ...evidence, details: { source: 'github-attestations', verifiedAssets, uncoveredAssets: without } });
+  } catch (err) {
+    return verdictFromError(err, { details: { source: 'github-attestations', verifiedAssets } });
   }
 }
