@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
-import type { ServiceConfig, WatchTarget, Watchlist } from '@provwatch/config';
+import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
 import { ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository } from '@provwatch/persistence';
 import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
@@ -61,7 +61,8 @@ export class WorkerRuntime {
       },
       now: deps.now,
     });
-    const registry = new OciRegistryClient({ insecureHosts: deps.config.insecureRegistries, userAgent: 'provwatch' });
+    const logins = deps.config.registryAuthFile ? loadRegistryAuthFile(deps.config.registryAuthFile) : new Map();
+    const registry = new OciRegistryClient({ insecureHosts: deps.config.insecureRegistries, userAgent: 'provwatch', credentials: (host) => logins.get(host.toLowerCase()) });
     const pollStates = new PollStateRepository(deps.prisma);
     this.imageDiscovery = new ImageDiscovery({
       registry,

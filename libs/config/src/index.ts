@@ -2,3 +2,4 @@ export * from './config.error';
 export * from './service.config';
 export * from './watchlist.loader';
 export * from './watchlist.schema';
+export * from './registry-auth.config';

@@ -20,6 +20,8 @@ export interface ServiceConfig {
   githubWebhookSecret?: string;
   /** `host:port` registries that may be spoken to over plain HTTP. */
   insecureRegistries: string[];
+  /** A Docker-style config.json with registry logins (PROVWATCH_REGISTRY_AUTH_FILE, else DOCKER_CONFIG/config.json). */
+  registryAuthFile?: string;
   verifyConcurrency: number;
 }
 
@@ -92,6 +94,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     apiToken,
     githubWebhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
     insecureRegistries,
+    registryAuthFile: env.PROVWATCH_REGISTRY_AUTH_FILE || (env.DOCKER_CONFIG ? `${env.DOCKER_CONFIG.replace(/\/+$/, '')}/config.json` : undefined),
     verifyConcurrency: int('PROVWATCH_VERIFY_CONCURRENCY', 2, 1, 64),
   };
   if (problems.length > 0) throw new ConfigError(problems);
