@@ -17,3 +17,19 @@ export function exampleTarget(overrides: Partial<WatchTarget> = {}): WatchTarget
     ...overrides,
   };
 }
+
+/**
+ * Release v14 of example-package as GitHub would hold it: the real generator v2.1.0 binary
+ * (named as its provenance subject) and the provenance as `multiple.intoto.jsonl`.
+ */
+export function exampleRelease(binary: Buffer, provenance: Buffer, binaryUpdatedAt = '2025-02-25T21:05:00Z') {
+  return {
+    id: 14,
+    tag: 'v14',
+    publishedAt: '2025-02-25T21:00:00Z',
+    assets: [
+      { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: binary, updatedAt: binaryUpdatedAt },
+      { id: 1402, name: 'multiple.intoto.jsonl', bytes: provenance, updatedAt: '2025-02-25T21:06:00Z' },
+    ],
+  };
+}

@@ -15,7 +15,7 @@ import { createTestDatabase } from '../../../test/support/postgres';
 import { ensureRedis } from '../../../test/support/redis';
 import { waitForPort } from '../../../test/support/tcp';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../test/support/vectors';
-import { exampleTarget } from '../../../test/support/watch-targets';
+import { exampleRelease, exampleTarget } from '../../../test/support/watch-targets';
 import { WorkerRuntime } from './worker.runtime';
 
 /**
@@ -56,15 +56,7 @@ before(async () => {
   await startRedis();
   gh = await GitHubDouble.start();
   gh.repos.set('slsa-framework/example-package', [
-    {
-      id: 14,
-      tag: 'v14',
-      publishedAt: '2025-02-25T21:00:00Z',
-      assets: [
-        { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
-        { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
-      ],
-    },
+    exampleRelease(BINARY, PROVENANCE),
   ]);
   db = await createTestDatabase();
   await applyMigrations(db.url, MIGRATIONS);

@@ -12,7 +12,7 @@ import { createTestDatabase } from '../../../test/support/postgres';
 import { redisConnectionOptions } from '../../../test/support/redis';
 import { type TestRegistry, pushOciLayout, startRegistry } from '../../../test/support/registry';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../test/support/vectors';
-import { exampleTarget } from '../../../test/support/watch-targets';
+import { exampleRelease, exampleTarget } from '../../../test/support/watch-targets';
 import { WorkerRuntime } from './worker.runtime';
 
 /**
@@ -46,15 +46,7 @@ describe('worker runtime', () => {
     await pushOciLayout(registry.host, 'slsa/example-package', vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch'), 'v1.0.0');
     gh = await GitHubDouble.start();
     gh.repos.set('slsa-framework/example-package', [
-      {
-        id: 14,
-        tag: 'v14',
-        publishedAt: '2025-02-25T21:00:00Z',
-        assets: [
-          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
-          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
-        ],
-      },
+      exampleRelease(BINARY, PROVENANCE),
       { id: 99, tag: 'v15', draft: true, publishedAt: '2025-03-01T00:00:00Z', assets: [] },
     ]);
     db = await createTestDatabase();
