@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
 import { SERVICE_CONFIG, WATCHLIST } from './config/config.tokens';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PersistenceModule } from './persistence/persistence.module';
 import { WorkerModule } from '../../worker/src/worker.module';
 
@@ -30,8 +31,11 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigurationModule.register(config, watchlist),
-        ...(config.roles.includes('api') ? [HealthModule] : []),
-        ...(worker ? [PersistenceModule, WorkerModule] : []),
+        // Every role serves health and /metrics: a worker-only process has counters of its own.
+        PersistenceModule,
+        HealthModule,
+        MetricsModule,
+        ...(worker ? [WorkerModule] : []),
       ],
     };
   }

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
 import { AppModule } from './app.module';
+import { SCHEMA_GATE, type SchemaGate } from './persistence/persistence.module';
 
 /**
  * Starts provwatch with the roles PROVWATCH_ROLES names. Configuration is validated before
@@ -16,6 +17,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
 
   const app = await NestFactory.create(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'] });
   app.enableShutdownHooks();
+  // Readiness is meaningful from the first request: the first migration attempt has settled.
+  await app.get<SchemaGate>(SCHEMA_GATE).firstAttempt.catch(() => undefined);
   await app.listen(config.port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,10 +1,13 @@
 import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { ServiceConfig, Watchlist } from '@provwatch/config';
-import type { PrismaClient } from '@provwatch/persistence';
+import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@provwatch/config';
+import { AlertmanagerClient, type ProvwatchMetrics } from '@provwatch/observability';
+import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
 import { loadTrustRootDocument } from '@provwatch/sources';
 import { SigstoreTrustRoot } from '@provwatch/verification';
 import { SERVICE_CONFIG, WATCHLIST } from '../../api/src/config/config.tokens';
-import { PRISMA } from '../../api/src/persistence/persistence.module';
+import { METRICS } from '../../api/src/metrics/metrics.tokens';
+import { PRISMA, SCHEMA_GATE, type SchemaGate } from '../../api/src/persistence/persistence.module';
+import { AlertPublisher } from './alerts/alert-publisher';
 import { WorkerRuntime } from './worker.runtime';
 
 export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
@@ -14,27 +17,35 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
   providers: [
     {
       provide: WORKER_RUNTIME,
-      inject: [SERVICE_CONFIG, WATCHLIST, PRISMA],
-      useFactory: async (config: ServiceConfig, watchlist: Watchlist, prisma: PrismaClient) => {
+      inject: [SERVICE_CONFIG, WATCHLIST, PRISMA, METRICS, SCHEMA_GATE],
+      useFactory: async (config: ServiceConfig, watchlist: Watchlist, prisma: PrismaClient, metrics: ProvwatchMetrics, schema: SchemaGate) => {
+        // The worker writes from its first job on: without the schema it must not start.
+        await schema.firstAttempt;
         const logger = new Logger('worker');
         const document = await loadTrustRootDocument({ trustedRootFile: config.trustedRootFile, tufMirrorUrl: config.tufMirrorUrl });
         if (document.warning) logger.warn(document.warning);
         const trustRoot = SigstoreTrustRoot.fromJSON(document.json);
-        const redis = new URL(config.redisUrl);
+        const statuses = new MetricsRepository(prisma);
+        const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
+        const alerts = new AlertPublisher({
+          client: new AlertmanagerClient({
+            urls: config.alertmanagerUrls,
+            onResult: (state, result, count) => metrics.alertsSentTotal.inc({ state, result }, count),
+          }),
+          snapshot: () => statuses.snapshot(windows),
+          resendIntervalMs: config.alertResendIntervalSeconds * 1000,
+          publicUrl: config.publicUrl,
+          log: (message) => logger.warn(message),
+        });
         return new WorkerRuntime({
           config,
           watchlist,
           prisma,
           trustRoot: () => trustRoot,
-          connection: {
-            host: redis.hostname,
-            port: Number(redis.port || 6379),
-            username: redis.username || undefined,
-            password: redis.password ? decodeURIComponent(redis.password) : undefined,
-            tls: redis.protocol === 'rediss:' ? {} : undefined,
-            maxRetriesPerRequest: null,
-          },
+          connection: redisConnectionFromUrl(config.redisUrl),
           log: (message) => logger.warn(message),
+          metrics,
+          alerts,
         });
       },
     },

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
-import { ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository } from '@provwatch/persistence';
+import type { ProvwatchMetrics } from '@provwatch/observability';
+import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
 import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot } from '@provwatch/verification';
+import type { AlertPublisher } from './alerts/alert-publisher';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
@@ -24,6 +26,10 @@ export interface WorkerRuntimeDeps {
   /** Lock and stall detection timings (defaults suit production; tests shorten them). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Process counters and histograms (shared with /metrics in the same process). */
+  metrics?: ProvwatchMetrics;
+  /** Direct push of verdict alerts to Alertmanager. */
+  alerts?: AlertPublisher;
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -47,10 +53,15 @@ export class WorkerRuntime {
   private readonly cue = new CuePolicyEvaluator();
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
-    const queueOptions = { connection: deps.connection, prefix: deps.prefix ?? 'provwatch' };
+    const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
-    const github = new GitHubClient({ baseUrl: deps.config.githubApiUrl, token: deps.config.githubToken, insecureHosts: deps.config.insecureRegistries });
+    const github = new GitHubClient({
+      baseUrl: deps.config.githubApiUrl,
+      token: deps.config.githubToken,
+      insecureHosts: deps.config.insecureRegistries,
+      onOutcome: (outcome) => deps.metrics?.countRequest('github', outcome),
+    });
     this.releases = new ReleaseRepository(deps.prisma);
     this.discovery = new ReleaseDiscovery({
       github,
@@ -62,7 +73,12 @@ export class WorkerRuntime {
       now: deps.now,
     });
     const logins = deps.config.registryAuthFile ? loadRegistryAuthFile(deps.config.registryAuthFile) : new Map();
-    const registry = new OciRegistryClient({ insecureHosts: deps.config.insecureRegistries, userAgent: 'provwatch', credentials: (host) => logins.get(host.toLowerCase()) });
+    const registry = new OciRegistryClient({
+      insecureHosts: deps.config.insecureRegistries,
+      userAgent: 'provwatch',
+      credentials: (host) => logins.get(host.toLowerCase()),
+      onOutcome: (outcome) => deps.metrics?.countRequest('oci', outcome),
+    });
     const pollStates = new PollStateRepository(deps.prisma);
     this.imageDiscovery = new ImageDiscovery({
       registry,
@@ -98,7 +114,7 @@ export class WorkerRuntime {
     await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
     const workerOptions = {
       connection: this.deps.connection,
-      prefix: this.deps.prefix ?? 'provwatch',
+      prefix: this.prefix,
       // A job whose worker lost its lock (crash, Redis restart) is picked up again, not lost.
       lockDuration: this.deps.lockDurationMs ?? 60_000,
       stalledInterval: this.deps.stalledIntervalMs ?? 30_000,
@@ -119,11 +135,17 @@ export class WorkerRuntime {
       worker.on('error', (err) => this.deps.log?.(`worker: ${err.message}`));
     }
     for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.deps.log?.(`queue: ${err.message}`));
+    this.deps.alerts?.start();
+  }
+
+  private get prefix(): string {
+    return this.deps.prefix ?? this.deps.config.queuePrefix;
   }
 
   /** Closing a worker lets running jobs finish; then the queues close. */
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
+    await this.deps.alerts?.stop();
     await Promise.all([this.discoverQueue.close(), this.verifyQueue.close()]);
     await this.cue.close();
   }
@@ -138,6 +160,8 @@ export class WorkerRuntime {
     const target = this.target(job.data.target);
     // Releases and images are polled independently: one failing does not hide the other.
     const [releases, images] = await Promise.allSettled([this.discovery.discover(target), this.imageDiscovery.discover(target)]);
+    if (releases.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'github-releases' });
+    if (images.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'oci-tags' });
     for (const outcome of [releases, images]) if (outcome.status === 'rejected') throw retryOrGiveUp(outcome.reason);
     return { releases: (releases as PromiseFulfilledResult<{ queued: string[] }>).value.queued, images: (images as PromiseFulfilledResult<string[]>).value };
   }
@@ -147,11 +171,16 @@ export class WorkerRuntime {
     const image = target.images.find((i) => i.ref === job.data.image);
     if (!image) throw new UnrecoverableError(`image ${job.data.image} is not watched for ${target.name}`);
     let result;
+    const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'image' });
     try {
       result = await this.imageVerifier.verifyTag(target, image, job.data.tag, job.data.trigger);
     } catch (err) {
       throw retryOrGiveUp(err);
+    } finally {
+      stopTimer?.();
     }
+    this.recorded(target.name, 'image', result.recorded);
+    await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag, image: image.ref }, result.changes);
     if (result.pending.length > 0) {
       await this.verifyQueue.add(JOBS.verifyImage, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
@@ -163,11 +192,16 @@ export class WorkerRuntime {
   private async runVerification(job: Job<VerifyReleasePayload>) {
     const target = this.target(job.data.target);
     let result;
+    const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     try {
       result = await this.verifier.verify(target, job.data.releaseId, job.data.trigger);
     } catch (err) {
       throw retryOrGiveUp(err);
+    } finally {
+      stopTimer?.();
     }
+    this.recorded(target.name, 'release', result.recorded);
+    await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
       await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
@@ -176,6 +210,10 @@ export class WorkerRuntime {
     // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
     if (undecided.length > 0) throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
+  }
+
+  private recorded(target: string, subject: 'release' | 'image', checks: CheckToRecord[]): void {
+    if (checks.length > 0) this.deps.metrics?.verificationsTotal.inc({ target, subject, status: overallStatus(checks) });
   }
 }
 

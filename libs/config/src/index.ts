@@ -3,3 +3,4 @@ export * from './service.config';
 export * from './watchlist.loader';
 export * from './watchlist.schema';
 export * from './registry-auth.config';
+export * from './redis-connection';

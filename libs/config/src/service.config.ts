@@ -23,6 +23,12 @@ export interface ServiceConfig {
   /** A Docker-style config.json with registry logins (PROVWATCH_REGISTRY_AUTH_FILE, else DOCKER_CONFIG/config.json). */
   registryAuthFile?: string;
   verifyConcurrency: number;
+  /** BullMQ key prefix in Redis: several provwatch installations (or test runs) can share one Redis. */
+  queuePrefix: string;
+  /** Base URLs of Alertmanager's API for the direct push (ALERTMANAGER_URLS), resent this often while active. */
+  alertResendIntervalSeconds: number;
+  /** Public base URL of this service, used for links in alerts (PROVWATCH_PUBLIC_URL). */
+  publicUrl?: string;
 }
 
 const ROLES: Role[] = ['api', 'worker'];
@@ -96,7 +102,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     insecureRegistries,
     registryAuthFile: env.PROVWATCH_REGISTRY_AUTH_FILE || (env.DOCKER_CONFIG ? `${env.DOCKER_CONFIG.replace(/\/+$/, '')}/config.json` : undefined),
     verifyConcurrency: int('PROVWATCH_VERIFY_CONCURRENCY', 2, 1, 64),
+    queuePrefix: env.PROVWATCH_QUEUE_PREFIX || 'provwatch',
+    alertResendIntervalSeconds: int('PROVWATCH_ALERT_RESEND_INTERVAL', 60, 1, 3600),
+    publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) bad('PROVWATCH_QUEUE_PREFIX', 'must be 1-64 letters, digits, - or _');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -5,3 +5,4 @@ export * from './verification.repository';
 export * from './release.repository';
 export * from './poll-state.repository';
 export * from './image.repository';
+export * from './metrics.repository';

@@ -44,7 +44,7 @@ describe('health endpoints of a running api role', () => {
   test('readiness checks Postgres and Redis for real', async () => {
     const res = await fetch(`http://127.0.0.1:${ready.port}/readyz`);
     assert.equal(res.status, 200, await res.clone().text());
-    assert.deepEqual(await res.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', schema: 'ok' } });
   });
 
   test('an unreachable database makes the service not ready, without leaking the URL', async () => {

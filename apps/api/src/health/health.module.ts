@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { ServiceConfig } from '@provwatch/config';
 import { SERVICE_CONFIG } from '../config/config.tokens';
+import { SCHEMA_GATE, type SchemaGate } from '../persistence/persistence.module';
 import { DEPENDENCY_PROBES, PostgresProbe, RedisProbe } from './dependency.probe';
 import { HealthController } from './health.controller';
 
@@ -9,8 +10,17 @@ import { HealthController } from './health.controller';
   providers: [
     {
       provide: DEPENDENCY_PROBES,
-      inject: [SERVICE_CONFIG],
-      useFactory: (config: ServiceConfig) => [new PostgresProbe(config.databaseUrl), new RedisProbe(config.redisUrl)],
+      inject: [SERVICE_CONFIG, SCHEMA_GATE],
+      useFactory: (config: ServiceConfig, schema: SchemaGate) => [
+        new PostgresProbe(config.databaseUrl),
+        new RedisProbe(config.redisUrl),
+        {
+          name: 'schema',
+          check: async () => {
+            if (!schema.ready) throw new Error('database migrations not applied yet');
+          },
+        },
+      ],
     },
   ],
 })

@@ -15,6 +15,8 @@ export interface GitHubClientOptions {
   userAgent?: string;
   /** Extra `host:port` allowed over plain http (the API host is when baseUrl is http). Tests only. */
   insecureHosts?: string[];
+  /** Told the status of every request (metrics). */
+  onOutcome?: HttpSettings['onOutcome'];
 }
 
 export interface GitHubAsset {
@@ -67,7 +69,7 @@ export class GitHubClient {
   constructor(private readonly options: GitHubClientOptions = {}) {
     this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
     const insecure = [...(this.base.protocol === 'http:' ? [this.base.host] : []), ...(options.insecureHosts ?? [])].map((h) => h.toLowerCase());
-    this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3 };
+    this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3, onOutcome: options.onOutcome };
     this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
     this.maxPages = options.maxPages ?? 10;
   }

@@ -41,6 +41,8 @@ export interface OciRegistryClientOptions {
   readonly maxRedirects?: number;
   /** Clock for token expiry, in ms; tests replace it. */
   readonly now?: () => number;
+  /** Told the status of every request (metrics). */
+  readonly onOutcome?: HttpSettings['onOutcome'];
 }
 
 /** Anything that names a repository: a parsed name or `ghcr.io/org/repo`. */
@@ -94,6 +96,7 @@ export class OciRegistryClient {
       userAgent: options.userAgent ?? 'provwatch',
       insecureHosts: new Set((options.insecureHosts ?? []).map((h) => h.toLowerCase())),
       maxRedirects: options.maxRedirects ?? 3,
+      onOutcome: options.onOutcome,
     };
     this.maxManifestBytes = options.maxManifestBytes ?? 4 * 1024 * 1024;
     this.maxBlobBytes = options.maxBlobBytes ?? 64 * 1024 * 1024;

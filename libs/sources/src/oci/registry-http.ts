@@ -7,7 +7,14 @@ export interface HttpSettings {
   /** `host:port` (or bare host) values that may be spoken to over plain http. */
   readonly insecureHosts: ReadonlySet<string>;
   readonly maxRedirects: number;
+  /**
+   * Told how each request ended: the final HTTP status, or `timeout`/`network`. For metrics; it
+   * gets no URL, header or body, so nothing secret can leak into a label.
+   */
+  readonly onOutcome?: (outcome: RequestOutcome) => void;
 }
+
+export type RequestOutcome = number | 'timeout' | 'network';
 
 export interface HopRequest {
   readonly method: 'GET' | 'HEAD';
@@ -95,9 +102,13 @@ export async function openRequest(req: HopRequest, settings: HttpSettings, watch
       response = await fetch(url, { method: req.method, headers, redirect: 'manual', signal: watchdog.controller.signal });
     } catch (error) {
       watchdog.disarm();
+      settings.onOutcome?.(watchdog.fired ? 'timeout' : 'network');
       throw transportError(error, watchdog, what);
     }
-    if (!REDIRECTS.has(response.status)) return { response, url, watchdog, what };
+    if (!REDIRECTS.has(response.status)) {
+      settings.onOutcome?.(response.status);
+      return { response, url, watchdog, what };
+    }
 
     await discardBody(response);
     const location = response.headers.get('location');

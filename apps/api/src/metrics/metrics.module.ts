@@ -1,0 +1,71 @@
+import { Global, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@provwatch/config';
+import { QUEUES } from '@provwatch/jobs';
+import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
+import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
+import { SERVICE_CONFIG, WATCHLIST } from '../config/config.tokens';
+import { PRISMA } from '../persistence/persistence.module';
+
+import { MetricsController } from './metrics.controller';
+import { METRICS } from './metrics.tokens';
+
+const QUEUE_READER = Symbol('QUEUE_READER');
+const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+
+const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(resolve(__dirname, '../../../../../package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/** Queues opened only to read their depth at scrape time. */
+class QueueDepthReader {
+  private readonly queues: Queue[];
+
+  constructor(config: ServiceConfig) {
+    const connection = redisConnectionFromUrl(config.redisUrl);
+    // Fail fast while scraping: a Redis outage must not hold /metrics until Prometheus times out.
+    this.queues = Object.values(QUEUES).map((name) => new Queue(name, { connection: { ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: config.queuePrefix }));
+    for (const queue of this.queues) queue.on('error', () => undefined);
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    const counts = await Promise.all(this.queues.map(async (q) => [q.name, await q.getJobCounts(...JOB_STATES)] as const));
+    return counts.flatMap(([queue, byState]) => JOB_STATES.map((state) => ({ queue, state, count: byState[state] ?? 0 })));
+  }
+
+  close(): Promise<void> {
+    return Promise.all(this.queues.map((q) => q.close())).then(() => undefined);
+  }
+}
+
+/** /metrics, and the metrics object every other module of the process counts into. */
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [
+    { provide: QUEUE_READER, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new QueueDepthReader(config) },
+    {
+      provide: METRICS,
+      inject: [PRISMA, WATCHLIST, QUEUE_READER],
+      useFactory: (prisma: PrismaClient, watchlist: Watchlist, queues: QueueDepthReader) => {
+        const statuses = new MetricsRepository(prisma);
+        const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
+        return new ProvwatchMetrics({ version: VERSION }, { status: () => statuses.snapshot(windows), queues: () => queues.depths() });
+      },
+    },
+  ],
+  exports: [METRICS],
+})
+export class MetricsModule implements OnModuleDestroy {
+  constructor(@Inject(QUEUE_READER) private readonly queues: QueueDepthReader) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.queues.close();
+  }
+}

@@ -1,0 +1,116 @@
+import { type AlertmanagerClient, type PostableAlert, type StatusSnapshot, verdictAlert, verdictAlertFor } from '@provwatch/observability';
+
+export interface StatusChangeToPublish {
+  check: string;
+  from: string | null;
+  to: string;
+}
+
+export interface AlertSubject {
+  target: string;
+  release: string;
+  /** The image repository, for image checks. */
+  image?: string;
+}
+
+export interface AlertPublisherDeps {
+  client: AlertmanagerClient;
+  /** The current statuses (the same snapshot /metrics is built from). */
+  snapshot: () => Promise<Pick<StatusSnapshot, 'checks'>>;
+  /** How often active alerts are sent again; they expire in Alertmanager after 5 intervals. */
+  resendIntervalMs: number;
+  /** Link from the alert to the release's evidence in the status API. */
+  publicUrl?: string;
+  now?: () => Date;
+  log?: (message: string) => void;
+}
+
+/**
+ * Pushes verdict alerts straight to Alertmanager, as Prometheus would from the rules, so a
+ * failure pages within seconds of the verdict instead of after a scrape and an evaluation.
+ *
+ * - A check turning `fail` or `missing` fires at once; turning `pass` (or to another alert)
+ *   resolves the old alert at once with `endsAt` = now.
+ * - Active alerts are re-sent on an interval with `endsAt` a few intervals ahead, as Prometheus
+ *   does: if provwatch stops (or the release leaves the `keep_last` window), Alertmanager
+ *   resolves them by itself instead of keeping a stale page forever.
+ * - A check turning `error` resolves nothing: it is no longer re-sent and expires with `endsAt`,
+ *   the same moment the rule-based alert resolves; ProvwatchCheckUndecided then takes over.
+ */
+export class AlertPublisher {
+  private timer: NodeJS.Timeout | undefined;
+  private resending: Promise<void> | undefined;
+
+  constructor(private readonly deps: AlertPublisherDeps) {}
+
+  start(): void {
+    if (!this.deps.client.configured || this.timer) return;
+    this.timer = setInterval(() => void this.resendActive(), this.deps.resendIntervalMs);
+    this.timer.unref();
+    void this.resendActive();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.resending;
+  }
+
+  /** Alerts for the status changes of one run; failures to push are logged, never thrown. */
+  async publishChanges(subject: AlertSubject, changes: readonly StatusChangeToPublish[]): Promise<void> {
+    if (!this.deps.client.configured) return;
+    const now = this.now();
+    const alerts: PostableAlert[] = [];
+    for (const change of changes) {
+      const checkSubject = { ...subject, check: change.check };
+      const before = change.from ? verdictAlertFor(change.check, change.from) : undefined;
+      const after = verdictAlertFor(change.check, change.to);
+      if (before && before !== after) alerts.push(verdictAlert(before, checkSubject, { startsAt: now, endsAt: now }, this.link(subject)));
+      if (after && change.to !== 'error') alerts.push(verdictAlert(after, checkSubject, { startsAt: now, endsAt: this.expiry(now) }, this.link(subject)));
+    }
+    await this.send(alerts);
+  }
+
+  /** Re-sends every alert that is active now, read from Postgres (so a restarted worker resumes). */
+  resendActive(): Promise<void> {
+    this.resending ??= (async () => {
+      try {
+        const { checks } = await this.deps.snapshot();
+        const now = this.now();
+        const alerts: PostableAlert[] = [];
+        for (const c of checks) {
+          const definition = verdictAlertFor(c.check, c.status);
+          if (!definition) continue;
+          const subject = { target: c.target, release: c.release, image: c.image ?? undefined };
+          alerts.push(verdictAlert(definition, { ...subject, check: c.check }, { startsAt: c.since, endsAt: this.expiry(now) }, this.link(subject)));
+        }
+        await this.send(alerts);
+      } catch (err) {
+        this.deps.log?.(`alert resend: ${(err as Error).message}`);
+      } finally {
+        this.resending = undefined;
+      }
+    })();
+    return this.resending;
+  }
+
+  private async send(alerts: PostableAlert[]): Promise<void> {
+    if (alerts.length === 0) return;
+    for (const outcome of await this.deps.client.push(alerts)) {
+      if (!outcome.ok) this.deps.log?.(`alertmanager ${outcome.alertmanager}: push of ${alerts.length} alert(s) failed: ${outcome.detail}`);
+    }
+  }
+
+  private expiry(now: Date): Date {
+    return new Date(now.getTime() + 5 * this.deps.resendIntervalMs);
+  }
+
+  private link(subject: AlertSubject): string | undefined {
+    if (!this.deps.publicUrl) return undefined;
+    return `${this.deps.publicUrl}/api/v1/targets/${encodeURIComponent(subject.target)}/releases/${encodeURIComponent(subject.release)}`;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}

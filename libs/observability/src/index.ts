@@ -1,0 +1,4 @@
+export * from './metrics/status-snapshot';
+export * from './metrics/provwatch-metrics';
+export * from './alerts/verdict-alerts';
+export * from './alerts/alertmanager.client';

@@ -1,0 +1,148 @@
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { CoalescedReader, ProvwatchMetrics, type StatusSnapshot } from '../index';
+
+const at = (iso: string) => new Date(iso);
+
+function snapshot(): StatusSnapshot {
+  return {
+    checks: [
+      { target: 'pbs-exporter', image: null, release: 'v0.9.0', check: 'artifact-provenance', status: 'pass', since: at('2026-11-01T00:00:00Z'), updatedAt: at('2026-11-20T00:00:00Z') },
+      { target: 'pbs-exporter', image: 'ghcr.io/natrontech/pbs-exporter', release: 'v0.9.0', check: 'image-sbom', status: 'fail', since: at('2026-11-02T00:00:00Z'), updatedAt: at('2026-11-21T00:00:00Z') },
+      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'artifact-provenance', status: 'pass', since: at('2026-10-01T00:00:00Z'), updatedAt: at('2026-11-19T00:00:00Z') },
+      // An undecided check is not a verification: it must not move the "last verified" time.
+      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'checksums-signature', status: 'error', since: at('2026-11-24T00:00:00Z'), updatedAt: at('2026-11-24T00:00:00Z') },
+    ],
+    releases: [
+      { target: 'pbs-exporter', release: 'v0.9.0', publishedAt: at('2026-11-01T00:00:00Z'), firstVerdictAt: at('2026-11-01T00:00:42Z') },
+      { target: 'pbs-exporter', release: 'v0.8.0', publishedAt: at('2026-10-01T00:00:00Z'), firstVerdictAt: null },
+    ],
+    polls: [
+      { target: 'pbs-exporter', source: 'github-releases', lastPolledAt: at('2026-11-25T00:00:00Z'), lastSuccessAt: at('2026-11-25T00:00:00Z'), lastErrorCode: null },
+      { target: 'pbs-exporter', source: 'oci-tags:ghcr.io/natrontech/pbs-exporter', lastPolledAt: at('2026-11-25T00:00:00Z'), lastSuccessAt: at('2026-11-24T00:00:00Z'), lastErrorCode: 'registry-unavailable' },
+    ],
+    githubRateLimitRemaining: 4711,
+    targets: 1,
+  };
+}
+
+/** Parses the exposition format into `name{labels}` → value (enough for these assertions). */
+function series(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+describe('metrics exposition', () => {
+  test('check status: one series per status, 1 only for the current one; image empty for release checks', async () => {
+    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, { status: async () => snapshot() });
+    const s = series(await m.render());
+    assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="pass"}'), 1);
+    assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="fail"}'), 0);
+    assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom",status="fail"}'), 1);
+    assert.equal([...s.keys()].filter((k) => k.startsWith('provwatch_check_status{')).length, 4 * 4);
+    assert.equal(s.get('provwatch_check_status_since_timestamp_seconds{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom"}'), Date.parse('2026-11-02T00:00:00Z') / 1000);
+  });
+
+  test('a release is verified only when its image checks at the same tag pass too', async () => {
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => snapshot() });
+    const s = series(await m.render());
+    assert.equal(s.get('provwatch_release_verified{target="pbs-exporter",release="v0.9.0"}'), 0, 'the image SBOM fails');
+    assert.equal(s.get('provwatch_release_verified{target="pbs-exporter",release="v0.8.0"}'), 0, 'an undecided check is not verified');
+    const passing = snapshot();
+    passing.checks = passing.checks.filter((c) => c.release === 'v0.8.0' && c.status === 'pass');
+    const s2 = series(await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => passing }).render());
+    assert.equal(s2.get('provwatch_release_verified{target="pbs-exporter",release="v0.8.0"}'), 1);
+  });
+
+  test('timings, polls, rate limit and build info', async () => {
+    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, { status: async () => snapshot() });
+    const s = series(await m.render());
+    assert.equal(s.get('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.9.0"}'), 42);
+    assert.equal(s.has('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.8.0"}'), false, 'no verdict yet: no series');
+    assert.equal(s.get('provwatch_release_published_timestamp_seconds{target="pbs-exporter",release="v0.8.0"}'), Date.parse('2026-10-01T00:00:00Z') / 1000);
+    assert.equal(s.get('provwatch_last_verification_timestamp_seconds{target="pbs-exporter"}'), Date.parse('2026-11-21T00:00:00Z') / 1000);
+    assert.equal(s.get('provwatch_up{target="pbs-exporter",source="github-releases",image=""}'), 1);
+    assert.equal(s.get('provwatch_up{target="pbs-exporter",source="oci-tags",image="ghcr.io/natrontech/pbs-exporter"}'), 0);
+    assert.equal(s.get('provwatch_poll_last_success_timestamp_seconds{target="pbs-exporter",source="oci-tags",image="ghcr.io/natrontech/pbs-exporter"}'), Date.parse('2026-11-24T00:00:00Z') / 1000);
+    assert.equal(s.get('provwatch_github_rate_limit_remaining'), 4711);
+    assert.equal(s.get('provwatch_targets'), 1);
+    assert.equal(s.get(`provwatch_build_info{version="1.2.3",node_version="${process.version}"}`), 1);
+  });
+
+  test('process counters and the verification histogram', async () => {
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false });
+    m.countRequest('github', 304);
+    m.countRequest('github', 304);
+    m.countRequest('oci', 'timeout');
+    m.verificationDuration.observe({ subject: 'release' }, 0.3);
+    m.verificationsTotal.inc({ target: 't', subject: 'release', status: 'fail' });
+    m.alertsSentTotal.inc({ state: 'firing', result: 'success' }, 3);
+    const s = series(await m.render());
+    assert.equal(s.get('provwatch_poll_requests_total{source="github",code="304"}'), 2);
+    assert.equal(s.get('provwatch_poll_requests_total{source="oci",code="timeout"}'), 1);
+    assert.equal(s.get('provwatch_verification_duration_seconds_bucket{le="0.5",subject="release"}'), 1);
+    assert.equal(s.get('provwatch_verification_duration_seconds_bucket{le="0.25",subject="release"}'), 0);
+    assert.equal(s.get('provwatch_verifications_total{target="t",subject="release",status="fail"}'), 1);
+    assert.equal(s.get('provwatch_alerts_sent_total{state="firing",result="success"}'), 3);
+  });
+
+  test('default Node metrics are exported unless turned off', async () => {
+    const text = await new ProvwatchMetrics({ version: '1' }).render();
+    assert.match(text, /^process_cpu_user_seconds_total /m);
+    assert.match(text, /^nodejs_heap_size_used_bytes /m);
+  });
+
+  test('a failed Postgres read leaves the status gauges empty, is counted once, and the scrape still answers', async () => {
+    let reads = 0;
+    const m = new ProvwatchMetrics(
+      { version: '1', defaultMetrics: false },
+      {
+        status: async () => {
+          reads++;
+          throw new Error('connection refused');
+        },
+        queues: async () => [{ queue: 'provwatch-verify', state: 'waiting', count: 7 }],
+      },
+    );
+    const s = series(await m.render());
+    assert.equal(reads, 1, 'one read per scrape, shared by every status gauge');
+    assert.equal([...s.keys()].some((k) => k.startsWith('provwatch_check_status')), false);
+    assert.equal(s.get('provwatch_scrape_errors_total{collector="postgres"}'), 1);
+    assert.equal(s.get('provwatch_queue_jobs{queue="provwatch-verify",state="waiting"}'), 7);
+  });
+
+  test('no label value carries a digest or a URL', async () => {
+    const text = await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => snapshot() }).render();
+    assert.doesNotMatch(text, /sha256:|https?:\/\//);
+  });
+});
+
+describe('coalesced reader', () => {
+  test('concurrent readers share one read; a fresh one is reused within its max age; errors are not cached', async () => {
+    let now = 0;
+    let reads = 0;
+    let fail = false;
+    const reader = new CoalescedReader(
+      async () => {
+        reads++;
+        if (fail) throw new Error('down');
+        return reads;
+      },
+      1000,
+      () => now,
+    );
+    assert.deepEqual(await Promise.all([reader.get(), reader.get()]), [1, 1]);
+    now = 500;
+    assert.equal(await reader.get(), 1);
+    now = 1500;
+    fail = true;
+    await assert.rejects(reader.get());
+    fail = false;
+    assert.equal(await reader.get(), 3);
+  });
+});
