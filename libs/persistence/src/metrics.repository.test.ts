@@ -1,0 +1,87 @@
+import { strict as assert } from 'node:assert';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createTestDatabase } from '../../../test/support/postgres';
+import { ImageRepository } from './image.repository';
+import { MetricsRepository } from './metrics.repository';
+import { applyMigrations } from './migrations/migration-applier';
+import { type PrismaClient, createPrismaClient } from './persistence.client';
+import { PollStateRepository } from './poll-state.repository';
+import { ReleaseRepository } from './release.repository';
+import { VerificationRepository } from './verification.repository';
+
+const MIGRATIONS = join(resolve(__dirname, '../../../../prisma'), 'migrations');
+const at = (day: number, minute = 0) => new Date(Date.UTC(2026, 10, day, 10, minute));
+
+describe('the snapshot behind the scrape-time gauges', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let repo: MetricsRepository;
+
+  before(async () => {
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    repo = new MetricsRepository(prisma);
+    const releases = new ReleaseRepository(prisma);
+    const runs = new VerificationRepository(prisma);
+    const images = new ImageRepository(prisma);
+    const polls = new PollStateRepository(prisma);
+    const pbs = await releases.upsertTarget('pbs-exporter', 'natrontech/pbs-exporter', 'h');
+    // A target no longer in the watchlist: its rows stay in history but not in the metrics.
+    const gone = await releases.upsertTarget('removed', 'someone/removed', 'h');
+    const pass = (check: string) => ({ check, status: 'pass' as const, code: 'verified', message: 'ok', evidence: {} });
+    for (let i = 1; i <= 4; i++) {
+      await releases.upsertRelease(pbs, { tag: `v0.${i}.0`, githubReleaseId: i, name: null, prerelease: false, publishedAt: at(i) });
+      await runs.recordRun({ targetId: pbs, subjectKind: 'release', subjectKey: `v0.${i}.0`, trigger: 'discovery', startedAt: at(i, 1), finishedAt: at(i, 2), checks: [pass('artifact-provenance')] });
+    }
+    // v0.4.0 is re-verified later and now fails; its first verdict time must not move.
+    await runs.recordRun({ targetId: pbs, subjectKind: 'release', subjectKey: 'v0.4.0', trigger: 'schedule', startedAt: at(20), finishedAt: at(20), checks: [{ check: 'artifact-provenance', status: 'fail', code: 'signature-invalid', message: 'bad', evidence: {} }] });
+    // A deleted release drops out of the window.
+    await releases.markDeleted(pbs, ['v0.1.0', 'v0.2.0', 'v0.4.0']);
+    const image = await images.upsertImage(pbs, 'ghcr.io/natrontech/pbs-exporter');
+    for (const [tag, day] of [['v0.2.0', 2], ['v0.4.0', 4], ['v0.1.0', 1]] as const) {
+      await images.observeTag(image, tag, `sha256:${'a'.repeat(63)}${day}`, at(day));
+      await runs.recordRun({ targetId: pbs, subjectKind: 'image', subjectKey: `ghcr.io/natrontech/pbs-exporter:${tag}`, trigger: 'discovery', startedAt: at(day, 3), finishedAt: at(day, 4), checks: [pass('image-signature')] });
+    }
+    await releases.upsertRelease(gone, { tag: 'v9', githubReleaseId: 99, name: null, prerelease: false, publishedAt: at(9) });
+    await runs.recordRun({ targetId: gone, subjectKind: 'release', subjectKey: 'v9', trigger: 'discovery', startedAt: at(9), finishedAt: at(9), checks: [pass('artifact-provenance')] });
+    await polls.record(pbs, 'github-releases', at(21), { rateLimitRemaining: 4990 });
+    await polls.record(pbs, 'oci-tags:ghcr.io/natrontech/pbs-exporter', at(21), { errorCode: 'registry-unavailable' });
+    await polls.record(gone, 'github-releases', at(22), { rateLimitRemaining: 4980 });
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+  });
+
+  test('only watched targets, only the newest keep_last live releases and image tags', async () => {
+    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 2 }]);
+    assert.equal(s.targets, 1);
+    const releaseChecks = s.checks.filter((c) => c.image === null).map((c) => `${c.release}:${c.check}=${c.status}`).sort();
+    assert.deepEqual(releaseChecks, ['v0.2.0:artifact-provenance=pass', 'v0.4.0:artifact-provenance=fail'], 'v0.3.0 was deleted, v0.1.0 is outside keep_last');
+    const imageChecks = s.checks.filter((c) => c.image !== null).map((c) => `${c.image}:${c.release}`).sort();
+    assert.deepEqual(imageChecks, ['ghcr.io/natrontech/pbs-exporter:v0.2.0', 'ghcr.io/natrontech/pbs-exporter:v0.4.0'], 'the two tags seen last (the discovery stops seeing tags outside keep_last)');
+    assert.ok(s.checks.every((c) => c.target === 'pbs-exporter'));
+  });
+
+  test('release timings: first verdict, not the latest', async () => {
+    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 10 }]);
+    const v4 = s.releases.find((r) => r.release === 'v0.4.0')!;
+    assert.deepEqual(v4.publishedAt, at(4));
+    assert.deepEqual(v4.firstVerdictAt, at(4, 2));
+    assert.deepEqual(s.releases.map((r) => r.release).sort(), ['v0.1.0', 'v0.2.0', 'v0.4.0']);
+    const v4check = s.checks.find((c) => c.release === 'v0.4.0' && c.image === null)!;
+    assert.deepEqual(v4check.since, at(20));
+  });
+
+  test('poll states of watched targets and the newest rate-limit reading', async () => {
+    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 10 }]);
+    assert.deepEqual(s.polls.map((p) => `${p.source}:${p.lastErrorCode ?? 'ok'}`).sort(), ['github-releases:ok', 'oci-tags:ghcr.io/natrontech/pbs-exporter:registry-unavailable']);
+    assert.equal(s.githubRateLimitRemaining, 4980, 'one token per process: the newest reading, whichever target carried it');
+  });
+
+  test('an empty watchlist reads nothing', async () => {
+    assert.deepEqual(await repo.snapshot([]), { checks: [], releases: [], polls: [], githubRateLimitRemaining: null, targets: 0 });
+  });
+});
