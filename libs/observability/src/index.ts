@@ -1,4 +1,5 @@
 export * from './metrics/status-snapshot';
 export * from './metrics/provwatch-metrics';
+export * from './metrics/verdict-exposition';
 export * from './alerts/verdict-alerts';
 export * from './alerts/alertmanager.client';

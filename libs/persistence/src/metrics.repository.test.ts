@@ -56,8 +56,7 @@ describe('the snapshot behind the scrape-time gauges', () => {
   });
 
   test('only watched targets, only the newest keep_last live releases and image tags', async () => {
-    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 2 }]);
-    assert.equal(s.targets, 1);
+    const s = await repo.verdicts([{ name: 'pbs-exporter', keepLast: 2 }]);
     const releaseChecks = s.checks.filter((c) => c.image === null).map((c) => `${c.release}:${c.check}=${c.status}`).sort();
     assert.deepEqual(releaseChecks, ['v0.2.0:artifact-provenance=pass', 'v0.4.0:artifact-provenance=fail'], 'v0.3.0 was deleted, v0.1.0 is outside keep_last');
     const imageChecks = s.checks.filter((c) => c.image !== null).map((c) => `${c.image}:${c.release}`).sort();
@@ -66,7 +65,7 @@ describe('the snapshot behind the scrape-time gauges', () => {
   });
 
   test('release timings: first verdict, not the latest', async () => {
-    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 10 }]);
+    const s = await repo.verdicts([{ name: 'pbs-exporter', keepLast: 10 }]);
     const v4 = s.releases.find((r) => r.release === 'v0.4.0')!;
     assert.deepEqual(v4.publishedAt, at(4));
     assert.deepEqual(v4.firstVerdictAt, at(4, 2));
@@ -76,12 +75,33 @@ describe('the snapshot behind the scrape-time gauges', () => {
   });
 
   test('poll states of watched targets and the newest rate-limit reading', async () => {
-    const s = await repo.snapshot([{ name: 'pbs-exporter', keepLast: 10 }]);
+    const s = await repo.polls([{ name: 'pbs-exporter', keepLast: 10 }]);
+    assert.equal(s.targets, 1);
     assert.deepEqual(s.polls.map((p) => `${p.source}:${p.lastErrorCode ?? 'ok'}`).sort(), ['github-releases:ok', 'oci-tags:ghcr.io/natrontech/pbs-exporter:registry-unavailable']);
     assert.equal(s.githubRateLimitRemaining, 4980, 'one token per process: the newest reading, whichever target carried it');
   });
 
   test('an empty watchlist reads nothing', async () => {
-    assert.deepEqual(await repo.snapshot([]), { checks: [], releases: [], polls: [], githubRateLimitRemaining: null, targets: 0 });
+    assert.deepEqual(await repo.verdicts([]), { checks: [], releases: [] });
+    assert.deepEqual(await repo.polls([]), { polls: [], githubRateLimitRemaining: null, targets: 0 });
+  });
+
+  test('the verdict version moves with every recorded run, new release and deletion, and only then', async () => {
+    const before = await repo.verdictVersion();
+    assert.equal(await repo.verdictVersion(), before);
+    const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
+    // A run recorded with an older timestamp than everything else (a late commit) still counts.
+    await new VerificationRepository(prisma).recordRun({ targetId: target, subjectKind: 'release', subjectKey: 'v0.2.0', trigger: 'schedule', startedAt: at(1), finishedAt: at(1), checks: [{ check: 'artifact-provenance', status: 'pass', code: 'verified', message: 'ok', evidence: {} }] });
+    const afterRun = await repo.verdictVersion();
+    assert.notEqual(afterRun, before);
+    await new ReleaseRepository(prisma).upsertRelease(target, { tag: 'v0.5.0', githubReleaseId: 5, name: null, prerelease: false, publishedAt: at(23) });
+    const afterRelease = await repo.verdictVersion();
+    assert.notEqual(afterRelease, afterRun);
+    await new ReleaseRepository(prisma).markDeleted(target, ['v0.2.0', 'v0.4.0']);
+    assert.notEqual(await repo.verdictVersion(), afterRelease);
+    // Polls do not touch it.
+    const settled = await repo.verdictVersion();
+    await new PollStateRepository(prisma).record(target, 'github-releases', at(24), {});
+    assert.equal(await repo.verdictVersion(), settled);
   });
 });

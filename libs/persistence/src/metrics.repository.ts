@@ -36,9 +36,14 @@ export interface PollRow {
   lastErrorCode: string | null;
 }
 
-export interface StatusSnapshot {
+/** The verdict side: changes only when a run is recorded or a release appears, moves or goes. */
+export interface VerdictSnapshot {
   checks: CheckStatusRow[];
   releases: ReleaseTimingRow[];
+}
+
+/** The polling side: changes with every poll, small (one row per target and source). */
+export interface PollSnapshot {
   polls: PollRow[];
   /** As GitHub reported it on the most recent poll that carried the header. */
   githubRateLimitRemaining: number | null;
@@ -46,19 +51,35 @@ export interface StatusSnapshot {
 }
 
 /**
- * The reads behind the scrape-time gauges: one snapshot of the current truth in Postgres, limited
- * to the watched targets and each target's newest `keep_last` releases and image tags, so that
- * label sets stay bounded however long the history grows.
+ * The reads behind the scrape-time gauges: the current truth in Postgres, limited to the watched
+ * targets and each target's newest `keep_last` releases and image tags, so that label sets stay
+ * bounded however long the history grows.
  */
 export class MetricsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async snapshot(targets: WatchedTargetWindow[]): Promise<StatusSnapshot> {
+  /**
+   * A cheap fingerprint of what `verdicts()` reads (index lookups and two small scans): every run
+   * creates check results with new ids, releases come, go and move, image tags are seen. A run
+   * that commits after a newer one can hide behind the max id: readers re-read on a timer too.
+   */
+  async verdictVersion(): Promise<string> {
+    const [row] = await this.prisma.$queryRaw<Array<{ version: string }>>`
+      SELECT concat_ws('/',
+        (SELECT coalesce(max(id), 0) FROM check_results),
+        (SELECT count(*) || ':' || coalesce(sum(id), 0) || ':' || count(deleted_at) || ':' || coalesce(sum(extract(epoch FROM published_at)), 0) FROM releases),
+        (SELECT count(*) || ':' || coalesce(max(last_seen_at)::text, '') FROM image_digests)
+      ) AS version`;
+    return row.version;
+  }
+
+  /** The latest status of every check in the window, and release timings. */
+  async verdicts(targets: WatchedTargetWindow[]): Promise<VerdictSnapshot> {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
-    if (names.length === 0) return { checks: [], releases: [], polls: [], githubRateLimitRemaining: null, targets: 0 };
+    if (names.length === 0) return { checks: [], releases: [] };
     // One round trip each; the window functions run on the (target_id, published_at) index.
-    const [releaseChecks, imageChecks, releases, polls, rate] = await Promise.all([
+    const [releaseChecks, imageChecks, releases] = await Promise.all([
       this.prisma.$queryRaw<CheckStatusRow[]>`
         WITH watched AS (
           SELECT t.id, t.name, w.keep FROM targets t
@@ -100,6 +121,15 @@ export class MetricsRepository {
                (SELECT min(v.finished_at) FROM verification_runs v
                  WHERE v.target_id = k.target_id AND v.subject_kind = 'release' AND v.subject_key = k.tag) AS "firstVerdictAt"
         FROM kept k WHERE k.rank <= k.keep`,
+    ]);
+    return { checks: [...releaseChecks, ...imageChecks], releases };
+  }
+
+  /** Poll health per watched target and source, and the newest GitHub rate-limit reading. */
+  async polls(targets: WatchedTargetWindow[]): Promise<PollSnapshot> {
+    const names = targets.map((t) => t.name);
+    if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0 };
+    const [polls, rate, known] = await Promise.all([
       this.prisma.$queryRaw<PollRow[]>`
         SELECT t.name AS target, p.source, p.last_polled_at AS "lastPolledAt", p.last_success_at AS "lastSuccessAt", p.last_error_code AS "lastErrorCode"
         FROM poll_states p JOIN targets t ON t.id = p.target_id
@@ -108,8 +138,8 @@ export class MetricsRepository {
         SELECT p.rate_limit_remaining AS remaining FROM poll_states p
         WHERE p.source = 'github-releases' AND p.rate_limit_remaining IS NOT NULL AND p.last_polled_at IS NOT NULL
         ORDER BY p.last_polled_at DESC LIMIT 1`,
+      this.prisma.target.count({ where: { name: { in: names } } }),
     ]);
-    const known = await this.prisma.target.count({ where: { name: { in: names } } });
-    return { checks: [...releaseChecks, ...imageChecks], releases, polls, githubRateLimitRemaining: rate[0]?.remaining ?? null, targets: known };
+    return { polls, githubRateLimitRemaining: rate[0]?.remaining ?? null, targets: known };
   }
 }

@@ -56,7 +56,14 @@ class QueueDepthReader {
       useFactory: (prisma: PrismaClient, watchlist: Watchlist, queues: QueueDepthReader) => {
         const statuses = new MetricsRepository(prisma);
         const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
-        return new ProvwatchMetrics({ version: VERSION }, { status: () => statuses.snapshot(windows), queues: () => queues.depths() });
+        return new ProvwatchMetrics(
+          { version: VERSION },
+          {
+            verdicts: { version: () => statuses.verdictVersion(), read: () => statuses.verdicts(windows) },
+            polls: () => statuses.polls(windows),
+            queues: () => queues.depths(),
+          },
+        );
       },
     },
   ],

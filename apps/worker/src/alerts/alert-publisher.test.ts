@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { AlertmanagerClient, type PostableAlert, type StatusSnapshot } from '@provwatch/observability';
+import { AlertmanagerClient, type PostableAlert, type VerdictSnapshot } from '@provwatch/observability';
 import { startHttpServer, type TestHttpServer } from '../../../../test/support/http-server';
 import { AlertPublisher } from './alert-publisher';
 
@@ -9,7 +9,7 @@ describe('direct alert push', () => {
   let received: PostableAlert[][] = [];
   let status = 200;
   const now = new Date('2026-11-25T12:00:00Z');
-  let checks: StatusSnapshot['checks'] = [];
+  let checks: VerdictSnapshot['checks'] = [];
   const logs: string[] = [];
   let publisher: AlertPublisher;
 

@@ -1,4 +1,4 @@
-import { type AlertmanagerClient, type PostableAlert, type StatusSnapshot, verdictAlert, verdictAlertFor } from '@provwatch/observability';
+import { type AlertmanagerClient, type PostableAlert, type VerdictSnapshot, verdictAlert, verdictAlertFor } from '@provwatch/observability';
 
 export interface StatusChangeToPublish {
   check: string;
@@ -16,7 +16,7 @@ export interface AlertSubject {
 export interface AlertPublisherDeps {
   client: AlertmanagerClient;
   /** The current statuses (the same snapshot /metrics is built from). */
-  snapshot: () => Promise<Pick<StatusSnapshot, 'checks'>>;
+  snapshot: () => Promise<Pick<VerdictSnapshot, 'checks'>>;
   /** How often active alerts are sent again; they expire in Alertmanager after 5 intervals. */
   resendIntervalMs: number;
   /** Link from the alert to the release's evidence in the status API. */

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { CoalescedReader, ProvwatchMetrics, type StatusSnapshot } from '../index';
+import { CoalescedReader, type PollSnapshot, ProvwatchMetrics, type VerdictSnapshot, escapeLabelValue } from '../index';
 
 const at = (iso: string) => new Date(iso);
 
-function snapshot(): StatusSnapshot {
+function snapshot(): VerdictSnapshot & PollSnapshot {
   return {
     checks: [
       { target: 'pbs-exporter', image: null, release: 'v0.9.0', check: 'artifact-provenance', status: 'pass', since: at('2026-11-01T00:00:00Z'), updatedAt: at('2026-11-20T00:00:00Z') },
@@ -26,6 +26,20 @@ function snapshot(): StatusSnapshot {
   };
 }
 
+/** Both sources from one fixture; `version` changes when the test says so. */
+function sources(data = snapshot(), counters = { reads: 0, version: 'v1' }) {
+  return {
+    verdicts: {
+      version: async () => counters.version,
+      read: async () => {
+        counters.reads++;
+        return data;
+      },
+    },
+    polls: async () => data,
+  };
+}
+
 /** Parses the exposition format into `name{labels}` → value (enough for these assertions). */
 function series(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -38,29 +52,67 @@ function series(text: string): Map<string, number> {
 }
 
 describe('metrics exposition', () => {
-  test('check status: one series per status, 1 only for the current one; image empty for release checks', async () => {
-    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, { status: async () => snapshot() });
+  test('check status: one series per check with its current status; image empty for release checks', async () => {
+    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, sources());
     const s = series(await m.render());
     assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="pass"}'), 1);
-    assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="fail"}'), 0);
+    assert.equal(s.has('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="fail"}'), false);
     assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom",status="fail"}'), 1);
-    assert.equal([...s.keys()].filter((k) => k.startsWith('provwatch_check_status{')).length, 4 * 4);
+    assert.equal([...s.keys()].filter((k) => k.startsWith('provwatch_check_status{')).length, 4);
     assert.equal(s.get('provwatch_check_status_since_timestamp_seconds{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom"}'), Date.parse('2026-11-02T00:00:00Z') / 1000);
+    assert.equal(s.has('provwatch_check_status_since_timestamp_seconds{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance"}'), false, 'passing checks carry no since series');
+  });
+
+  test('every metric has HELP and TYPE once, and label values are escaped', async () => {
+    const data = snapshot();
+    data.checks = [{ ...data.checks[0], release: 'v1"\\\nx' }];
+    const text = await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, sources(data)).render();
+    const types = text.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    assert.equal(new Set(types).size, types.length);
+    for (const name of ['provwatch_check_status', 'provwatch_release_verified', 'provwatch_up', 'provwatch_build_info']) assert.ok(types.includes(name), name);
+    assert.match(text, /release="v1\\"\\\\\\nx"/);
+    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+  });
+
+  test('verdicts are read again only when their version changed', async () => {
+    const counters = { reads: 0, version: 'v1' };
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false, snapshotMaxAgeMs: 0, verdictMaxStalenessMs: 0 }, sources(snapshot(), counters));
+    const first = await m.render();
+    await m.render();
+    assert.equal(counters.reads, 1);
+    counters.version = 'v2';
+    assert.equal(await m.render(), first);
+    assert.equal(counters.reads, 2);
+  });
+
+  test('within the staleness bound a scrape answers from the last text and refreshes behind it', async () => {
+    const counters = { reads: 0, version: 'v1' };
+    const data = snapshot();
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false, snapshotMaxAgeMs: 0 }, sources(data, counters));
+    await m.render();
+    data.checks = data.checks.map((c) => ({ ...c, status: 'fail' as const }));
+    counters.version = 'v2';
+    const served = series(await m.render());
+    assert.equal(served.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="pass"}'), 1, 'the previous text');
+    await m.refreshVerdicts();
+    const fresh = series(await m.render());
+    assert.equal(fresh.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="fail"}'), 1);
+    assert.equal(counters.reads, 2);
   });
 
   test('a release is verified only when its image checks at the same tag pass too', async () => {
-    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => snapshot() });
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false }, sources());
     const s = series(await m.render());
     assert.equal(s.get('provwatch_release_verified{target="pbs-exporter",release="v0.9.0"}'), 0, 'the image SBOM fails');
     assert.equal(s.get('provwatch_release_verified{target="pbs-exporter",release="v0.8.0"}'), 0, 'an undecided check is not verified');
     const passing = snapshot();
     passing.checks = passing.checks.filter((c) => c.release === 'v0.8.0' && c.status === 'pass');
-    const s2 = series(await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => passing }).render());
+    const s2 = series(await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, sources(passing)).render());
     assert.equal(s2.get('provwatch_release_verified{target="pbs-exporter",release="v0.8.0"}'), 1);
   });
 
   test('timings, polls, rate limit and build info', async () => {
-    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, { status: async () => snapshot() });
+    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, sources());
     const s = series(await m.render());
     assert.equal(s.get('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.9.0"}'), 42);
     assert.equal(s.has('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.8.0"}'), false, 'no verdict yet: no series');
@@ -97,27 +149,25 @@ describe('metrics exposition', () => {
     assert.match(text, /^nodejs_heap_size_used_bytes /m);
   });
 
-  test('a failed Postgres read leaves the status gauges empty, is counted once, and the scrape still answers', async () => {
+  test('a failed Postgres read leaves the status gauges empty, is counted, and the scrape still answers', async () => {
     let reads = 0;
+    const down = async () => {
+      reads++;
+      throw new Error('connection refused');
+    };
     const m = new ProvwatchMetrics(
       { version: '1', defaultMetrics: false },
-      {
-        status: async () => {
-          reads++;
-          throw new Error('connection refused');
-        },
-        queues: async () => [{ queue: 'provwatch-verify', state: 'waiting', count: 7 }],
-      },
+      { verdicts: { version: down, read: down }, polls: down, queues: async () => [{ queue: 'provwatch-verify', state: 'waiting', count: 7 }] },
     );
     const s = series(await m.render());
-    assert.equal(reads, 1, 'one read per scrape, shared by every status gauge');
-    assert.equal([...s.keys()].some((k) => k.startsWith('provwatch_check_status')), false);
-    assert.equal(s.get('provwatch_scrape_errors_total{collector="postgres"}'), 1);
+    assert.equal(reads, 2, 'one verdict version and one poll read per scrape');
+    assert.equal([...s.keys()].some((k) => k.startsWith('provwatch_check_status') || k.startsWith('provwatch_up')), false);
+    assert.equal(s.get('provwatch_scrape_errors_total{collector="postgres"}'), 2);
     assert.equal(s.get('provwatch_queue_jobs{queue="provwatch-verify",state="waiting"}'), 7);
   });
 
   test('no label value carries a digest or a URL', async () => {
-    const text = await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, { status: async () => snapshot() }).render();
+    const text = await new ProvwatchMetrics({ version: '1', defaultMetrics: false }, sources()).render();
     assert.doesNotMatch(text, /sha256:|https?:\/\//);
   });
 });

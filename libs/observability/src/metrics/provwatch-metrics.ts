@@ -1,9 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { CHECK_STATUSES, CoalescedReader, type QueueDepth, type StatusSnapshot } from './status-snapshot';
+import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
+import { formatVerdictGauges } from './verdict-exposition';
 
-/** Where the scrape-time gauges read from; either may be absent (a process without Redis access). */
+/** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
-  status?: () => Promise<StatusSnapshot>;
+  verdicts?: VerdictSource;
+  polls?: () => Promise<PollSnapshot>;
   queues?: () => Promise<QueueDepth[]>;
 }
 
@@ -13,6 +15,10 @@ export interface ProvwatchMetricsOptions {
   defaultMetrics?: boolean;
   /** How long one snapshot serves (one scrape reads Postgres once). Default 1 s. */
   snapshotMaxAgeMs?: number;
+  /** Oldest verdict text a scrape may answer with before it waits for fresh data. Default 30 s; 0 reads on every scrape. */
+  verdictMaxStalenessMs?: number;
+  /** Re-read verdicts at least this often even if the version did not move. Default 5 min. */
+  verdictRereadMs?: number;
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -43,13 +49,22 @@ export class ProvwatchMetrics {
   readonly pollErrorsTotal: Counter<'target' | 'source'>;
   readonly alertsSentTotal: Counter<'state' | 'result'>;
   readonly scrapeErrorsTotal: Counter<'collector'>;
-  private readonly status?: CoalescedReader<StatusSnapshot>;
+  private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
+  private readonly verdicts: CoalescedReader<string>;
+  /** `at`: when the version was last confirmed; `readAt`: when the rows were last read. */
+  private verdictCache: { version: string; text: string; at: number; readAt: number } | undefined;
+  private verdictRefresh: Promise<boolean> | undefined;
+  private readonly verdictMaxStalenessMs: number;
+  private readonly verdictRereadMs: number;
   private readonly countedFailures = new WeakSet<object>();
   /** What the scrape in progress read (see render). */
-  private current: { status?: StatusSnapshot; queues?: QueueDepth[] } = {};
+  private current: { polls?: PollSnapshot; queues?: QueueDepth[] } = {};
 
-  constructor(options: ProvwatchMetricsOptions, sources: MetricSources = {}) {
+  constructor(
+    options: ProvwatchMetricsOptions,
+    private readonly sources: MetricSources = {},
+  ) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     new Gauge({ name: 'provwatch_build_info', help: 'provwatch version and runtime; always 1.', labelNames: ['version', 'node_version'], registers }).set(
@@ -95,9 +110,12 @@ export class ProvwatchMetrics {
     });
 
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
-    if (sources.status) {
-      this.status = new CoalescedReader(sources.status, maxAge);
-      this.registerStatusGauges();
+    this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
+    this.verdictRereadMs = options.verdictRereadMs ?? 300_000;
+    this.verdicts = new CoalescedReader(() => this.verdictText(), maxAge);
+    if (sources.polls) {
+      this.polls = new CoalescedReader(sources.polls, maxAge);
+      this.registerPollGauges();
     }
     if (sources.queues) {
       this.queues = new CoalescedReader(sources.queues, maxAge);
@@ -112,9 +130,9 @@ export class ProvwatchMetrics {
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
   async render(): Promise<string> {
-    const [status, queues] = await Promise.all([this.status && this.read(this.status, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
-    this.current = { status, queues };
-    return this.registry.metrics();
+    const [verdicts, polls, queues] = await Promise.all([this.verdicts.get(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
+    this.current = { polls, queues };
+    return `${await this.registry.metrics()}\n${verdicts}`;
   }
 
   get contentType(): string {
@@ -126,77 +144,64 @@ export class ProvwatchMetrics {
     this.pollRequestsTotal.inc({ source, code: String(outcome) });
   }
 
-  private registerStatusGauges(): void {
-    const status = (select: (s: StatusSnapshot) => SeriesValue[]) => async () => (this.current.status ? select(this.current.status) : []);
-    this.register(
-      'provwatch_check_status',
-      'Current status of a check: 1 for the status it has, 0 for the others. image is empty for release checks.',
-      status((s) =>
-        s.checks.flatMap((c) =>
-          CHECK_STATUSES.map((st) => ({ labels: { target: c.target, image: c.image ?? '', release: c.release, check: c.check, status: st }, value: c.status === st ? 1 : 0 })),
-        ),
-      ),
-    );
-    this.register(
-      'provwatch_check_status_since_timestamp_seconds',
-      'When the current status of a check began (Unix seconds).',
-      status((s) => s.checks.map((c) => ({ labels: { target: c.target, image: c.image ?? '', release: c.release, check: c.check }, value: seconds(c.since) }))),
-    );
-    this.register(
-      'provwatch_release_verified',
-      '1 when every recorded check of the release and of its images at the same tag passes, else 0.',
-      status((s) => {
-        const verified = new Map<string, { target: string; release: string; ok: boolean }>();
-        for (const c of s.checks) {
-          const key = `${c.target}\u0000${c.release}`;
-          const entry = verified.get(key) ?? { target: c.target, release: c.release, ok: true };
-          entry.ok &&= c.status === 'pass';
-          verified.set(key, entry);
-        }
-        // Only tags that are releases: an image tag without a GitHub release is not a release.
-        const releases = new Set(s.releases.map((r) => `${r.target}\u0000${r.release}`));
-        return [...verified.entries()].filter(([k]) => releases.has(k)).map(([, v]) => ({ labels: { target: v.target, release: v.release }, value: v.ok ? 1 : 0 }));
-      }),
-    );
-    this.register(
-      'provwatch_release_published_timestamp_seconds',
-      "The release's publication time on GitHub (Unix seconds).",
-      status((s) => s.releases.filter((r) => r.publishedAt).map((r) => ({ labels: { target: r.target, release: r.release }, value: seconds(r.publishedAt!) }))),
-    );
-    this.register(
-      'provwatch_release_time_to_verdict_seconds',
-      'Seconds from the release being published to its first recorded verdict.',
-      status((s) =>
-        s.releases
-          .filter((r) => r.publishedAt && r.firstVerdictAt)
-          .map((r) => ({ labels: { target: r.target, release: r.release }, value: Math.max(0, seconds(r.firstVerdictAt!) - seconds(r.publishedAt!)) })),
-      ),
-    );
-    this.register(
-      'provwatch_last_verification_timestamp_seconds',
-      'When a check of the target last got a decided verdict (pass, fail or missing; Unix seconds).',
-      status((s) => {
-        const last = new Map<string, number>();
-        for (const c of s.checks) if (c.status !== 'error') last.set(c.target, Math.max(last.get(c.target) ?? 0, seconds(c.updatedAt)));
-        return [...last].map(([target, value]) => ({ labels: { target }, value }));
-      }),
-    );
+  private registerPollGauges(): void {
+    const polls = (select: (s: PollSnapshot) => SeriesValue[]) => async () => (this.current.polls ? select(this.current.polls) : []);
     this.register(
       'provwatch_poll_last_success_timestamp_seconds',
       'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
-      status((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
+      polls((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
     );
     this.register(
       'provwatch_up',
       'Whether the last discovery poll of a source succeeded (1) or failed (0).',
-      status((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: p.lastErrorCode === null ? 1 : 0 }))),
+      polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: p.lastErrorCode === null ? 1 : 0 }))),
     );
     this.register(
       'provwatch_github_rate_limit_remaining',
       "Requests left in GitHub's rate-limit window, as GitHub last reported it.",
-      status((s) => (s.githubRateLimitRemaining === null ? [] : [{ labels: {}, value: s.githubRateLimitRemaining }])),
+      polls((s) => (s.githubRateLimitRemaining === null ? [] : [{ labels: {}, value: s.githubRateLimitRemaining }])),
     );
-    this.register('provwatch_targets', 'Watched targets known to the database.', status((s) => [{ labels: {}, value: s.targets }]));
+    this.register('provwatch_targets', 'Watched targets known to the database.', polls((s) => [{ labels: {}, value: s.targets }]));
+  }
+
+  /**
+   * The verdict gauges' text. Reading every kept check of 1,000 targets takes Postgres most of a
+   * second, far too long for a scrape, and the answer rarely changes: so the text is rebuilt only
+   * when the verdicts' version moved (or on a timer, for commits that hide behind a newer id),
+   * and in the background: a scrape answers from the last text unless that is older than
+   * `verdictMaxStalenessMs`, in which case it waits for fresh data. A failed read past that age
+   * yields no verdict series at all: an outage is never shown as a stale "current" status.
+   */
+  private async verdictText(): Promise<string> {
+    if (!this.sources.verdicts) return '';
+    const age = this.verdictCache ? Date.now() - this.verdictCache.at : Infinity;
+    if (age > this.verdictMaxStalenessMs) return (await this.refreshVerdicts()) ? this.verdictCache!.text : '';
+    void this.refreshVerdicts();
+    return this.verdictCache!.text;
+  }
+
+  /** Single flight: concurrent scrapes share one refresh. True when the cache is confirmed or renewed. */
+  refreshVerdicts(): Promise<boolean> {
+    this.verdictRefresh ??= (async () => {
+      const source = this.sources.verdicts!;
+      try {
+        const version = await source.version();
+        const cache = this.verdictCache;
+        if (cache && cache.version === version && Date.now() - cache.readAt < this.verdictRereadMs) {
+          cache.at = Date.now();
+          return true;
+        }
+        const text = formatVerdictGauges(await source.read());
+        this.verdictCache = { version, text, at: Date.now(), readAt: Date.now() };
+        return true;
+      } catch {
+        this.scrapeErrorsTotal.inc({ collector: 'postgres' });
+        return false;
+      } finally {
+        this.verdictRefresh = undefined;
+      }
+    })();
+    return this.verdictRefresh;
   }
 
   /** A gauge whose series are computed when rendered (no stale series between scrapes). */

@@ -1,24 +1,37 @@
 /**
  * The current truth in Postgres, as the scrape-time gauges need it. libs/persistence produces it
- * (MetricsRepository.snapshot); this library only turns it into series, so it needs no database.
+ * (MetricsRepository); this library only turns it into series, so it needs no database.
  */
 export type CheckStatusName = 'pass' | 'fail' | 'missing' | 'error';
-export const CHECK_STATUSES: readonly CheckStatusName[] = ['pass', 'fail', 'missing', 'error'];
 
-export interface StatusSnapshot {
-  checks: ReadonlyArray<{
-    target: string;
-    image: string | null;
-    release: string;
-    check: string;
-    status: CheckStatusName;
-    since: Date;
-    updatedAt: Date;
-  }>;
+export interface CheckStatusEntry {
+  target: string;
+  image: string | null;
+  release: string;
+  check: string;
+  status: CheckStatusName;
+  since: Date;
+  updatedAt: Date;
+}
+
+/** Latest check statuses and release timings: changes only when a verdict is recorded. */
+export interface VerdictSnapshot {
+  checks: ReadonlyArray<CheckStatusEntry>;
   releases: ReadonlyArray<{ target: string; release: string; publishedAt: Date | null; firstVerdictAt: Date | null }>;
+}
+
+/** Poll health: changes with every poll, one row per target and source. */
+export interface PollSnapshot {
   polls: ReadonlyArray<{ target: string; source: string; lastSuccessAt: Date | null; lastErrorCode: string | null; lastPolledAt: Date | null }>;
   githubRateLimitRemaining: number | null;
   targets: number;
+}
+
+/** Verdicts are large (every check of every kept release): read them again only when they changed. */
+export interface VerdictSource {
+  /** Equal versions mean equal snapshots. */
+  version(): Promise<string>;
+  read(): Promise<VerdictSnapshot>;
 }
 
 export interface QueueDepth {
@@ -28,8 +41,8 @@ export interface QueueDepth {
 }
 
 /**
- * Takes a snapshot at most once per `maxAgeMs` and shares it: every gauge of one scrape reads the
- * same snapshot, and concurrent scrapes (two Prometheus servers) cause one read, not two.
+ * Takes a value at most once per `maxAgeMs` and shares it: concurrent scrapes (two Prometheus
+ * servers) cause one read, not two. Failures are shared by concurrent callers but not cached.
  */
 export class CoalescedReader<T> {
   private inFlight: Promise<T> | undefined;

@@ -1,0 +1,210 @@
+/**
+ * The status API and /metrics under load, with a database of 1,000 targets and 20,000 releases
+ * (plus one image per target with 10 verified tags): p50/p99 latency and requests per second at a
+ * fixed offered rate (default 500/s) for the list and detail endpoints, and the time to render
+ * /metrics. The service runs in its own process (as in production); autocannon runs here.
+ * Baseline in the same run: /healthz at the same rate (no database), so each ratio says what the
+ * endpoint's own work costs on top of HTTP and Nest.
+ * Run: npm run build && node dist/bench/status-api.bench.js
+ *   BENCH_TARGETS (1000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { MetricsRepository, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { ProvwatchMetrics, formatVerdictGauges } from '@provwatch/observability';
+import { createTestDatabase } from '../test/support/postgres';
+import { ensureRedis } from '../test/support/redis';
+
+const TARGETS = Number(process.env.BENCH_TARGETS ?? 1000);
+const RELEASES = Number(process.env.BENCH_RELEASES_PER_TARGET ?? 20);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROOT = resolve(__dirname, '../..');
+
+/** Bulk load with generate_series: realistic shapes, a status mix, history for one run per subject. */
+export async function seed(url: string): Promise<void> {
+  const pg = new Client({ connectionString: url });
+  await pg.connect();
+  try {
+    await pg.query(`INSERT INTO targets (name, github, config_hash, updated_at)
+      SELECT 't' || i, 'example/project-' || i, 'h', now() FROM generate_series(0, $1 - 1) i`, [TARGETS]);
+    await pg.query(`INSERT INTO releases (target_id, tag, github_release_id, published_at)
+      SELECT t.id, 'v1.0.' || r, t.id * 1000 + r, now() - (($2 - r) || ' days')::interval
+      FROM targets t, generate_series(0, $1 - 1) r`, [RELEASES, RELEASES]);
+    await pg.query(`INSERT INTO verification_runs (target_id, subject_kind, subject_key, trigger, started_at, finished_at, status)
+      SELECT r.target_id, 'release', r.tag, 'discovery', r.published_at + interval '1 minute', r.published_at + interval '2 minutes',
+             CASE WHEN r.id % 97 = 0 THEN 'fail'::"CheckStatus" ELSE 'pass'::"CheckStatus" END
+      FROM releases r`);
+    await pg.query(`INSERT INTO check_results (run_id, "check", status, code, message, evidence)
+      SELECT v.id, c, CASE WHEN v.status = 'fail' AND c = 'artifact-provenance' THEN 'fail'::"CheckStatus" ELSE 'pass'::"CheckStatus" END,
+             CASE WHEN v.status = 'fail' AND c = 'artifact-provenance' THEN 'signature-invalid' ELSE 'verified' END,
+             c || ' checked', jsonb_build_object('builderId', 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0', 'subjects', 12)
+      FROM verification_runs v, unnest(ARRAY['artifact-provenance', 'checksums-signature', 'release-sbom']) c`);
+    await pg.query(`INSERT INTO latest_check_status (target_id, subject_kind, subject_key, "check", status, code, check_result_id, since, updated_at)
+      SELECT v.target_id, v.subject_kind, v.subject_key, c."check", c.status, c.code, c.id, v.finished_at, v.finished_at
+      FROM check_results c JOIN verification_runs v ON v.id = c.run_id`);
+    await pg.query(`INSERT INTO images (target_id, repository) SELECT id, 'ghcr.io/example/project-' || id FROM targets`);
+    await pg.query(`INSERT INTO image_digests (image_id, tag, digest)
+      SELECT i.id, 'v1.0.' || r, 'sha256:' || md5(i.id || '-' || r) || md5(r || '-' || i.id) FROM images i, generate_series($1 - 10, $1 - 1) r`, [RELEASES]);
+    await pg.query(`INSERT INTO verification_runs (target_id, subject_kind, subject_key, trigger, started_at, finished_at, status)
+      SELECT i.target_id, 'image', i.repository || ':' || d.tag, 'discovery', now(), now(), 'pass' FROM image_digests d JOIN images i ON i.id = d.image_id`);
+    await pg.query(`INSERT INTO check_results (run_id, "check", status, code, message, evidence)
+      SELECT v.id, c, 'pass', 'verified', c || ' checked', '{}'::jsonb
+      FROM verification_runs v, unnest(ARRAY['image-tag', 'image-signature', 'image-provenance', 'image-sbom']) c WHERE v.subject_kind = 'image'`);
+    await pg.query(`INSERT INTO latest_check_status (target_id, subject_kind, subject_key, "check", status, code, check_result_id, since, updated_at)
+      SELECT v.target_id, v.subject_kind, v.subject_key, c."check", c.status, c.code, c.id, v.finished_at, v.finished_at
+      FROM check_results c JOIN verification_runs v ON v.id = c.run_id WHERE v.subject_kind = 'image'`);
+    await pg.query(`INSERT INTO poll_states (target_id, source, last_polled_at, last_success_at, rate_limit_remaining)
+      SELECT id, 'github-releases', now(), now(), 4000 FROM targets`);
+    await pg.query('ANALYZE');
+  } finally {
+    await pg.end();
+  }
+}
+
+function watchlist(dir: string): string {
+  const lines = ['targets:'];
+  for (let i = 0; i < TARGETS; i++) {
+    lines.push(
+      `  - name: t${i}`,
+      `    github: example/project-${i}`,
+      '    identity:',
+      '      issuer: https://token.actions.githubusercontent.com',
+      `      subject_regexp: '^https://github\\.com/example/project-${i}/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+$'`,
+    );
+  }
+  const path = join(dir, 'provwatch.yaml');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; origin: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (\d+)/.exec(output);
+      if (match) resolvePort(Number(match[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
+  });
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
+
+interface LoadResult {
+  name: string;
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+async function load(name: string, origin: string, paths: string[]): Promise<LoadResult> {
+  let i = 0;
+  const result = await autocannon({
+    url: origin,
+    connections: 20,
+    overallRate: RATE,
+    duration: SECONDS,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }],
+  });
+  const errors = result.errors + result.timeouts + result.non2xx;
+  return { name, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
+}
+
+async function main(): Promise<void> {
+  await ensureRedis();
+  const db = await createTestDatabase();
+  const dir = mkdtempSync(join(tmpdir(), 'provwatch-bench-'));
+  let service: { child: ChildProcess; origin: string } | undefined;
+  try {
+    await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
+    const seeded = Date.now();
+    await seed(db.url);
+    console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    // The two halves of a scrape, in this process: the Postgres snapshot, then the exposition text.
+    const prisma = createPrismaClient(db.url);
+    const windows = Array.from({ length: TARGETS }, (_, i) => ({ name: `t${i}`, keepLast: 10 }));
+    const repo = new MetricsRepository(prisma);
+    await repo.verdicts(windows);
+    // Each part once to warm up (JIT, connection, plan cache), then timed.
+    const time = async <T>(what: () => Promise<T>): Promise<[T, number]> => {
+      await what();
+      const t0 = process.hrtime.bigint();
+      const value = await what();
+      return [value, Number(process.hrtime.bigint() - t0) / 1e6];
+    };
+    const [snapshot, readMs] = await time(() => repo.verdicts(windows));
+    const [, versionMs] = await time(() => repo.verdictVersion());
+    const [, pollMs] = await time(() => repo.polls(windows));
+    const [text, formatMs] = await time(async () => formatVerdictGauges(snapshot));
+    console.log(
+      `scrape parts: verdict snapshot ${readMs.toFixed(0)} ms (${snapshot.checks.length} checks), its version ${versionMs.toFixed(0)} ms, polls ${pollMs.toFixed(0)} ms, ` +
+        `verdict exposition ${formatMs.toFixed(0)} ms (${text.split('\n').length} lines)`,
+    );
+    // A whole render as the service does it: verdict text from cache, polls read, default metrics.
+    const metrics = new ProvwatchMetrics({ version: 'bench' }, { verdicts: { version: () => repo.verdictVersion(), read: () => repo.verdicts(windows) }, polls: () => repo.polls(windows) });
+    await metrics.render();
+    const renderTimes: number[] = [];
+    for (let k = 0; k < 10; k++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      const t0 = process.hrtime.bigint();
+      await metrics.render();
+      renderTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    renderTimes.sort((a, b) => a - b);
+    console.log(`render in process (unchanged verdicts): median ${renderTimes[5].toFixed(0)} ms, max ${renderTimes[9].toFixed(0)} ms`);
+    await prisma.$disconnect();
+
+    service = await startService({ DATABASE_URL: db.url, PROVWATCH_CONFIG: watchlist(dir), PORT: '0', PROVWATCH_ROLES: 'api', PROVWATCH_QUEUE_PREFIX: `bench-${process.pid}` });
+
+    // /metrics first: it is the same work whether or not the status endpoints exist.
+    const renders: number[] = [];
+    let size = 0;
+    for (let k = 0; k < 20; k++) {
+      // curl as the scraper: a client in this process would be timed too.
+      const [total, bytes] = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${service.origin}/metrics`], { encoding: 'utf8' }).split(' ');
+      renders.push(Number(total) * 1000);
+      size = Number(bytes);
+      // Beyond the 1 s coalescing window: every scrape reads Postgres.
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    renders.sort((a, b) => a - b);
+    console.log(`/metrics: median ${renders[10].toFixed(0)} ms, max ${renders[19].toFixed(0)} ms, ${(size / 1024).toFixed(0)} KiB`);
+
+    const targets = Array.from({ length: 50 }, (_, k) => `t${(k * 37) % TARGETS}`);
+    const warm = await fetch(`${service.origin}/api/v1/targets/${targets[0]}/releases/v1.0.${RELEASES - 1}`);
+    if (warm.status !== 200) throw new Error(`detail endpoint answered ${warm.status}: ${await warm.text()}`);
+
+    const baseline = await load('/healthz (baseline)', service.origin, ['/healthz']);
+    const results = [
+      await load('GET /api/v1/targets', service.origin, ['/api/v1/targets']),
+      await load('GET /api/v1/targets/{t}', service.origin, targets.map((t) => `/api/v1/targets/${t}`)),
+      await load('GET /api/v1/targets/{t}/releases', service.origin, targets.map((t) => `/api/v1/targets/${t}/releases`)),
+      await load('GET .../releases/{tag}', service.origin, targets.map((t, k) => `/api/v1/targets/${t}/releases/v1.0.${k % RELEASES}`)),
+      await load('GET /api/v1/badges/{t}', service.origin, targets.map((t) => `/api/v1/badges/${t}`)),
+    ];
+    console.log(`offered rate ${RATE}/s for ${SECONDS} s each, 20 connections; latency in ms`);
+    console.log(`${'endpoint'.padEnd(36)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)}  p99 / baseline p99`);
+    for (const r of [baseline, ...results]) {
+      console.log(`${r.name.padEnd(36)} ${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)} ${r.rps.toFixed(0).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.p99 / Math.max(baseline.p99, 0.1)).toFixed(2)}`);
+    }
+  } finally {
+    service?.child.kill('SIGTERM');
+    await db.drop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
