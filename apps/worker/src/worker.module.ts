@@ -8,6 +8,7 @@ import { SERVICE_CONFIG, WATCHLIST } from '../../api/src/config/config.tokens';
 import { METRICS } from '../../api/src/metrics/metrics.tokens';
 import { PRISMA, SCHEMA_GATE, type SchemaGate } from '../../api/src/persistence/persistence.module';
 import { AlertPublisher } from './alerts/alert-publisher';
+import { TrustRootKeeper } from './trust/trust-root.keeper';
 import { WorkerRuntime } from './worker.runtime';
 
 export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
@@ -22,9 +23,17 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
         // The worker writes from its first job on: without the schema it must not start.
         await schema.firstAttempt;
         const logger = new Logger('worker');
-        const document = await loadTrustRootDocument({ trustedRootFile: config.trustedRootFile, tufMirrorUrl: config.tufMirrorUrl });
-        if (document.warning) logger.warn(document.warning);
-        const trustRoot = SigstoreTrustRoot.fromJSON(document.json);
+        const trustRoots = new TrustRootKeeper({
+          load: () => loadTrustRootDocument({ trustedRootFile: config.trustedRootFile, tufMirrorUrl: config.tufMirrorUrl }),
+          parse: (json) => SigstoreTrustRoot.fromJSON(json),
+          refreshIntervalMs: config.trustRootRefreshSeconds * 1000,
+          log: (message) => logger.warn(message),
+          onRefresh: (_state, ok) => {
+            if (!ok) metrics.trustRootRefreshFailuresTotal.inc();
+          },
+        });
+        await trustRoots.start();
+        metrics.trackTrustRoot(() => trustRoots.state);
         const statuses = new MetricsRepository(prisma);
         const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
         const alerts = new AlertPublisher({
@@ -41,7 +50,8 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
           config,
           watchlist,
           prisma,
-          trustRoot: () => trustRoot,
+          trustRoot: () => trustRoots.current(),
+          trustRoots,
           connection: redisConnectionFromUrl(config.redisUrl),
           log: (message) => logger.warn(message),
           metrics,

@@ -30,6 +30,8 @@ export interface WorkerRuntimeDeps {
   metrics?: ProvwatchMetrics;
   /** Direct push of verdict alerts to Alertmanager. */
   alerts?: AlertPublisher;
+  /** Stopped with the runtime (its refresh timer). */
+  trustRoots?: { stop(): void };
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -146,6 +148,7 @@ export class WorkerRuntime {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
     await this.deps.alerts?.stop();
+    this.deps.trustRoots?.stop();
     await Promise.all([this.discoverQueue.close(), this.verifyQueue.close()]);
     await this.cue.close();
   }

@@ -29,6 +29,8 @@ export interface ServiceConfig {
   alertResendIntervalSeconds: number;
   /** Public base URL of this service, used for links in alerts (PROVWATCH_PUBLIC_URL). */
   publicUrl?: string;
+  /** How often the worker looks for a newer Sigstore trust root (PROVWATCH_TRUST_ROOT_REFRESH, seconds). */
+  trustRootRefreshSeconds: number;
 }
 
 const ROLES: Role[] = ['api', 'worker'];
@@ -104,6 +106,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     verifyConcurrency: int('PROVWATCH_VERIFY_CONCURRENCY', 2, 1, 64),
     queuePrefix: env.PROVWATCH_QUEUE_PREFIX || 'provwatch',
     alertResendIntervalSeconds: int('PROVWATCH_ALERT_RESEND_INTERVAL', 60, 1, 3600),
+    trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),
     publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) bad('PROVWATCH_QUEUE_PREFIX', 'must be 1-64 letters, digits, - or _');

@@ -49,6 +49,8 @@ export class ProvwatchMetrics {
   readonly pollErrorsTotal: Counter<'target' | 'source'>;
   readonly alertsSentTotal: Counter<'state' | 'result'>;
   readonly scrapeErrorsTotal: Counter<'collector'>;
+  readonly trustRootRefreshFailuresTotal: Counter;
+  private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
   private readonly verdicts: CoalescedReader<string>;
@@ -109,6 +111,23 @@ export class ProvwatchMetrics {
       registers,
     });
 
+    this.trustRootRefreshFailuresTotal = new Counter({
+      name: 'provwatch_trust_root_refresh_failures_total',
+      help: 'Scheduled refreshes of the Sigstore trust root that failed (the last good root stays in use).',
+      registers,
+    });
+    const trustRoot = () => this.trustRoot?.();
+    new Gauge({
+      name: 'provwatch_trust_root_age_seconds',
+      help: 'Age of the Sigstore trust root in use: time since it was obtained (from TUF, a file, or the embedded seed).',
+      labelNames: ['origin'],
+      registers,
+      collect() {
+        this.reset();
+        const state = trustRoot();
+        if (state) this.set({ origin: state.origin }, Math.max(0, (Date.now() - state.obtainedAt) / 1000));
+      },
+    });
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
     this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
     this.verdictRereadMs = options.verdictRereadMs ?? 300_000;
@@ -137,6 +156,11 @@ export class ProvwatchMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** The worker's trust root keeper reports here; processes without one export no age. */
+  trackTrustRoot(state: () => { origin: string; obtainedAt: number } | undefined): void {
+    this.trustRoot = state;
   }
 
   /** Counts one upstream request's outcome (see the sources' `onOutcome`). */
