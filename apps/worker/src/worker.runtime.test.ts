@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadServiceConfig, type Watchlist } from '@provwatch/config';
 import { JOBS } from '@provwatch/jobs';
 import { type PrismaClient, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { ProvwatchMetrics } from '@provwatch/observability';
 import { SigstoreTrustRoot } from '@provwatch/verification';
 import { GitHubDouble } from '../../../test/support/github-double';
 import { createTestDatabase } from '../../../test/support/postgres';
@@ -39,6 +40,7 @@ describe('worker runtime', () => {
   let prisma: PrismaClient;
   let runtime: WorkerRuntime;
   let registry: TestRegistry;
+  const metrics = new ProvwatchMetrics({ version: 'test', defaultMetrics: false });
 
   before(async () => {
     registry = await startRegistry();
@@ -58,7 +60,7 @@ describe('worker runtime', () => {
     };
     const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: `${gh.storageHost},${registry.host}`, REKOR_URL: 'http://127.0.0.1:9' });
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
-    runtime = new WorkerRuntime({ config, watchlist, prisma, trustRoot: () => trustRoot, connection: await redisConnectionOptions(), prefix: `test-${randomUUID()}` });
+    runtime = new WorkerRuntime({ config, watchlist, prisma, trustRoot: () => trustRoot, connection: await redisConnectionOptions(), prefix: `test-${randomUUID()}`, metrics });
     await runtime.start();
   });
   after(async () => {
@@ -78,6 +80,17 @@ describe('worker runtime', () => {
     const result = await prisma.checkResult.findUniqueOrThrow({ where: { id: row.checkResultId } });
     assert.match((result.evidence as any).sourceUri, /example-package/);
     assert.equal(await prisma.release.count({ where: { tag: 'v15' } }), 0);
+  });
+
+  test('the process metrics count what the worker did: requests by source and status, runs, their duration', async () => {
+    await eventually('a counted release run', async () => ((await metrics.verificationsTotal.get()).values.some((v) => v.labels.subject === 'release') ? true : undefined));
+    const text = await metrics.render();
+    assert.match(text, /^provwatch_poll_requests_total\{source="github",code="200"\} [1-9]/m);
+    assert.match(text, /^provwatch_poll_requests_total\{source="oci",code="200"\} [1-9]/m);
+    // The release has neither checksums nor an SBOM: its run is `missing` overall.
+    assert.match(text, /^provwatch_verifications_total\{target="example-package",subject="release",status="missing"\} [1-9]/m);
+    assert.match(text, /^provwatch_verification_duration_seconds_count\{subject="release"\} [1-9]/m);
+    assert.doesNotMatch(text, /127\.0\.0\.1|sha256:/, 'no host or digest in any label');
   });
 
   test('the watched image is discovered and verified at its digest: the main-branch build does not pass as tag v1.0.0', async () => {
