@@ -27,7 +27,7 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     checks: ['artifact-provenance', 'image-provenance'],
     summary: `SLSA provenance of ${SUBJECT} failed verification`,
     description:
-      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} {{ $labels.image }} failed: the artifacts are not provably built by the trusted builder from the expected source. Treat the release as untrusted until explained.',
+      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: the artifacts are not provably built by the trusted builder from the expected source. Treat the release as untrusted until explained.',
   },
   {
     alertname: 'ProvwatchSbomAttestationFailed',
@@ -36,7 +36,7 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     checks: ['release-sbom', 'image-sbom'],
     summary: `SBOM attestation of ${SUBJECT} failed verification`,
     description:
-      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} {{ $labels.image }} failed: the SBOM is not signed by the release workflow, does not cover the artifact, or is rejected by the SBOM policy.',
+      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: the SBOM is not signed by the release workflow, does not cover the artifact, or is rejected by the SBOM policy.',
   },
   {
     alertname: 'ProvwatchSignatureFailed',
@@ -45,7 +45,7 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     checks: ['checksums-signature', 'image-signature'],
     summary: `Signature of ${SUBJECT} failed verification`,
     description:
-      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} {{ $labels.image }} failed: no valid signature by the expected identity covers the artifact.',
+      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: no valid signature by the expected identity covers the artifact.',
   },
   {
     alertname: 'ProvwatchReleaseChanged',
@@ -54,7 +54,7 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     checks: ['release-assets', 'image-tag'],
     summary: `${SUBJECT} changed after it was verified`,
     description:
-      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} {{ $labels.image }} failed: a release asset was replaced or an image tag now points to another digest.',
+      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: a release asset was replaced or an image tag now points to another digest.',
   },
   {
     alertname: 'ProvwatchEvidenceMissing',
@@ -62,7 +62,7 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     status: 'missing',
     summary: `Supply-chain evidence of ${SUBJECT} is missing`,
     description:
-      'The {{ $labels.check }} evidence of {{ $labels.target }} release {{ $labels.release }} {{ $labels.image }} is still missing after the grace period (or disappeared): the project promised it with every release.',
+      'The {{ $labels.check }} evidence of {{ $labels.target }} release {{ $labels.release }} is still missing after the grace period (or disappeared): the project promised it with every release.',
   },
 ];
 
@@ -102,7 +102,7 @@ export function verdictAlertLabels(definition: VerdictAlertDefinition, subject: 
 
 /** Renders the `{{ $labels.x }}` placeholders the way Prometheus would (absent label → empty). */
 export function renderLabelTemplate(template: string, labels: Record<string, string>): string {
-  return template.replace(/\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, name: string) => labels[name] ?? '').replace(/ {2,}/g, ' ');
+  return template.replace(/\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, name: string) => labels[name] ?? '');
 }
 
 export function verdictAlert(
