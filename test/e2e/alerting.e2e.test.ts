@@ -1,0 +1,177 @@
+/**
+ * provwatch as operators run it, end to end: the service (api + worker roles) watches a project on
+ * the GitHub double and an image in a real registry, a real Prometheus scrapes /metrics and
+ * evaluates the shipped rules, and two real Alertmanagers receive the alerts: one from the
+ * worker's direct push, one from Prometheus. A release whose provenance names none of its assets
+ * fails; the alert fires on both paths; the maintainers upload the right asset; it resolves on
+ * both. Every PromQL expression of the shipped Grafana dashboard must return data in that run.
+ */
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { JOBS, QUEUES } from '@provwatch/jobs';
+import { bootstrap } from '../../apps/api/src/main';
+import { dashboardQueries } from '../support/grafana-dashboard';
+import { GitHubDouble } from '../support/github-double';
+import { createTestDatabase } from '../support/postgres';
+import { type RunningAlertmanager, type RunningPrometheus, startAlertmanager, startPrometheus } from '../support/prometheus';
+import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../support/redis';
+import { type TestRegistry, pushOciLayout, startRegistry } from '../support/registry';
+import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
+
+const ROOT = resolve(__dirname, '../../..');
+const RULES = join(ROOT, 'deploy', 'prometheus', 'provwatch.rules.yml');
+const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
+const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
+const SUBJECT_NAME = 'gha_generic-binary-linux-amd64-v14';
+const ALERT = { alertname: 'ProvwatchReleaseProvenanceFailed', target: 'example-package', release: 'v14', check: 'artifact-provenance' };
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+type Labels = Record<string, string>;
+const matches = (labels: Labels, wanted: Labels) => Object.entries(wanted).every(([k, v]) => labels[k] === v);
+
+describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 240_000 }, () => {
+  let gh: GitHubDouble;
+  let registry: TestRegistry;
+  let db: { url: string; drop(): Promise<void> };
+  let service: { close(): Promise<void>; port: number };
+  let prometheus: RunningPrometheus;
+  let pushedTo: RunningAlertmanager;
+  let ruledTo: RunningAlertmanager;
+  let discover: Queue;
+  const prefix = `e2e-${randomUUID().slice(0, 8)}`;
+
+  before(async () => {
+    await ensureRedis();
+    [gh, registry, db, pushedTo, ruledTo] = await Promise.all([GitHubDouble.start(), startRegistry(), createTestDatabase(), startAlertmanager(), startAlertmanager()]);
+    await pushOciLayout(registry.host, 'slsa/example-package', vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch'), 'v14');
+    // The binary went up under a name the provenance does not know: provenance covers nothing.
+    gh.repos.set('slsa-framework/example-package', [
+      {
+        id: 14,
+        tag: 'v14',
+        publishedAt: '2025-02-25T21:00:00Z',
+        assets: [
+          { id: 1401, name: 'example-package-linux-amd64', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
+          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
+        ],
+      },
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'provwatch-e2e-'));
+    const watchlist = join(dir, 'provwatch.yaml');
+    writeFileSync(
+      watchlist,
+      `defaults:
+  poll_interval: 10s
+  grace_period: 10s
+  reverify_interval: 1d
+targets:
+  - name: example-package
+    github: slsa-framework/example-package
+    source_uri: github.com/slsa-framework/example-package
+    identity:
+      issuer: https://token.actions.githubusercontent.com
+      subject_regexp: '^https://github\\.com/slsa-framework/example-package/'
+    artifacts:
+      provenance: multiple.intoto.jsonl
+    images:
+      - ref: ${registry.host}/slsa/example-package
+`,
+    );
+    service = await bootstrap({
+      PROVWATCH_CONFIG: watchlist,
+      PORT: '0',
+      PROVWATCH_ROLES: 'api,worker',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      PROVWATCH_QUEUE_PREFIX: prefix,
+      GITHUB_API_URL: gh.url,
+      PROVWATCH_INSECURE_REGISTRIES: `${gh.storageHost},${registry.host}`,
+      REKOR_URL: 'http://127.0.0.1:9',
+      PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
+      ALERTMANAGER_URLS: pushedTo.url,
+      PROVWATCH_ALERT_RESEND_INTERVAL: '1',
+    });
+    prometheus = await startPrometheus({
+      scrapeTargets: [`127.0.0.1:${service.port}`],
+      ruleFiles: [RULES],
+      alertmanagers: [ruledTo.url],
+      scrapeInterval: '1s',
+      evaluationInterval: '1s',
+    });
+    discover = new Queue(QUEUES.discover, { connection: await redisConnectionOptions(), prefix });
+  });
+
+  after(async () => {
+    await discover?.close();
+    await service?.close();
+    await Promise.allSettled([prometheus?.stop(), pushedTo?.stop(), ruledTo?.stop(), registry?.stop(), gh?.close()]);
+    await db?.drop();
+  });
+
+  const firingIn = async (am: RunningAlertmanager) => (await am.alerts()).find((a) => matches(a.labels, ALERT) && a.status.state === 'active');
+
+  test('a release whose provenance covers none of its assets fires the provenance alert on both paths', async () => {
+    const pushed = await eventually('the pushed alert in Alertmanager', () => firingIn(pushedTo));
+    assert.equal(pushed.labels.severity, 'critical');
+    assert.equal(pushed.labels.image, undefined);
+    assert.match(pushed.annotations.summary, /example-package v14/);
+
+    const rule = await eventually('the rule firing in Prometheus', async () =>
+      (await prometheus.alerts()).find((a) => matches(a.labels, ALERT) && a.state === 'firing'),
+    );
+    assert.equal(rule.labels.severity, 'critical');
+    const ruled = await eventually('the rule-based alert in Alertmanager', () => firingIn(ruledTo));
+    // Same label set on both paths: one Alertmanager fed by both would see one alert.
+    assert.deepEqual(ruled.labels, pushed.labels);
+  });
+
+  test('every query of the Grafana dashboard returns data', async () => {
+    // Let rate() windows and the histogram fill with a few scrapes.
+    const queries = dashboardQueries();
+    assert.ok(queries.length >= 8, `the dashboard has ${queries.length} queries`);
+    const empty: string[] = [];
+    await eventually(
+      'every dashboard query to return data',
+      async () => {
+        empty.length = 0;
+        for (const q of queries) if ((await prometheus.query(q.expr)).length === 0) empty.push(`${q.panel}: ${q.expr}`);
+        return empty.length === 0 ? true : undefined;
+      },
+      60_000,
+    ).catch((err: Error) => assert.fail(`${err.message}; no data for:\n${empty.join('\n')}`));
+  });
+
+  test('after the maintainers upload the asset under its provenance name, both alerts resolve', async () => {
+    const release = gh.repos.get('slsa-framework/example-package')![0];
+    release.assets = [
+      { id: 1403, name: SUBJECT_NAME, bytes: BINARY, updatedAt: '2026-11-25T09:00:00Z' },
+      release.assets[1],
+    ];
+    // What the GitHub webhook does: discover now instead of at the next poll.
+    await discover.add(JOBS.discoverTarget, { target: 'example-package', trigger: 'webhook' });
+    await eventually('the pushed alert to resolve', async () => ((await firingIn(pushedTo)) ? undefined : true));
+    await eventually('the rule to stop firing', async () => ((await prometheus.alerts()).some((a) => matches(a.labels, ALERT)) ? undefined : true));
+    await eventually('the rule-based alert to resolve in Alertmanager', async () => ((await firingIn(ruledTo)) ? undefined : true));
+    const status = await prometheus.query('provwatch_check_status{target="example-package",release="v14",check="artifact-provenance"} == 1');
+    assert.equal(status[0]?.metric.status, 'pass');
+  });
+});
