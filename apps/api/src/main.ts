@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
 import { AppModule } from './app.module';
 import { SCHEMA_GATE, type SchemaGate } from './persistence/persistence.module';
@@ -15,8 +17,23 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   const watchlist = loadWatchlistFile(config.watchlistPath);
   for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
 
-  const app = await NestFactory.create(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'] });
+  // rawBody: the webhook's HMAC is over the exact bytes GitHub sent, not a re-serialisation.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'], rawBody: true, bodyParser: true });
+  app.useBodyParser('json', { limit: '1mb' });
+  app.disable('x-powered-by');
   app.enableShutdownHooks();
+  if (config.roles.includes('api')) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('provwatch status API')
+        .setDescription('Verdicts of the watched releases and images, with the evidence they rest on. Errors: `{ "error": { "code", "message" } }`.')
+        .setVersion('v1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'PROVWATCH_API_TOKEN' }, 'api-token')
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });
+  }
   // Readiness is meaningful from the first request: the first migration attempt has settled.
   await app.get<SchemaGate>(SCHEMA_GATE).firstAttempt.catch(() => undefined);
   await app.listen(config.port, '0.0.0.0');

@@ -24,4 +24,25 @@ describe('service environment', () => {
       assert.ok(!err.message.includes('short-secret'));
     }
   });
+
+  test('service settings for the API, alerts, queues and the trust root', () => {
+    const db = { DATABASE_URL: 'postgresql://postgres@127.0.0.1/provwatch' };
+    const c = loadServiceConfig(db);
+    assert.equal(c.apiReadAuth, false);
+    assert.equal(c.queuePrefix, 'provwatch');
+    assert.equal(c.alertResendIntervalSeconds, 60);
+    assert.equal(c.trustRootRefreshSeconds, 21_600);
+    const set = loadServiceConfig({ ...db, PROVWATCH_API_TOKEN: 'a-long-enough-token', PROVWATCH_API_READ_AUTH: 'true', PROVWATCH_QUEUE_PREFIX: 'staging', PROVWATCH_PUBLIC_URL: 'https://provwatch.example.net/' });
+    assert.equal(set.apiReadAuth, true);
+    assert.equal(set.queuePrefix, 'staging');
+    assert.equal(set.publicUrl, 'https://provwatch.example.net');
+    try {
+      loadServiceConfig({ ...db, PROVWATCH_API_READ_AUTH: 'yes please', PROVWATCH_QUEUE_PREFIX: 'a:b', PROVWATCH_TRUST_ROOT_REFRESH: '5' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.field).sort(), ['PROVWATCH_API_READ_AUTH', 'PROVWATCH_QUEUE_PREFIX', 'PROVWATCH_TRUST_ROOT_REFRESH']);
+    }
+    assert.throws(() => loadServiceConfig({ ...db, PROVWATCH_API_READ_AUTH: 'true' }), /needs PROVWATCH_API_TOKEN/);
+  });
 });

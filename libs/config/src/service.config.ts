@@ -17,6 +17,8 @@ export interface ServiceConfig {
   rekorUrl: string;
   alertmanagerUrls: string[];
   apiToken?: string;
+  /** Read endpoints need the API token too (PROVWATCH_API_READ_AUTH=true); write endpoints always do. */
+  apiReadAuth: boolean;
   githubWebhookSecret?: string;
   /** `host:port` registries that may be spoken to over plain HTTP. */
   insecureRegistries: string[];
@@ -67,6 +69,14 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     }
     return value;
   };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    bad(name, 'must be true or false');
+    return fallback;
+  };
   const list = (name: string): string[] => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
   const roles = list('PROVWATCH_ROLES');
@@ -100,6 +110,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     rekorUrl: url('REKOR_URL', 'https://rekor.sigstore.dev', ['http:', 'https:']),
     alertmanagerUrls,
     apiToken,
+    apiReadAuth: bool('PROVWATCH_API_READ_AUTH', false),
     githubWebhookSecret: env.GITHUB_WEBHOOK_SECRET || undefined,
     insecureRegistries,
     registryAuthFile: env.PROVWATCH_REGISTRY_AUTH_FILE || (env.DOCKER_CONFIG ? `${env.DOCKER_CONFIG.replace(/\/+$/, '')}/config.json` : undefined),
@@ -109,6 +120,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),
     publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
+  if (config.apiReadAuth && !config.apiToken) bad('PROVWATCH_API_READ_AUTH', 'needs PROVWATCH_API_TOKEN: there is no token to check');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.queuePrefix)) bad('PROVWATCH_QUEUE_PREFIX', 'must be 1-64 letters, digits, - or _');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

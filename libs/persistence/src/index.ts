@@ -6,3 +6,4 @@ export * from './release.repository';
 export * from './poll-state.repository';
 export * from './image.repository';
 export * from './metrics.repository';
+export * from './status.repository';

@@ -1,9 +1,11 @@
+import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { DEPENDENCY_PROBES, type DependencyProbe } from './dependency.probe';
 
 const PROBE_TIMEOUT_MS = 2000;
 
 /** Liveness says the process serves requests; readiness that its dependencies answer. */
+@ApiTags('operations')
 @Controller()
 export class HealthController {
   constructor(@Inject(DEPENDENCY_PROBES) private readonly probes: DependencyProbe[]) {}

@@ -1,3 +1,4 @@
+import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
@@ -5,6 +6,7 @@ import type { ProvwatchMetrics } from '@provwatch/observability';
 import { METRICS } from './metrics.tokens';
 
 /** Prometheus exposition; never behind the API token (scrapers are authorised at the network edge). */
+@ApiTags('operations')
 @Controller()
 export class MetricsController {
   constructor(@Inject(METRICS) private readonly metrics: ProvwatchMetrics) {}

@@ -1,0 +1,59 @@
+import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Watchlist } from '@provwatch/config';
+import type { CheckStatus, StatusRepository } from '@provwatch/persistence';
+import { Access } from '../auth/access.decorator';
+import { WATCHLIST } from '../config/config.tokens';
+import { notFound } from '../errors/api-error';
+import { BADGE_SCHEMA, ERROR_SCHEMA } from './openapi.schemas';
+import { tagParam, targetParam } from './status.params';
+import { STATUS_REPOSITORY } from './status.tokens';
+
+const BADGES: Record<CheckStatus | 'none', { message: string; color: string }> = {
+  pass: { message: 'verified', color: 'brightgreen' },
+  fail: { message: 'failed', color: 'red' },
+  missing: { message: 'evidence missing', color: 'orange' },
+  error: { message: 'not checked', color: 'lightgrey' },
+  none: { message: 'not verified yet', color: 'lightgrey' },
+};
+
+/** shields.io endpoint badges: `https://img.shields.io/endpoint?url=<provwatch>/api/v1/badges/<target>`. */
+@ApiTags('badges')
+@Controller('api/v1/badges')
+export class BadgesController {
+  private readonly watched: Set<string>;
+
+  constructor(
+    @Inject(WATCHLIST) watchlist: Watchlist,
+    @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
+  ) {
+    this.watched = new Set(watchlist.targets.map((t) => t.name));
+  }
+
+  @Get(':target')
+  @Access('read')
+  @Header('cache-control', 'public, max-age=60')
+  @ApiOperation({ summary: "Badge for the target's newest release (or ?release=<tag>)" })
+  @ApiParam({ name: 'target', example: 'pbs-exporter' })
+  @ApiQuery({ name: 'release', required: false, example: 'v0.9.0' })
+  @ApiOkResponse({ schema: BADGE_SCHEMA })
+  @ApiResponse({ status: 400, schema: ERROR_SCHEMA, description: 'Invalid parameter' })
+  @ApiResponse({ status: 404, schema: ERROR_SCHEMA, description: 'Unknown target or release' })
+  async badge(@Param('target') name: string, @Query('release') release?: string) {
+    const target = targetParam(name);
+    if (!this.watched.has(target)) throw notFound(`${target} is not a watched target`);
+    let status: CheckStatus | null;
+    let label = 'supply chain';
+    if (release !== undefined) {
+      const detail = await this.status.releaseDetail(target, tagParam(release));
+      if (!detail) throw notFound(`${target} has no release ${release}`);
+      status = detail.status;
+      label = `supply chain ${release}`;
+    } else {
+      const [row] = await this.status.targetSummaries([target]);
+      status = row?.latestRelease?.status ?? null;
+    }
+    const badge = BADGES[status ?? 'none'];
+    return { schemaVersion: 1, label, message: badge.message, color: badge.color };
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { type PrismaClient, StatusRepository } from '@provwatch/persistence';
+import { PRISMA } from '../persistence/persistence.module';
+import { QueuesModule } from '../queues/queues.module';
+import { BadgesController } from './badges.controller';
+import { STATUS_REPOSITORY } from './status.tokens';
+import { TargetsController } from './targets.controller';
+
+/** The REST status API: targets, releases, checks with evidence, run history, badges, re-verify. */
+@Module({
+  imports: [QueuesModule],
+  controllers: [TargetsController, BadgesController],
+  providers: [{ provide: STATUS_REPOSITORY, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new StatusRepository(prisma) }],
+})
+export class StatusModule {}

@@ -1,0 +1,64 @@
+import { Controller, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { IncomingMessage } from 'node:http';
+import type { ServiceConfig, Watchlist } from '@provwatch/config';
+import { Access } from '../auth/access.decorator';
+import { SERVICE_CONFIG, WATCHLIST } from '../config/config.tokens';
+import { ApiError, badRequest } from '../errors/api-error';
+import { JobQueueService } from '../queues/job-queue.service';
+import { ERROR_SCHEMA } from '../status/openapi.schemas';
+import { validGitHubSignature } from './github-signature';
+
+/**
+ * GitHub `release` webhooks: a published, edited or deleted release triggers discovery of the
+ * target at once instead of at the next poll. The delivery is authenticated by its HMAC, never by
+ * the API token; the payload is only used to find the target (the release itself is read from
+ * the GitHub API by the worker, as for a poll).
+ */
+@ApiTags('webhooks')
+@Controller('api/v1/webhooks')
+export class GitHubWebhookController {
+  private readonly byRepository: Map<string, string[]>;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(WATCHLIST) watchlist: Watchlist,
+    private readonly jobs: JobQueueService,
+  ) {
+    this.byRepository = new Map();
+    for (const t of watchlist.targets) {
+      const key = t.github.toLowerCase();
+      this.byRepository.set(key, [...(this.byRepository.get(key) ?? []), t.name]);
+    }
+  }
+
+  @Post('github')
+  @HttpCode(202)
+  @Access('public')
+  @ApiOperation({ summary: 'GitHub release webhook (content type application/json, secret GITHUB_WEBHOOK_SECRET, event "Releases")' })
+  @ApiHeader({ name: 'X-Hub-Signature-256', required: true, description: 'sha256=<HMAC-SHA256 of the body>' })
+  @ApiHeader({ name: 'X-GitHub-Event', required: true, description: 'release (ping is answered, others ignored)' })
+  @ApiAcceptedResponse({ schema: { type: 'object', properties: { event: { type: 'string' }, queued: { type: 'array', items: { type: 'string' } } } } })
+  @ApiResponse({ status: 401, description: 'Signature missing or wrong', schema: ERROR_SCHEMA })
+  @ApiResponse({ status: 404, description: 'The repository is not watched', schema: ERROR_SCHEMA })
+  @ApiResponse({ status: 503, description: 'No secret configured, or the queue is unavailable', schema: ERROR_SCHEMA })
+  async receive(@Req() req: IncomingMessage & { rawBody?: Buffer; body?: unknown }, @Headers('x-hub-signature-256') signature?: string, @Headers('x-github-event') event?: string) {
+    const secret = this.config.githubWebhookSecret;
+    if (!secret) throw new ApiError(503, 'webhook-not-configured', 'the GitHub webhook is disabled: set GITHUB_WEBHOOK_SECRET');
+    if (!req.rawBody || !validGitHubSignature(req.rawBody, signature, secret)) {
+      throw new ApiError(401, 'webhook-signature-invalid', 'X-Hub-Signature-256 is missing or does not match the body');
+    }
+    if (event === 'ping') return { event, queued: [] };
+    if (event !== 'release') return { event: event ?? null, queued: [] };
+    const repository = (req.body as { repository?: { full_name?: unknown } } | undefined)?.repository?.full_name;
+    if (typeof repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) throw badRequest('the payload has no repository.full_name');
+    const targets = this.byRepository.get(repository.toLowerCase());
+    if (!targets) throw new ApiError(404, 'not-found', `${repository} is not watched by this provwatch`);
+    try {
+      for (const target of targets) await this.jobs.enqueueDiscovery(target, 'webhook');
+    } catch {
+      throw new ApiError(503, 'unavailable', 'the job queue is not reachable; GitHub will show the failed delivery for redelivery');
+    }
+    return { event, queued: targets };
+  }
+}
