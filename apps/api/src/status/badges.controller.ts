@@ -7,7 +7,8 @@ import { WATCHLIST } from '../config/config.tokens';
 import { notFound } from '../errors/api-error';
 import { BADGE_SCHEMA, ERROR_SCHEMA } from './openapi.schemas';
 import { tagParam, targetParam } from './status.params';
-import { STATUS_REPOSITORY } from './status.tokens';
+import { STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
+import type { VerdictReadCache } from './verdict-read-cache';
 
 const BADGES: Record<CheckStatus | 'none', { message: string; color: string }> = {
   pass: { message: 'verified', color: 'brightgreen' },
@@ -26,6 +27,7 @@ export class BadgesController {
   constructor(
     @Inject(WATCHLIST) watchlist: Watchlist,
     @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
+    @Inject(VERDICT_CACHE) private readonly cache: VerdictReadCache,
   ) {
     this.watched = new Set(watchlist.targets.map((t) => t.name));
   }
@@ -45,12 +47,12 @@ export class BadgesController {
     let status: CheckStatus | null;
     let label = 'supply chain';
     if (release !== undefined) {
-      const detail = await this.status.releaseDetail(target, tagParam(release));
+      const detail = await this.cache.get(`release\u0000${target}\u0000${tagParam(release)}`, () => this.status.releaseDetail(target, release));
       if (!detail) throw notFound(`${target} has no release ${release}`);
       status = detail.status;
       label = `supply chain ${release}`;
     } else {
-      const [row] = await this.status.targetSummaries([target]);
+      const [row] = await this.cache.get(`summary\u0000${target}`, () => this.status.targetSummaries([target]));
       status = row?.latestRelease?.status ?? null;
     }
     const badge = BADGES[status ?? 'none'];

@@ -17,7 +17,8 @@ import {
 } from './openapi.schemas';
 import { presentCheck, presentRelease, presentRun, presentTargetSummary } from './status.presenter';
 import { decodeCursor, encodeCursor, limitParam, tagParam, targetParam } from './status.params';
-import { STATUS_REPOSITORY } from './status.tokens';
+import { STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
+import type { VerdictReadCache } from './verdict-read-cache';
 
 const errors = [
   ApiResponse({ status: 400, description: 'Invalid parameter', schema: ERROR_SCHEMA }),
@@ -45,6 +46,7 @@ export class TargetsController {
   constructor(
     @Inject(WATCHLIST) watchlist: Watchlist,
     @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
+    @Inject(VERDICT_CACHE) private readonly cache: VerdictReadCache,
     private readonly jobs: JobQueueService,
   ) {
     this.targets = new Map(watchlist.targets.map((t) => [t.name, t]));
@@ -61,11 +63,13 @@ export class TargetsController {
   async list(@Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     const size = limitParam(limit);
     const after = decodeCursor(cursor, isTargetCursor);
-    const start = after === undefined ? 0 : this.names.findIndex((n) => n > after);
-    const page = start < 0 ? [] : this.names.slice(start, start + size);
-    const rows = new Map((await this.status.targetSummaries(page)).map((r) => [r.name, r]));
-    const more = start >= 0 && start + size < this.names.length;
-    return { items: page.map((n) => presentTargetSummary(this.targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
+    return this.cache.get(`targets\u0000${size}\u0000${after ?? ''}`, async () => {
+      const start = after === undefined ? 0 : this.names.findIndex((n) => n > after);
+      const page = start < 0 ? [] : this.names.slice(start, start + size);
+      const rows = new Map((await this.status.targetSummaries(page)).map((r) => [r.name, r]));
+      const more = start >= 0 && start + size < this.names.length;
+      return { items: page.map((n) => presentTargetSummary(this.targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
+    });
   }
 
   @Get(':target')
@@ -76,7 +80,8 @@ export class TargetsController {
   @applyAll(...errors)
   async get(@Param('target') name: string) {
     const target = this.target(name);
-    const [[row], polls] = await Promise.all([this.status.targetSummaries([target.name]), this.status.pollStates(target.name)]);
+    // Poll health changes with every poll and is read live; the verdict summary is cached.
+    const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, () => this.status.targetSummaries([target.name])), this.status.pollStates(target.name)]);
     return {
       ...presentTargetSummary(target, row),
       sourceUri: target.sourceUri,
@@ -98,9 +103,11 @@ export class TargetsController {
     const target = this.target(name);
     const size = limitParam(limit);
     const before = decodeCursor(cursor, isReleaseCursor);
-    const page = await this.status.releases(target.name, { limit: size, before: before && { publishedAt: before.p ? new Date(before.p) : null, id: before.i } });
-    if (!page) return { items: [], next: null };
-    return { items: page.rows.map(presentRelease), next: page.next ? encodeCursor({ p: page.next.publishedAt?.toISOString() ?? null, i: page.next.id }) : null };
+    return this.cache.get(`releases\u0000${target.name}\u0000${size}\u0000${cursor ?? ''}`, async () => {
+      const page = await this.status.releases(target.name, { limit: size, before: before && { publishedAt: before.p ? new Date(before.p) : null, id: before.i } });
+      if (!page) return { items: [], next: null };
+      return { items: page.rows.map(presentRelease), next: page.next ? encodeCursor({ p: page.next.publishedAt?.toISOString() ?? null, i: page.next.id }) : null };
+    });
   }
 
   @Get(':target/releases/:tag')
@@ -112,7 +119,7 @@ export class TargetsController {
   @applyAll(...errors)
   async release(@Param('target') name: string, @Param('tag') tag: string) {
     const target = this.target(name);
-    const detail = await this.status.releaseDetail(target.name, tagParam(tag));
+    const detail = await this.cache.get(`release\u0000${target.name}\u0000${tagParam(tag)}`, () => this.status.releaseDetail(target.name, tag));
     if (!detail) throw notFound(`${target.name} has no release ${tag}`);
     const { release } = detail;
     return {
@@ -137,7 +144,9 @@ export class TargetsController {
     const target = this.target(name);
     const size = limitParam(limit);
     const before = decodeCursor(cursor, isRunCursor);
-    const page = await this.status.runs(target.name, tagParam(tag), { limit: size, before: before === undefined ? undefined : BigInt(before) });
+    const page = await this.cache.get(`runs\u0000${target.name}\u0000${tagParam(tag)}\u0000${size}\u0000${before ?? ''}`, () =>
+      this.status.runs(target.name, tag, { limit: size, before: before === undefined ? undefined : BigInt(before) }),
+    );
     if (!page) throw notFound(`${target.name} has no release ${tag}`);
     return { items: page.rows.map(presentRun), next: page.next !== undefined ? encodeCursor(page.next.toString()) : null };
   }
