@@ -1,5 +1,4 @@
-import type { PrismaClient } from './generated/client';
-import type { CheckStatus } from './generated/client';
+import { type CheckStatus, Prisma, type PrismaClient } from './generated/client';
 
 /** A watched target as the metrics see it: only these are reported, each with its keep_last window. */
 export interface WatchedTargetWindow {
@@ -78,27 +77,27 @@ export class MetricsRepository {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
     if (names.length === 0) return { checks: [], releases: [] };
-    // One round trip each; the window functions run on the (target_id, published_at) index.
-    const [releaseChecks, imageChecks, releases] = await Promise.all([
-      this.prisma.$queryRaw<CheckStatusRow[]>`
-        WITH watched AS (
+    // The watched targets with their keep_last, and the releases inside that window.
+    const watched = Prisma.sql`watched AS (
           SELECT t.id, t.name, w.keep FROM targets t
           JOIN unnest(${names}::text[], ${windows}::int[]) AS w(name, keep) ON w.name = t.name
-        ), kept AS (
-          SELECT r.target_id, r.tag, w.name,
+        )`;
+    const keptReleases = Prisma.sql`WITH ${watched}, kept AS (
+          SELECT r.target_id, r.tag, r.published_at, w.name,
                  row_number() OVER (PARTITION BY r.target_id ORDER BY r.published_at DESC NULLS LAST, r.id DESC) AS rank, w.keep
           FROM releases r JOIN watched w ON w.id = r.target_id
           WHERE r.deleted_at IS NULL
-        )
+        )`;
+    // One round trip each; the window functions run on the (target_id, published_at) index.
+    const [releaseChecks, imageChecks, releases] = await Promise.all([
+      this.prisma.$queryRaw<CheckStatusRow[]>`
+        ${keptReleases}
         SELECT k.name AS target, NULL::text AS image, l.subject_key AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'release' AND l.subject_key = k.tag
         WHERE k.rank <= k.keep`,
       this.prisma.$queryRaw<CheckStatusRow[]>`
-        WITH watched AS (
-          SELECT t.id, t.name, w.keep FROM targets t
-          JOIN unnest(${names}::text[], ${windows}::int[]) AS w(name, keep) ON w.name = t.name
-        ), kept AS (
+        WITH ${watched}, kept AS (
           SELECT i.target_id, i.repository, d.tag, w.name,
                  row_number() OVER (PARTITION BY d.image_id ORDER BY d.last_seen_at DESC, d.id DESC) AS rank, w.keep
           FROM image_digests d JOIN images i ON i.id = d.image_id JOIN watched w ON w.id = i.target_id
@@ -108,15 +107,7 @@ export class MetricsRepository {
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'image' AND l.subject_key = k.repository || ':' || k.tag
         WHERE k.rank <= k.keep`,
       this.prisma.$queryRaw<ReleaseTimingRow[]>`
-        WITH watched AS (
-          SELECT t.id, t.name, w.keep FROM targets t
-          JOIN unnest(${names}::text[], ${windows}::int[]) AS w(name, keep) ON w.name = t.name
-        ), kept AS (
-          SELECT r.target_id, r.tag, r.published_at, w.name,
-                 row_number() OVER (PARTITION BY r.target_id ORDER BY r.published_at DESC NULLS LAST, r.id DESC) AS rank, w.keep
-          FROM releases r JOIN watched w ON w.id = r.target_id
-          WHERE r.deleted_at IS NULL
-        )
+        ${keptReleases}
         SELECT k.name AS target, k.tag AS release, k.published_at AS "publishedAt",
                (SELECT min(v.finished_at) FROM verification_runs v
                  WHERE v.target_id = k.target_id AND v.subject_kind = 'release' AND v.subject_key = k.tag) AS "firstVerdictAt"

@@ -1,5 +1,6 @@
 import { ApiTags } from '@nestjs/swagger';
-import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import { DEPENDENCY_PROBES, type DependencyProbe } from './dependency.probe';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -16,7 +17,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  async readyz(): Promise<{ status: 'ready'; checks: Record<string, 'ok'> }> {
+  async readyz(@Res({ passthrough: true }) res: ServerResponse): Promise<{ status: 'ready' | 'not-ready'; checks: Record<string, string> }> {
     const results = await Promise.all(
       this.probes.map(async (probe) => {
         try {
@@ -29,9 +30,11 @@ export class HealthController {
       }),
     );
     const checks = Object.fromEntries(results);
+    // A probe's answer, not an API error: the body says which dependency is missing.
     if (results.some(([, state]) => state !== 'ok')) {
-      throw new HttpException({ status: 'not-ready', checks }, HttpStatus.SERVICE_UNAVAILABLE);
+      res.statusCode = HttpStatus.SERVICE_UNAVAILABLE;
+      return { status: 'not-ready', checks };
     }
-    return { status: 'ready', checks: checks as Record<string, 'ok'> };
+    return { status: 'ready', checks };
   }
 }
