@@ -68,12 +68,14 @@ describe('Prometheus alert rules', () => {
   test('monitoring-mixin conventions: Provwatch names, severity, summary, description, runbook section', () => {
     const runbook = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8');
     const sections = new Set([...runbook.matchAll(/^## (\w+)$/gm)].map((m) => m[1]));
+    const contract = readFileSync(join(ROOT, 'docs', 'observability.md'), 'utf8');
     for (const rule of rules) {
       assert.match(rule.alert, /^Provwatch[A-Z][A-Za-z]+$/);
       assert.ok(['critical', 'warning', 'info'].includes(rule.labels.severity), `${rule.alert} severity`);
       assert.ok(rule.annotations.summary && rule.annotations.description, `${rule.alert} summary and description`);
       assert.equal(rule.annotations.runbook_url, `https://github.com/provwatch/provwatch/blob/main/docs/runbook.md#${rule.alert.toLowerCase()}`);
       assert.ok(sections.has(rule.alert), `docs/runbook.md has no section for ${rule.alert}`);
+      assert.ok(contract.includes(`| \`${rule.alert}\` |`), `docs/observability.md does not list ${rule.alert}`);
     }
   });
 
