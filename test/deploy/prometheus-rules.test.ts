@@ -90,6 +90,8 @@ describe('Prometheus alert rules', () => {
       // The rule keeps exactly the labels the push sends.
       assert.match(rule.expr, /^max by \(target, image, release, check\) \(provwatch_check_status\{/);
       assert.match(rule.expr, new RegExp(`status="${definition.status}"`));
+      // An undecided check keeps paging on its last verdict.
+      assert.match(rule.expr, new RegExp(`status="error", last_verdict="${definition.status}"`));
       if (definition.checks) assert.match(rule.expr, new RegExp(`check=~"${definition.checks.join('\\|')}"`));
       assert.equal(rule.for, undefined, 'a verdict pages at once: the worker already waited for the grace period');
     }

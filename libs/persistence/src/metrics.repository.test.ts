@@ -81,6 +81,19 @@ describe('the snapshot behind the scrape-time gauges', () => {
     assert.equal(s.githubRateLimitRemaining, 4980, 'one token per process: the newest reading, whichever target carried it');
   });
 
+  test('an undecided check carries its last verdict; decided checks do not look back', async () => {
+    const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
+    const runs = new VerificationRepository(prisma);
+    const error = { check: 'artifact-provenance', status: 'error' as const, code: 'network-error', message: 'registry down', evidence: {} };
+    await runs.recordRun({ targetId: target, subjectKind: 'release', subjectKey: 'v0.4.0', trigger: 'schedule', startedAt: at(21), finishedAt: at(21), checks: [error] });
+    await runs.recordRun({ targetId: target, subjectKind: 'release', subjectKey: 'v0.4.0', trigger: 'schedule', startedAt: at(22), finishedAt: at(22), checks: [error] });
+    const s = await repo.verdicts([{ name: 'pbs-exporter', keepLast: 10 }]);
+    const v4 = s.checks.find((c) => c.release === 'v0.4.0' && c.image === null)!;
+    assert.equal(v4.status, 'error');
+    assert.equal(v4.lastVerdict, 'fail', 'the failure before the outage, not the pass before it');
+    assert.ok(s.checks.filter((c) => c.status !== 'error').every((c) => c.lastVerdict === null));
+  });
+
   test('an empty watchlist reads nothing', async () => {
     assert.deepEqual(await repo.verdicts([]), { checks: [], releases: [] });
     assert.deepEqual(await repo.polls([]), { polls: [], githubRateLimitRemaining: null, targets: 0 });

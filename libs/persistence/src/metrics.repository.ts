@@ -17,6 +17,11 @@ export interface CheckStatusRow {
   code: string;
   since: Date;
   updatedAt: Date;
+  /**
+   * For a check that is `error` now: the last status that was a verdict (pass, fail, missing), or
+   * null if it never had one. An outage must not hide a failure: alerts keep firing on it.
+   */
+  lastVerdict: CheckStatus | null;
 }
 
 export interface ReleaseTimingRow {
@@ -77,6 +82,12 @@ export class MetricsRepository {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
     if (names.length === 0) return { checks: [], releases: [] };
+    // Only undecided checks look back, through the (target_id, subject_key, started_at) index.
+    const lastVerdict = Prisma.sql`CASE WHEN l.status = 'error' THEN (
+          SELECT c.status FROM verification_runs v JOIN check_results c ON c.run_id = v.id
+          WHERE v.target_id = l.target_id AND v.subject_kind = l.subject_kind AND v.subject_key = l.subject_key
+            AND c."check" = l."check" AND c.status <> 'error'
+          ORDER BY v.started_at DESC, c.id DESC LIMIT 1) END`;
     // The watched targets with their keep_last, and the releases inside that window.
     const watched = Prisma.sql`watched AS (
           SELECT t.id, t.name, w.keep FROM targets t
@@ -92,7 +103,8 @@ export class MetricsRepository {
     const [releaseChecks, imageChecks, releases] = await Promise.all([
       this.prisma.$queryRaw<CheckStatusRow[]>`
         ${keptReleases}
-        SELECT k.name AS target, NULL::text AS image, l.subject_key AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt"
+        SELECT k.name AS target, NULL::text AS image, l.subject_key AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt",
+               ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'release' AND l.subject_key = k.tag
         WHERE k.rank <= k.keep`,
@@ -102,7 +114,8 @@ export class MetricsRepository {
                  row_number() OVER (PARTITION BY d.image_id ORDER BY d.last_seen_at DESC, d.id DESC) AS rank, w.keep
           FROM image_digests d JOIN images i ON i.id = d.image_id JOIN watched w ON w.id = i.target_id
         )
-        SELECT k.name AS target, k.repository AS image, k.tag AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt"
+        SELECT k.name AS target, k.repository AS image, k.tag AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt",
+               ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'image' AND l.subject_key = k.repository || ':' || k.tag
         WHERE k.rank <= k.keep`,

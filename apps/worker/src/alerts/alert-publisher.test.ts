@@ -76,16 +76,37 @@ describe('direct alert push', () => {
     assert.equal(received.length, 0);
   });
 
+  test('an outage after a failure keeps the alert; leaving it for pass resolves whichever alert was active', async () => {
+    await publisher.publishChanges(subject, [{ check: 'image-signature', from: 'fail', to: 'error' }]);
+    assert.equal(received.length, 0, 'no resolve: the check could not be re-checked');
+    await publisher.publishChanges({ ...subject, image: 'ghcr.io/o/t' }, [{ check: 'image-signature', from: 'error', to: 'pass' }]);
+    assert.deepEqual(received[0].map((a) => [a.labels.alertname, a.endsAt === now.toISOString()]).sort(), [
+      ['ProvwatchEvidenceMissing', true],
+      ['ProvwatchSignatureFailed', true],
+    ]);
+    received = [];
+    await publisher.publishChanges(subject, [{ check: 'image-signature', from: 'error', to: 'fail' }]);
+    assert.deepEqual(received[0].map((a) => [a.labels.alertname, a.endsAt === now.toISOString() ? 'resolved' : 'firing']).sort(), [
+      ['ProvwatchEvidenceMissing', 'resolved'],
+      ['ProvwatchSignatureFailed', 'firing'],
+    ]);
+  });
+
   test('resend: every active fail and missing from Postgres, with its original start', async () => {
     const since = new Date('2026-11-20T08:00:00Z');
     checks = [
       { target: 'pbs-exporter', image: null, release: 'v0.9.0', check: 'checksums-signature', status: 'fail', since, updatedAt: now },
       { target: 'pbs-exporter', image: 'ghcr.io/natrontech/pbs-exporter', release: 'v0.9.0', check: 'image-sbom', status: 'missing', since, updatedAt: now },
       { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'artifact-provenance', status: 'pass', since, updatedAt: now },
-      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'release-sbom', status: 'error', since, updatedAt: now },
+      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'release-sbom', status: 'error', since, updatedAt: now, lastVerdict: 'pass' },
+      { target: 'pbs-exporter', image: null, release: 'v0.7.0', check: 'release-sbom', status: 'error', since, updatedAt: now, lastVerdict: 'fail' },
     ];
     await publisher.resendActive();
-    assert.deepEqual(received[0].map((a) => a.labels.alertname).sort(), ['ProvwatchEvidenceMissing', 'ProvwatchSignatureFailed']);
+    assert.deepEqual(received[0].map((a) => `${a.labels.alertname} ${a.labels.release}`).sort(), [
+      'ProvwatchEvidenceMissing v0.9.0',
+      'ProvwatchSbomAttestationFailed v0.7.0',
+      'ProvwatchSignatureFailed v0.9.0',
+    ]);
     assert.ok(received[0].every((a) => a.startsAt === since.toISOString()));
   });
 

@@ -1,5 +1,8 @@
 import { type AlertmanagerClient, type PostableAlert, type VerdictSnapshot, verdictAlert, verdictAlertFor } from '@provwatch/observability';
 
+/** The statuses that raise an alert (see VERDICT_ALERTS). */
+const VERDICT_STATUSES = ['fail', 'missing'] as const;
+
 export interface StatusChangeToPublish {
   check: string;
   from: string | null;
@@ -34,8 +37,9 @@ export interface AlertPublisherDeps {
  * - Active alerts are re-sent on an interval with `endsAt` a few intervals ahead, as Prometheus
  *   does: if provwatch stops (or the release leaves the `keep_last` window), Alertmanager
  *   resolves them by itself instead of keeping a stale page forever.
- * - A check turning `error` resolves nothing: it is no longer re-sent and expires with `endsAt`,
- *   the same moment the rule-based alert resolves; ProvwatchCheckUndecided then takes over.
+ * - A check turning `error` (it could not be checked) changes nothing: an alert raised by its last
+ *   verdict stays active and is re-sent, as the rules keep it through `last_verdict`. An outage,
+ *   or an attacker making the evidence unreachable, must not silence a failure.
  */
 export class AlertPublisher {
   private timer: NodeJS.Timeout | undefined;
@@ -62,11 +66,19 @@ export class AlertPublisher {
     const now = this.now();
     const alerts: PostableAlert[] = [];
     for (const change of changes) {
+      if (change.to === 'error') continue;
       const checkSubject = { ...subject, check: change.check };
-      const before = change.from ? verdictAlertFor(change.check, change.from) : undefined;
       const after = verdictAlertFor(change.check, change.to);
-      if (before && before !== after) alerts.push(verdictAlert(before, checkSubject, { startsAt: now, endsAt: now }, this.link(subject)));
-      if (after && change.to !== 'error') alerts.push(verdictAlert(after, checkSubject, { startsAt: now, endsAt: this.expiry(now) }, this.link(subject)));
+      // Leaving `error`, the alert still active is the one of the verdict before the outage,
+      // which the change does not name: resolve whichever of the check's alerts is not current.
+      const before =
+        change.from === 'error'
+          ? VERDICT_STATUSES.map((status) => verdictAlertFor(change.check, status))
+          : [change.from ? verdictAlertFor(change.check, change.from) : undefined];
+      for (const definition of before) {
+        if (definition && definition !== after) alerts.push(verdictAlert(definition, checkSubject, { startsAt: now, endsAt: now }, this.link(subject)));
+      }
+      if (after) alerts.push(verdictAlert(after, checkSubject, { startsAt: now, endsAt: this.expiry(now) }, this.link(subject)));
     }
     await this.send(alerts);
   }
@@ -79,7 +91,7 @@ export class AlertPublisher {
         const now = this.now();
         const alerts: PostableAlert[] = [];
         for (const c of checks) {
-          const definition = verdictAlertFor(c.check, c.status);
+          const definition = verdictAlertFor(c.check, c.status === 'error' ? (c.lastVerdict ?? 'error') : c.status);
           if (!definition) continue;
           const subject = { target: c.target, release: c.release, image: c.image ?? undefined };
           alerts.push(verdictAlert(definition, { ...subject, check: c.check }, { startsAt: c.since, endsAt: this.expiry(now) }, this.link(subject)));

@@ -11,7 +11,7 @@ function snapshot(): VerdictSnapshot & PollSnapshot {
       { target: 'pbs-exporter', image: 'ghcr.io/natrontech/pbs-exporter', release: 'v0.9.0', check: 'image-sbom', status: 'fail', since: at('2026-11-02T00:00:00Z'), updatedAt: at('2026-11-21T00:00:00Z') },
       { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'artifact-provenance', status: 'pass', since: at('2026-10-01T00:00:00Z'), updatedAt: at('2026-11-19T00:00:00Z') },
       // An undecided check is not a verification: it must not move the "last verified" time.
-      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'checksums-signature', status: 'error', since: at('2026-11-24T00:00:00Z'), updatedAt: at('2026-11-24T00:00:00Z') },
+      { target: 'pbs-exporter', image: null, release: 'v0.8.0', check: 'checksums-signature', status: 'error', since: at('2026-11-24T00:00:00Z'), updatedAt: at('2026-11-24T00:00:00Z'), lastVerdict: 'fail' },
     ],
     releases: [
       { target: 'pbs-exporter', release: 'v0.9.0', publishedAt: at('2026-11-01T00:00:00Z'), firstVerdictAt: at('2026-11-01T00:00:42Z') },
@@ -59,6 +59,8 @@ describe('metrics exposition', () => {
     assert.equal(s.has('provwatch_check_status{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance",status="fail"}'), false);
     assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom",status="fail"}'), 1);
     assert.equal([...s.keys()].filter((k) => k.startsWith('provwatch_check_status{')).length, 4);
+    // An undecided check names its last verdict, so rules keep paging on an earlier failure.
+    assert.equal(s.get('provwatch_check_status{target="pbs-exporter",image="",release="v0.8.0",check="checksums-signature",status="error",last_verdict="fail"}'), 1);
     assert.equal(s.get('provwatch_check_status_since_timestamp_seconds{target="pbs-exporter",image="ghcr.io/natrontech/pbs-exporter",release="v0.9.0",check="image-sbom"}'), Date.parse('2026-11-02T00:00:00Z') / 1000);
     assert.equal(s.has('provwatch_check_status_since_timestamp_seconds{target="pbs-exporter",image="",release="v0.9.0",check="artifact-provenance"}'), false, 'passing checks carry no since series');
   });

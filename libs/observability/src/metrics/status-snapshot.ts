@@ -12,6 +12,8 @@ export interface CheckStatusEntry {
   status: CheckStatusName;
   since: Date;
   updatedAt: Date;
+  /** For an `error` check: its last verdict (pass, fail, missing), null if none yet. */
+  lastVerdict?: CheckStatusName | null;
 }
 
 /** Latest check statuses and release timings: changes only when a verdict is recorded. */

@@ -15,7 +15,8 @@ export const VERDICT_GAUGES = {
 } as const;
 
 const HELP: Record<string, string> = {
-  [VERDICT_GAUGES.checkStatus]: 'Current status of a check (one series per check, value 1, the status in the status label). image is empty for release checks.',
+  [VERDICT_GAUGES.checkStatus]:
+    'Current status of a check (one series per check, value 1, the status in the status label; undecided checks carry their last verdict in last_verdict). image is empty for release checks.',
   [VERDICT_GAUGES.checkStatusSince]: 'When the current status of a check that is not passing began (Unix seconds).',
   [VERDICT_GAUGES.releaseVerified]: '1 when every recorded check of the release and of its images at the same tag passes, else 0.',
   [VERDICT_GAUGES.releasePublished]: "The release's publication time on GitHub (Unix seconds).",
@@ -38,7 +39,11 @@ export function formatVerdictGauges(snapshot: VerdictSnapshot): string {
     (c) => `target="${escapeLabelValue(c.target)}",image="${escapeLabelValue(c.image ?? '')}",release="${escapeLabelValue(c.release)}",check="${escapeLabelValue(c.check)}"`,
   );
   header(VERDICT_GAUGES.checkStatus);
-  snapshot.checks.forEach((c, i) => out.push(`${VERDICT_GAUGES.checkStatus}{${subjectLabels[i]},status="${c.status}"} 1`));
+  // An undecided check says what it was before (last_verdict): rules keep paging on a failure that
+  // an outage (or an attacker breaking the registry) made impossible to re-check.
+  snapshot.checks.forEach((c, i) =>
+    out.push(`${VERDICT_GAUGES.checkStatus}{${subjectLabels[i]},status="${c.status}"${c.status === 'error' ? `,last_verdict="${c.lastVerdict ?? 'none'}"` : ''}} 1`),
+  );
   header(VERDICT_GAUGES.checkStatusSince);
   snapshot.checks.forEach((c, i) => {
     if (c.status !== 'pass') out.push(`${VERDICT_GAUGES.checkStatusSince}{${subjectLabels[i]}} ${seconds(c.since)}`);
