@@ -3,23 +3,21 @@
  * the GitHub double and an image in a real registry, a real Prometheus scrapes /metrics and
  * evaluates the shipped rules, and two real Alertmanagers receive the alerts: one from the
  * worker's direct push, one from Prometheus. A release whose provenance names none of its assets
- * fails; the alert fires on both paths; the maintainers upload the right asset; it resolves on
- * both. Every PromQL expression of the shipped Grafana dashboard must return data in that run.
+ * fails; the alert fires on both paths; the maintainers upload the right asset and GitHub's signed
+ * release webhook makes provwatch look again at once; it resolves on both. Every PromQL expression of the shipped Grafana dashboard must return data in that run.
  */
 import { strict as assert } from 'node:assert';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Queue } from 'bullmq';
-import { JOBS, QUEUES } from '@provwatch/jobs';
 import { bootstrap } from '../../apps/api/src/main';
 import { dashboardQueries } from '../support/grafana-dashboard';
 import { GitHubDouble } from '../support/github-double';
 import { createTestDatabase } from '../support/postgres';
 import { type RunningAlertmanager, type RunningPrometheus, startAlertmanager, startPrometheus } from '../support/prometheus';
-import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../support/redis';
+import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
 import { type TestRegistry, pushOciLayout, startRegistry } from '../support/registry';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
 
@@ -28,6 +26,7 @@ const RULES = join(ROOT, 'deploy', 'prometheus', 'provwatch.rules.yml');
 const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
 const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
 const SUBJECT_NAME = 'gha_generic-binary-linux-amd64-v14';
+const WEBHOOK_SECRET = 'e2e-webhook-secret';
 const ALERT = { alertname: 'ProvwatchReleaseProvenanceFailed', target: 'example-package', release: 'v14', check: 'artifact-provenance' };
 
 async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -56,7 +55,6 @@ describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 
   let prometheus: RunningPrometheus;
   let pushedTo: RunningAlertmanager;
   let ruledTo: RunningAlertmanager;
-  let discover: Queue;
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
 
   before(async () => {
@@ -77,10 +75,11 @@ describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'provwatch-e2e-'));
     const watchlist = join(dir, 'provwatch.yaml');
+    // Polls are an hour apart: only the webhook can make the fix visible within the test.
     writeFileSync(
       watchlist,
       `defaults:
-  poll_interval: 10s
+  poll_interval: 1h
   grace_period: 10s
   reverify_interval: 1d
 targets:
@@ -109,6 +108,7 @@ targets:
       PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
       ALERTMANAGER_URLS: pushedTo.url,
       PROVWATCH_ALERT_RESEND_INTERVAL: '1',
+      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     });
     prometheus = await startPrometheus({
       scrapeTargets: [`127.0.0.1:${service.port}`],
@@ -117,11 +117,9 @@ targets:
       scrapeInterval: '1s',
       evaluationInterval: '1s',
     });
-    discover = new Queue(QUEUES.discover, { connection: await redisConnectionOptions(), prefix });
   });
 
   after(async () => {
-    await discover?.close();
     await service?.close();
     await Promise.allSettled([prometheus?.stop(), pushedTo?.stop(), ruledTo?.stop(), registry?.stop(), gh?.close()]);
     await db?.drop();
@@ -166,8 +164,14 @@ targets:
       { id: 1403, name: SUBJECT_NAME, bytes: BINARY, updatedAt: '2026-11-25T09:00:00Z' },
       release.assets[1],
     ];
-    // What the GitHub webhook does: discover now instead of at the next poll.
-    await discover.add(JOBS.discoverTarget, { target: 'example-package', trigger: 'webhook' });
+    // GitHub tells provwatch at once (signed release webhook) instead of waiting for the next poll.
+    const delivery = JSON.stringify({ action: 'edited', release: { tag_name: 'v14' }, repository: { full_name: 'slsa-framework/example-package' } });
+    const hook = await fetch(`http://127.0.0.1:${service.port}/api/v1/webhooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(delivery).digest('hex')}` },
+      body: delivery,
+    });
+    assert.equal(hook.status, 202, await hook.text());
     await eventually('the pushed alert to resolve', async () => ((await firingIn(pushedTo)) ? undefined : true));
     await eventually('the rule to stop firing', async () => ((await prometheus.alerts()).some((a) => matches(a.labels, ALERT)) ? undefined : true));
     await eventually('the rule-based alert to resolve in Alertmanager', async () => ((await firingIn(ruledTo)) ? undefined : true));
