@@ -123,6 +123,28 @@ async function load(name: string, origin: string, paths: string[]): Promise<Load
   return { name, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
 }
 
+/** Runs `during` while a new check result lands every second and /metrics is scraped every 5 s. */
+async function whileVerdictsChange<T>(url: string, origin: string, during: () => Promise<T>): Promise<T> {
+  const pg = new Client({ connectionString: url });
+  await pg.connect();
+  let running = true;
+  const changes = (async () => {
+    for (let k = 0; running; k++) {
+      await pg.query(`INSERT INTO check_results (run_id, "check", status, code, message, evidence)
+        SELECT id, 'artifact-provenance', 'pass', 'verified', 'bench', '{}'::jsonb FROM verification_runs ORDER BY id LIMIT 1`);
+      if (k % 5 === 0) await (await fetch(`${origin}/metrics`)).arrayBuffer();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    return await during();
+  } finally {
+    running = false;
+    await changes;
+    await pg.end();
+  }
+}
+
 async function main(): Promise<void> {
   await ensureRedis();
   const db = await createTestDatabase();
@@ -146,15 +168,20 @@ async function main(): Promise<void> {
       return [value, Number(process.hrtime.bigint() - t0) / 1e6];
     };
     const [snapshot, readMs] = await time(() => repo.verdicts(windows));
-    const [, versionMs] = await time(() => repo.verdictVersion());
+    const names = windows.map((w) => w.name);
+    const [, versionMs] = await time(() => repo.verdictVersions(names));
     const [, pollMs] = await time(() => repo.polls(windows));
     const [text, formatMs] = await time(async () => formatVerdictGauges(snapshot));
     console.log(
-      `scrape parts: verdict snapshot ${readMs.toFixed(0)} ms (${snapshot.checks.length} checks), its version ${versionMs.toFixed(0)} ms, polls ${pollMs.toFixed(0)} ms, ` +
+      `scrape parts: verdict snapshot ${readMs.toFixed(0)} ms (${snapshot.checks.length} checks), versions ${versionMs.toFixed(0)} ms, polls ${pollMs.toFixed(0)} ms, ` +
         `verdict exposition ${formatMs.toFixed(0)} ms (${text.split('\n').length} lines)`,
     );
     // A whole render as the service does it: verdict text from cache, polls read, default metrics.
-    const metrics = new ProvwatchMetrics({ version: 'bench' }, { verdicts: { version: () => repo.verdictVersion(), read: () => repo.verdicts(windows) }, polls: () => repo.polls(windows) });
+    const byName = new Map(windows.map((w) => [w.name, w]));
+    const metrics = new ProvwatchMetrics(
+      { version: 'bench' },
+      { verdicts: { versions: () => repo.verdictVersions(names), read: (targets) => repo.verdicts(targets.map((t) => byName.get(t)!)) }, polls: () => repo.polls(windows) },
+    );
     await metrics.render();
     const renderTimes: number[] = [];
     for (let k = 0; k < 10; k++) {
@@ -194,6 +221,11 @@ async function main(): Promise<void> {
       await load('GET /api/v1/targets/{t}/releases', service.origin, targets.map((t) => `/api/v1/targets/${t}/releases`)),
       await load('GET .../releases/{tag}', service.origin, targets.map((t, k) => `/api/v1/targets/${t}/releases/v1.0.${k % RELEASES}`)),
       await load('GET /api/v1/badges/{t}', service.origin, targets.map((t) => `/api/v1/badges/${t}`)),
+      // The hard case: a verdict recorded every second (caches invalidated, the metrics text
+      // rebuilt) while Prometheus scrapes every 5 s and clients read release details.
+      await whileVerdictsChange(db.url, service.origin, () =>
+        load('GET .../releases/{tag} + changes', service!.origin, targets.map((t, k) => `/api/v1/targets/${t}/releases/v1.0.${k % RELEASES}`)),
+      ),
     ];
     console.log(`offered rate ${RATE}/s for ${SECONDS} s each, 20 connections; latency in ms`);
     console.log(`${'endpoint'.padEnd(36)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)}  p99 / baseline p99`);

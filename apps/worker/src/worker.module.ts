@@ -41,7 +41,7 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
             urls: config.alertmanagerUrls,
             onResult: (state, result, count) => metrics.alertsSentTotal.inc({ state, result }, count),
           }),
-          snapshot: () => statuses.verdicts(windows),
+          snapshot: () => statuses.verdicts(windows, { notPassing: true }),
           resendIntervalMs: config.alertResendIntervalSeconds * 1000,
           publicUrl: config.publicUrl,
           log: (message) => logger.warn(message),

@@ -100,21 +100,40 @@ describe('the snapshot behind the scrape-time gauges', () => {
   });
 
   test('the verdict version moves with every recorded run, new release and deletion, and only then', async () => {
-    const before = await repo.verdictVersion();
-    assert.equal(await repo.verdictVersion(), before);
+    const version = async () => (await repo.verdictVersions(['pbs-exporter'])).get('pbs-exporter');
+    const before = await version();
+    const markerBefore = await repo.verdictChangeMarker();
+    assert.equal(await version(), before);
+    assert.equal(await repo.verdictChangeMarker(), markerBefore);
     const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
     // A run recorded with an older timestamp than everything else (a late commit) still counts.
     await new VerificationRepository(prisma).recordRun({ targetId: target, subjectKind: 'release', subjectKey: 'v0.2.0', trigger: 'schedule', startedAt: at(1), finishedAt: at(1), checks: [{ check: 'artifact-provenance', status: 'pass', code: 'verified', message: 'ok', evidence: {} }] });
-    const afterRun = await repo.verdictVersion();
+    const afterRun = await version();
     assert.notEqual(afterRun, before);
+    assert.notEqual(await repo.verdictChangeMarker(), markerBefore);
     await new ReleaseRepository(prisma).upsertRelease(target, { tag: 'v0.5.0', githubReleaseId: 5, name: null, prerelease: false, publishedAt: at(23) });
-    const afterRelease = await repo.verdictVersion();
+    const afterRelease = await version();
     assert.notEqual(afterRelease, afterRun);
     await new ReleaseRepository(prisma).markDeleted(target, ['v0.2.0', 'v0.4.0']);
-    assert.notEqual(await repo.verdictVersion(), afterRelease);
+    assert.notEqual(await version(), afterRelease);
     // Polls do not touch it.
-    const settled = await repo.verdictVersion();
+    const settled = await version();
     await new PollStateRepository(prisma).record(target, 'github-releases', at(24), {});
-    assert.equal(await repo.verdictVersion(), settled);
+    assert.equal(await version(), settled);
+    // Each target has its own: recording for another target leaves this one alone.
+    const other = (await prisma.target.findUniqueOrThrow({ where: { name: 'removed' } })).id;
+    const both = await repo.verdictVersions(['pbs-exporter', 'removed']);
+    await new VerificationRepository(prisma).recordRun({ targetId: other, subjectKind: 'release', subjectKey: 'v9', trigger: 'schedule', startedAt: at(25), finishedAt: at(25), checks: [{ check: 'artifact-provenance', status: 'fail', code: 'signature-invalid', message: 'bad', evidence: {} }] });
+    const later = await repo.verdictVersions(['pbs-exporter', 'removed']);
+    assert.equal(later.get('pbs-exporter'), both.get('pbs-exporter'));
+    assert.notEqual(later.get('removed'), both.get('removed'));
+    assert.deepEqual([...(await repo.verdictVersions([])).keys()], []);
+  });
+
+  test('alerting reads only what is not passing', async () => {
+    const s = await repo.verdicts([{ name: 'pbs-exporter', keepLast: 10 }], { notPassing: true });
+    assert.ok(s.checks.length > 0);
+    assert.ok(s.checks.every((c) => c.status !== 'pass'));
+    assert.deepEqual(s.releases, []);
   });
 });

@@ -63,25 +63,50 @@ export class MetricsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
   /**
-   * A cheap fingerprint of what `verdicts()` reads (index lookups and two small scans): every run
-   * creates check results with new ids, releases come, go and move, image tags are seen. A run
-   * that commits after a newer one can hide behind the max id: readers re-read on a timer too.
+   * A cheap marker that moves whenever any verdict may have changed (three index-only lookups and
+   * two small counts, a few milliseconds): readers ask it often and ask `verdictVersions` only
+   * when it moved. A transaction committing after a newer one can hide behind the max id, so
+   * readers also ask `verdictVersions` on a slower timer.
    */
-  async verdictVersion(): Promise<string> {
-    const [row] = await this.prisma.$queryRaw<Array<{ version: string }>>`
+  async verdictChangeMarker(): Promise<string> {
+    const [row] = await this.prisma.$queryRaw<Array<{ marker: string }>>`
       SELECT concat_ws('/',
         (SELECT coalesce(max(id), 0) FROM check_results),
-        (SELECT count(*) || ':' || coalesce(sum(id), 0) || ':' || count(deleted_at) || ':' || coalesce(sum(extract(epoch FROM published_at)), 0) FROM releases),
-        (SELECT count(*) || ':' || coalesce(max(last_seen_at)::text, '') FROM image_digests)
-      ) AS version`;
-    return row.version;
+        (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || count(deleted_at) FROM releases),
+        (SELECT coalesce(max(last_seen_at)::text, '') FROM image_digests)
+      ) AS marker`;
+    return row.marker;
   }
 
-  /** The latest status of every check in the window, and release timings. */
-  async verdicts(targets: WatchedTargetWindow[]): Promise<VerdictSnapshot> {
+  /**
+   * A fingerprint per watched target of what `verdicts()` reads for it: equal fingerprints, equal
+   * rows. Every recorded run points latest statuses at new, ever-growing check result ids, so the
+   * sum moves even when a transaction commits after a newer one; releases come, go and move;
+   * image tags are seen. One grouped pass over three indexed tables (~30 ms for 1,000 targets).
+   */
+  async verdictVersions(names: string[]): Promise<Map<string, string>> {
+    if (names.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<Array<{ name: string; version: string }>>`
+      WITH w AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[])),
+      l AS (SELECT target_id, count(*) || ':' || sum(check_result_id) AS v FROM latest_check_status WHERE target_id IN (SELECT id FROM w) GROUP BY target_id),
+      r AS (SELECT target_id, count(*) || ':' || sum(id) || ':' || count(deleted_at) || ':' || coalesce(sum(extract(epoch FROM published_at)), 0) AS v
+            FROM releases WHERE target_id IN (SELECT id FROM w) GROUP BY target_id),
+      d AS (SELECT i.target_id, count(*) || ':' || max(d.last_seen_at)::text AS v FROM images i JOIN image_digests d ON d.image_id = i.id
+            WHERE i.target_id IN (SELECT id FROM w) GROUP BY i.target_id)
+      SELECT w.name, concat_ws('/', coalesce(l.v, '-'), coalesce(r.v, '-'), coalesce(d.v, '-')) AS version
+      FROM w LEFT JOIN l ON l.target_id = w.id LEFT JOIN r ON r.target_id = w.id LEFT JOIN d ON d.target_id = w.id`;
+    return new Map(rows.map((r) => [r.name, r.version]));
+  }
+
+  /**
+   * The latest status of every check in the window, and release timings. `notPassing` keeps only
+   * checks that are fail, missing or error (what alerting needs), and skips the timings.
+   */
+  async verdicts(targets: WatchedTargetWindow[], options: { notPassing?: boolean } = {}): Promise<VerdictSnapshot> {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
     if (names.length === 0) return { checks: [], releases: [] };
+    const statusFilter = options.notPassing ? Prisma.sql`AND l.status <> 'pass'` : Prisma.empty;
     // Only undecided checks look back, through the (target_id, subject_key, started_at) index.
     const lastVerdict = Prisma.sql`CASE WHEN l.status = 'error' THEN (
           SELECT c.status FROM verification_runs v JOIN check_results c ON c.run_id = v.id
@@ -107,7 +132,7 @@ export class MetricsRepository {
                ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'release' AND l.subject_key = k.tag
-        WHERE k.rank <= k.keep`,
+        WHERE k.rank <= k.keep ${statusFilter}`,
       this.prisma.$queryRaw<CheckStatusRow[]>`
         WITH ${watched}, kept AS (
           SELECT i.target_id, i.repository, d.tag, w.name,
@@ -118,8 +143,10 @@ export class MetricsRepository {
                ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'image' AND l.subject_key = k.repository || ':' || k.tag
-        WHERE k.rank <= k.keep`,
-      this.prisma.$queryRaw<ReleaseTimingRow[]>`
+        WHERE k.rank <= k.keep ${statusFilter}`,
+      options.notPassing
+        ? Promise.resolve([] as ReleaseTimingRow[])
+        : this.prisma.$queryRaw<ReleaseTimingRow[]>`
         ${keptReleases}
         SELECT k.name AS target, k.tag AS release, k.published_at AS "publishedAt",
                (SELECT min(v.finished_at) FROM verification_runs v

@@ -12,13 +12,16 @@ export class MetricsController {
   constructor(@Inject(METRICS) private readonly metrics: ProvwatchMetrics) {}
 
   /**
-   * Written straight to the socket: the body runs to megabytes with many targets, and Express's
-   * default path would hash all of it for an ETag nobody uses on every scrape.
+   * Written to the socket chunk by chunk: with many targets the body runs to megabytes, made of
+   * cached per-target strings; joining them (and Express's ETag hashing) on every scrape would
+   * allocate and hash all of it each time.
    */
   @Get('metrics')
   async scrape(@Res() res: ServerResponse): Promise<void> {
-    const body = Buffer.from(await this.metrics.render());
-    res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'content-length': body.length, 'cache-control': 'no-store' });
-    res.end(body);
+    const chunks = await this.metrics.renderChunks();
+    res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+    res.cork();
+    for (const chunk of chunks) res.write(chunk);
+    res.end();
   }
 }

@@ -55,12 +55,13 @@ class QueueDepthReader {
       inject: [PRISMA, WATCHLIST, QUEUE_READER],
       useFactory: (prisma: PrismaClient, watchlist: Watchlist, queues: QueueDepthReader) => {
         const statuses = new MetricsRepository(prisma);
-        const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
+        const windows = new Map(watchlist.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }]));
+        const names = [...windows.keys()];
         return new ProvwatchMetrics(
           { version: VERSION },
           {
-            verdicts: { version: () => statuses.verdictVersion(), read: () => statuses.verdicts(windows) },
-            polls: () => statuses.polls(windows),
+            verdicts: { versions: () => statuses.verdictVersions(names), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
+            polls: () => statuses.polls([...windows.values()]),
             queues: () => queues.depths(),
           },
         );

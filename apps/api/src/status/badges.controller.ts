@@ -47,12 +47,12 @@ export class BadgesController {
     let status: CheckStatus | null;
     let label = 'supply chain';
     if (release !== undefined) {
-      const detail = await this.cache.get(`release\u0000${target}\u0000${tagParam(release)}`, () => this.status.releaseDetail(target, release));
+      const detail = await this.cache.get(`release\u0000${target}\u0000${tagParam(release)}`, [target], () => this.status.releaseDetail(target, release));
       if (!detail) throw notFound(`${target} has no release ${release}`);
       status = detail.status;
       label = `supply chain ${release}`;
     } else {
-      const [row] = await this.cache.get(`summary\u0000${target}`, () => this.status.targetSummaries([target]));
+      const [row] = await this.cache.get(`summary\u0000${target}`, [target], () => this.status.targetSummaries([target]));
       status = row?.latestRelease?.status ?? null;
     }
     const badge = BADGES[status ?? 'none'];

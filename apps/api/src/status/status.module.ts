@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MetricsRepository, type PrismaClient, StatusRepository } from '@provwatch/persistence';
+import type { Watchlist } from '@provwatch/config';
+import { WATCHLIST } from '../config/config.tokens';
 import { PRISMA } from '../persistence/persistence.module';
 import { QueuesModule } from '../queues/queues.module';
 import { BadgesController } from './badges.controller';
@@ -15,10 +17,11 @@ import { TargetsController } from './targets.controller';
     { provide: STATUS_REPOSITORY, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new StatusRepository(prisma) },
     {
       provide: VERDICT_CACHE,
-      inject: [PRISMA],
-      useFactory: (prisma: PrismaClient) => {
+      inject: [PRISMA, WATCHLIST],
+      useFactory: (prisma: PrismaClient, watchlist: Watchlist) => {
         const versions = new MetricsRepository(prisma);
-        return new VerdictReadCache(() => versions.verdictVersion());
+        const names = watchlist.targets.map((t) => t.name);
+        return new VerdictReadCache({ versions: () => versions.verdictVersions(names), changeMarker: () => versions.verdictChangeMarker() });
       },
     },
   ],

@@ -63,9 +63,9 @@ export class TargetsController {
   async list(@Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     const size = limitParam(limit);
     const after = decodeCursor(cursor, isTargetCursor);
-    return this.cache.get(`targets\u0000${size}\u0000${after ?? ''}`, async () => {
-      const start = after === undefined ? 0 : this.names.findIndex((n) => n > after);
-      const page = start < 0 ? [] : this.names.slice(start, start + size);
+    const start = after === undefined ? 0 : this.names.findIndex((n) => n > after);
+    const page = start < 0 ? [] : this.names.slice(start, start + size);
+    return this.cache.get(`targets\u0000${size}\u0000${after ?? ''}`, page, async () => {
       const rows = new Map((await this.status.targetSummaries(page)).map((r) => [r.name, r]));
       const more = start >= 0 && start + size < this.names.length;
       return { items: page.map((n) => presentTargetSummary(this.targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
@@ -81,7 +81,7 @@ export class TargetsController {
   async get(@Param('target') name: string) {
     const target = this.target(name);
     // Poll health changes with every poll and is read live; the verdict summary is cached.
-    const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, () => this.status.targetSummaries([target.name])), this.status.pollStates(target.name)]);
+    const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, [target.name], () => this.status.targetSummaries([target.name])), this.status.pollStates(target.name)]);
     return {
       ...presentTargetSummary(target, row),
       sourceUri: target.sourceUri,
@@ -103,7 +103,7 @@ export class TargetsController {
     const target = this.target(name);
     const size = limitParam(limit);
     const before = decodeCursor(cursor, isReleaseCursor);
-    return this.cache.get(`releases\u0000${target.name}\u0000${size}\u0000${cursor ?? ''}`, async () => {
+    return this.cache.get(`releases\u0000${target.name}\u0000${size}\u0000${cursor ?? ''}`, [target.name], async () => {
       const page = await this.status.releases(target.name, { limit: size, before: before && { publishedAt: before.p ? new Date(before.p) : null, id: before.i } });
       if (!page) return { items: [], next: null };
       return { items: page.rows.map(presentRelease), next: page.next ? encodeCursor({ p: page.next.publishedAt?.toISOString() ?? null, i: page.next.id }) : null };
@@ -119,7 +119,7 @@ export class TargetsController {
   @applyAll(...errors)
   async release(@Param('target') name: string, @Param('tag') tag: string) {
     const target = this.target(name);
-    const detail = await this.cache.get(`release\u0000${target.name}\u0000${tagParam(tag)}`, () => this.status.releaseDetail(target.name, tag));
+    const detail = await this.cache.get(`release\u0000${target.name}\u0000${tagParam(tag)}`, [target.name], () => this.status.releaseDetail(target.name, tag));
     if (!detail) throw notFound(`${target.name} has no release ${tag}`);
     const { release } = detail;
     return {
@@ -144,7 +144,7 @@ export class TargetsController {
     const target = this.target(name);
     const size = limitParam(limit);
     const before = decodeCursor(cursor, isRunCursor);
-    const page = await this.cache.get(`runs\u0000${target.name}\u0000${tagParam(tag)}\u0000${size}\u0000${before ?? ''}`, () =>
+    const page = await this.cache.get(`runs\u0000${target.name}\u0000${tagParam(tag)}\u0000${size}\u0000${before ?? ''}`, [target.name], () =>
       this.status.runs(target.name, tag, { limit: size, before: before === undefined ? undefined : BigInt(before) }),
     );
     if (!page) throw notFound(`${target.name} has no release ${tag}`);

@@ -30,10 +30,11 @@ function snapshot(): VerdictSnapshot & PollSnapshot {
 function sources(data = snapshot(), counters = { reads: 0, version: 'v1' }) {
   return {
     verdicts: {
-      version: async () => counters.version,
-      read: async () => {
+      // One target in these fixtures; its version is the test's to move.
+      versions: async () => new Map([['pbs-exporter', counters.version]]),
+      read: async (targets: string[]) => {
         counters.reads++;
-        return data;
+        return { checks: data.checks.filter((c) => targets.includes(c.target)), releases: data.releases.filter((r) => targets.includes(r.target)) };
       },
     },
     polls: async () => data,
@@ -85,6 +86,36 @@ describe('metrics exposition', () => {
     counters.version = 'v2';
     assert.equal(await m.render(), first);
     assert.equal(counters.reads, 2);
+  });
+
+  test('only targets whose version moved are read again; a target that left the watchlist drops out', async () => {
+    const versions = new Map([['a', '1'], ['b', '1']]);
+    const reads: string[][] = [];
+    const check = (target: string, status: 'pass' | 'fail') => ({ target, image: null, release: 'v1', check: 'artifact-provenance', status, since: new Date(0), updatedAt: new Date(0) });
+    let statusOfA: 'pass' | 'fail' = 'pass';
+    const m = new ProvwatchMetrics(
+      { version: '1', defaultMetrics: false, snapshotMaxAgeMs: 0, verdictMaxStalenessMs: 0 },
+      {
+        verdicts: {
+          versions: async () => new Map(versions),
+          read: async (targets) => {
+            reads.push([...targets].sort());
+            return { checks: targets.map((t) => check(t, t === 'a' ? statusOfA : 'pass')), releases: [] };
+          },
+        },
+      },
+    );
+    await m.render();
+    statusOfA = 'fail';
+    versions.set('a', '2');
+    const s = series(await m.render());
+    assert.deepEqual(reads, [['a', 'b'], ['a']]);
+    assert.equal(s.get('provwatch_check_status{target="a",image="",release="v1",check="artifact-provenance",status="fail"}'), 1);
+    assert.equal(s.get('provwatch_check_status{target="b",image="",release="v1",check="artifact-provenance",status="pass"}'), 1);
+    versions.delete('b');
+    const after = series(await m.render());
+    assert.equal(reads.length, 2, 'nothing to read');
+    assert.equal([...after.keys()].some((k) => k.includes('target="b"')), false);
   });
 
   test('within the staleness bound a scrape answers from the last text and refreshes behind it', async () => {
@@ -159,7 +190,7 @@ describe('metrics exposition', () => {
     };
     const m = new ProvwatchMetrics(
       { version: '1', defaultMetrics: false },
-      { verdicts: { version: down, read: down }, polls: down, queues: async () => [{ queue: 'provwatch-verify', state: 'waiting', count: 7 }] },
+      { verdicts: { versions: down, read: down }, polls: down, queues: async () => [{ queue: 'provwatch-verify', state: 'waiting', count: 7 }] },
     );
     const s = series(await m.render());
     assert.equal(reads, 2, 'one verdict version and one poll read per scrape');

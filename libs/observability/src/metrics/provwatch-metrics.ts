@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
-import { formatVerdictGauges } from './verdict-exposition';
+import { type VerdictParts, assembleVerdictChunks, formatVerdictParts } from './verdict-exposition';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
@@ -17,8 +17,8 @@ export interface ProvwatchMetricsOptions {
   snapshotMaxAgeMs?: number;
   /** Oldest verdict text a scrape may answer with before it waits for fresh data. Default 30 s; 0 reads on every scrape. */
   verdictMaxStalenessMs?: number;
-  /** Re-read verdicts at least this often even if the version did not move. Default 5 min. */
-  verdictRereadMs?: number;
+  /** Targets read per query when verdicts changed (bounds one query's rows). Default 200. */
+  verdictBatchSize?: number;
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -53,12 +53,13 @@ export class ProvwatchMetrics {
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
-  private readonly verdicts: CoalescedReader<string>;
+  private readonly verdicts: CoalescedReader<string[]>;
   /** `at`: when the version was last confirmed; `readAt`: when the rows were last read. */
-  private verdictCache: { version: string; text: string; at: number; readAt: number } | undefined;
+  /** Per target: its version and formatted lines. `at`: when the whole text was last confirmed. */
+  private verdictCache: { parts: Map<string, { version: string; parts: VerdictParts }>; chunks: string[]; at: number } | undefined;
   private verdictRefresh: Promise<boolean> | undefined;
   private readonly verdictMaxStalenessMs: number;
-  private readonly verdictRereadMs: number;
+  private readonly verdictBatchSize: number;
   private readonly countedFailures = new WeakSet<object>();
   /** What the scrape in progress read (see render). */
   private current: { polls?: PollSnapshot; queues?: QueueDepth[] } = {};
@@ -130,7 +131,7 @@ export class ProvwatchMetrics {
     });
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
     this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
-    this.verdictRereadMs = options.verdictRereadMs ?? 300_000;
+    this.verdictBatchSize = options.verdictBatchSize ?? 200;
     this.verdicts = new CoalescedReader(() => this.verdictText(), maxAge);
     if (sources.polls) {
       this.polls = new CoalescedReader(sources.polls, maxAge);
@@ -148,10 +149,15 @@ export class ProvwatchMetrics {
    * The exposition text. Postgres and Redis are read first, once, so that every gauge of this
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
-  async render(): Promise<string> {
+  async renderChunks(): Promise<string[]> {
     const [verdicts, polls, queues] = await Promise.all([this.verdicts.get(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { polls, queues };
-    return `${await this.registry.metrics()}\n${verdicts}`;
+    return [await this.registry.metrics(), '\n', ...verdicts];
+  }
+
+  /** The same as one string (tests, small registries). */
+  async render(): Promise<string> {
+    return (await this.renderChunks()).join('');
   }
 
   get contentType(): string {
@@ -190,33 +196,49 @@ export class ProvwatchMetrics {
 
   /**
    * The verdict gauges' text. Reading every kept check of 1,000 targets takes Postgres most of a
-   * second, far too long for a scrape, and the answer rarely changes: so the text is rebuilt only
-   * when the verdicts' version moved (or on a timer, for commits that hide behind a newer id),
-   * and in the background: a scrape answers from the last text unless that is older than
-   * `verdictMaxStalenessMs`, in which case it waits for fresh data. A failed read past that age
-   * yields no verdict series at all: an outage is never shown as a stale "current" status.
+   * second, far too long for a scrape, and little of it changes between scrapes: so each target's
+   * lines are kept with its version (libs/persistence: one grouped query for all targets) and only
+   * targets whose version moved are read and formatted again, in the background: a scrape answers
+   * from the last text unless that is older than `verdictMaxStalenessMs`, in which case it waits
+   * for fresh data. A failed read past that age yields no verdict series at all: an outage is
+   * never shown as a stale "current" status.
    */
-  private async verdictText(): Promise<string> {
-    if (!this.sources.verdicts) return '';
+  private async verdictText(): Promise<string[]> {
+    if (!this.sources.verdicts) return [];
     const age = this.verdictCache ? Date.now() - this.verdictCache.at : Infinity;
-    if (age > this.verdictMaxStalenessMs) return (await this.refreshVerdicts()) ? this.verdictCache!.text : '';
+    if (age >= this.verdictMaxStalenessMs) return (await this.refreshVerdicts()) ? this.verdictCache!.chunks : [];
     void this.refreshVerdicts();
-    return this.verdictCache!.text;
+    return this.verdictCache!.chunks;
   }
 
-  /** Single flight: concurrent scrapes share one refresh. True when the cache is confirmed or renewed. */
+  /** Single flight: concurrent scrapes share one refresh. True when the text is confirmed or renewed. */
   refreshVerdicts(): Promise<boolean> {
     this.verdictRefresh ??= (async () => {
       const source = this.sources.verdicts!;
       try {
-        const version = await source.version();
-        const cache = this.verdictCache;
-        if (cache && cache.version === version && Date.now() - cache.readAt < this.verdictRereadMs) {
-          cache.at = Date.now();
+        const versions = await source.versions();
+        const previous = this.verdictCache?.parts ?? new Map<string, { version: string; parts: VerdictParts }>();
+        const changed = [...versions].filter(([target, version]) => previous.get(target)?.version !== version).map(([target]) => target);
+        const gone = [...previous.keys()].some((target) => !versions.has(target));
+        if (this.verdictCache && changed.length === 0 && !gone) {
+          this.verdictCache.at = Date.now();
           return true;
         }
-        const text = formatVerdictGauges(await source.read());
-        this.verdictCache = { version, text, at: Date.now(), readAt: Date.now() };
+        const parts = new Map([...previous].filter(([target]) => versions.has(target)));
+        for (let i = 0; i < changed.length; i += this.verdictBatchSize) {
+          const batch = changed.slice(i, i + this.verdictBatchSize);
+          const formatted = formatVerdictParts(await source.read(batch));
+          for (const target of batch) {
+            const own = formatted.get(target);
+            if (own) parts.set(target, { version: versions.get(target)!, parts: own });
+            else parts.delete(target);
+          }
+          // Batches leave the event loop free in between: status reads keep flowing.
+          await new Promise((r) => setImmediate(r));
+        }
+        // Keep the watchlist's order stable for readers of the text.
+        const ordered = new Map([...parts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        this.verdictCache = { parts: ordered, chunks: assembleVerdictChunks([...ordered.values()].map((p) => p.parts)), at: Date.now() };
         return true;
       } catch {
         this.scrapeErrorsTotal.inc({ collector: 'postgres' });

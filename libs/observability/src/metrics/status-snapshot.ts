@@ -29,11 +29,15 @@ export interface PollSnapshot {
   targets: number;
 }
 
-/** Verdicts are large (every check of every kept release): read them again only when they changed. */
+/**
+ * Verdicts are large (every check of every kept release): each target's part is read again only
+ * when that target's version changed.
+ */
 export interface VerdictSource {
-  /** Equal versions mean equal snapshots. */
-  version(): Promise<string>;
-  read(): Promise<VerdictSnapshot>;
+  /** Per watched target: equal versions mean equal rows. */
+  versions(): Promise<Map<string, string>>;
+  /** Checks and release timings of these targets. */
+  read(targets: string[]): Promise<VerdictSnapshot>;
 }
 
 export interface QueueDepth {

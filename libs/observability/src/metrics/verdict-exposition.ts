@@ -31,50 +31,71 @@ export function escapeLabelValue(value: string): string {
 
 const seconds = (date: Date) => date.getTime() / 1000;
 
-export function formatVerdictGauges(snapshot: VerdictSnapshot): string {
-  const out: string[] = [];
-  const header = (name: string) => out.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`);
+/** One target's lines of each verdict gauge: cached per target, rebuilt only when it changed. */
+export type VerdictParts = Record<(typeof VERDICT_GAUGES)[keyof typeof VERDICT_GAUGES], string>;
 
-  const subjectLabels = snapshot.checks.map(
-    (c) => `target="${escapeLabelValue(c.target)}",image="${escapeLabelValue(c.image ?? '')}",release="${escapeLabelValue(c.release)}",check="${escapeLabelValue(c.check)}"`,
-  );
-  header(VERDICT_GAUGES.checkStatus);
-  // An undecided check says what it was before (last_verdict): rules keep paging on a failure that
-  // an outage (or an attacker breaking the registry) made impossible to re-check.
-  snapshot.checks.forEach((c, i) =>
-    out.push(`${VERDICT_GAUGES.checkStatus}{${subjectLabels[i]},status="${c.status}"${c.status === 'error' ? `,last_verdict="${c.lastVerdict ?? 'none'}"` : ''}} 1`),
-  );
-  header(VERDICT_GAUGES.checkStatusSince);
-  snapshot.checks.forEach((c, i) => {
-    if (c.status !== 'pass') out.push(`${VERDICT_GAUGES.checkStatusSince}{${subjectLabels[i]}} ${seconds(c.since)}`);
-  });
+const METRICS = Object.values(VERDICT_GAUGES);
 
+/** Splits a snapshot by target and formats each target's series (every line ends with \n). */
+export function formatVerdictParts(snapshot: VerdictSnapshot): Map<string, VerdictParts> {
+  const parts = new Map<string, VerdictParts>();
+  const part = (target: string): VerdictParts => {
+    let p = parts.get(target);
+    if (!p) {
+      p = Object.fromEntries(METRICS.map((m) => [m, ''])) as VerdictParts;
+      parts.set(target, p);
+    }
+    return p;
+  };
+  // Strings are appended (V8 ropes) and flattened once: no array of 100,000 lines to collect.
+  const allPass = new Map<string, boolean>();
+  const last = new Map<string, number>();
+  for (const c of snapshot.checks) {
+    const p = part(c.target);
+    const labels = `target="${escapeLabelValue(c.target)}",image="${escapeLabelValue(c.image ?? '')}",release="${escapeLabelValue(c.release)}",check="${escapeLabelValue(c.check)}"`;
+    // An undecided check says what it was before (last_verdict): rules keep paging on a failure
+    // that an outage (or an attacker breaking the registry) made impossible to re-check.
+    p[VERDICT_GAUGES.checkStatus] += `${VERDICT_GAUGES.checkStatus}{${labels},status="${c.status}"${c.status === 'error' ? `,last_verdict="${c.lastVerdict ?? 'none'}"` : ''}} 1\n`;
+    if (c.status !== 'pass') p[VERDICT_GAUGES.checkStatusSince] += `${VERDICT_GAUGES.checkStatusSince}{${labels}} ${seconds(c.since)}\n`;
+    const key = `${c.target}\u0000${c.release}`;
+    allPass.set(key, (allPass.get(key) ?? true) && c.status === 'pass');
+    if (c.status !== 'error') last.set(c.target, Math.max(last.get(c.target) ?? 0, seconds(c.updatedAt)));
+  }
   // A release is verified when all its checks pass, image checks at the same tag included; only
   // tags that are GitHub releases count (an image tag alone is not a release).
-  const releaseKey = (target: string, release: string) => `${target}\u0000${release}`;
-  const allPass = new Map<string, boolean>();
-  for (const c of snapshot.checks) {
-    const key = releaseKey(c.target, c.release);
-    allPass.set(key, (allPass.get(key) ?? true) && c.status === 'pass');
+  for (const r of snapshot.releases) {
+    const p = part(r.target);
+    const labels = `target="${escapeLabelValue(r.target)}",release="${escapeLabelValue(r.release)}"`;
+    const verified = allPass.get(`${r.target}\u0000${r.release}`);
+    if (verified !== undefined) p[VERDICT_GAUGES.releaseVerified] += `${VERDICT_GAUGES.releaseVerified}{${labels}} ${verified ? 1 : 0}\n`;
+    if (r.publishedAt) p[VERDICT_GAUGES.releasePublished] += `${VERDICT_GAUGES.releasePublished}{${labels}} ${seconds(r.publishedAt)}\n`;
+    if (r.publishedAt && r.firstVerdictAt) {
+      p[VERDICT_GAUGES.timeToVerdict] += `${VERDICT_GAUGES.timeToVerdict}{${labels}} ${Math.max(0, seconds(r.firstVerdictAt) - seconds(r.publishedAt))}\n`;
+    }
   }
-  const releaseLabels = snapshot.releases.map((r) => `target="${escapeLabelValue(r.target)}",release="${escapeLabelValue(r.release)}"`);
-  header(VERDICT_GAUGES.releaseVerified);
-  snapshot.releases.forEach((r, i) => {
-    const verified = allPass.get(releaseKey(r.target, r.release));
-    if (verified !== undefined) out.push(`${VERDICT_GAUGES.releaseVerified}{${releaseLabels[i]}} ${verified ? 1 : 0}`);
-  });
-  header(VERDICT_GAUGES.releasePublished);
-  snapshot.releases.forEach((r, i) => {
-    if (r.publishedAt) out.push(`${VERDICT_GAUGES.releasePublished}{${releaseLabels[i]}} ${seconds(r.publishedAt)}`);
-  });
-  header(VERDICT_GAUGES.timeToVerdict);
-  snapshot.releases.forEach((r, i) => {
-    if (r.publishedAt && r.firstVerdictAt) out.push(`${VERDICT_GAUGES.timeToVerdict}{${releaseLabels[i]}} ${Math.max(0, seconds(r.firstVerdictAt) - seconds(r.publishedAt))}`);
-  });
+  for (const [target, value] of last) part(target)[VERDICT_GAUGES.lastVerification] += `${VERDICT_GAUGES.lastVerification}{target="${escapeLabelValue(target)}"} ${value}\n`;
+  return parts;
+}
 
-  const last = new Map<string, number>();
-  for (const c of snapshot.checks) if (c.status !== 'error') last.set(c.target, Math.max(last.get(c.target) ?? 0, seconds(c.updatedAt)));
-  header(VERDICT_GAUGES.lastVerification);
-  for (const [target, value] of last) out.push(`${VERDICT_GAUGES.lastVerification}{target="${escapeLabelValue(target)}"} ${value}`);
-  return `${out.join('\n')}\n`;
+/**
+ * The exposition as chunks: each gauge's HELP and TYPE once, then every target's lines. The
+ * chunks are the cached per-target strings themselves, written to the socket one after the
+ * other: a 10 MB scrape allocates no 10 MB string.
+ */
+export function assembleVerdictChunks(parts: Iterable<VerdictParts>): string[] {
+  const all = [...parts];
+  const out: string[] = [];
+  for (const metric of METRICS) {
+    out.push(`# HELP ${metric} ${HELP[metric]}\n# TYPE ${metric} gauge\n`);
+    for (const p of all) if (p[metric] !== '') out.push(p[metric]);
+  }
+  return out;
+}
+
+export function assembleVerdictText(parts: Iterable<VerdictParts>): string {
+  return assembleVerdictChunks(parts).join('');
+}
+
+export function formatVerdictGauges(snapshot: VerdictSnapshot): string {
+  return assembleVerdictText(formatVerdictParts(snapshot).values());
 }
