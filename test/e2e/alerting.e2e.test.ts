@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { bootstrap } from '../../apps/api/src/main';
 import { dashboardQueries } from '../support/grafana-dashboard';
 import { GitHubDouble } from '../support/github-double';
+import { type TestHttpServer, startHttpServer } from '../support/http-server';
 import { createTestDatabase } from '../support/postgres';
 import { type RunningAlertmanager, type RunningPrometheus, startAlertmanager, startPrometheus } from '../support/prometheus';
 import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
@@ -45,6 +46,12 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 }
 
 type Labels = Record<string, string>;
+/** Alertmanager's webhook payload (version 4), the parts the test reads. */
+interface Notification {
+  status: 'firing' | 'resolved';
+  commonLabels: Labels;
+  alerts: Array<{ status: 'firing' | 'resolved'; labels: Labels }>;
+}
 const matches = (labels: Labels, wanted: Labels) => Object.entries(wanted).every(([k, v]) => labels[k] === v);
 
 describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 240_000 }, () => {
@@ -55,11 +62,30 @@ describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 
   let prometheus: RunningPrometheus;
   let pushedTo: RunningAlertmanager;
   let ruledTo: RunningAlertmanager;
+  const receivers: { pager?: TestHttpServer; chat?: TestHttpServer } = {};
+  const notifications: Array<{ receiver: 'pager' | 'chat'; body: Notification }> = [];
   const prefix = `e2e-${randomUUID().slice(0, 8)}`;
 
   before(async () => {
     await ensureRedis();
-    [gh, registry, db, pushedTo, ruledTo] = await Promise.all([GitHubDouble.start(), startRegistry(), createTestDatabase(), startAlertmanager(), startAlertmanager()]);
+    // The rules' Alertmanager runs the shipped example configuration, its receivers pointed at
+    // local webhook servers (and its timers shortened): the page must reach the pager route.
+    for (const receiver of ['pager', 'chat'] as const) {
+      receivers[receiver] = await startHttpServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          notifications.push({ receiver, body: JSON.parse(body) as Notification });
+          res.writeHead(200).end();
+        });
+      });
+    }
+    const shipped = readFileSync(join(ROOT, 'deploy', 'alertmanager', 'alertmanager.yml'), 'utf8')
+      .replace('http://pager.example.internal/hooks/provwatch', `${receivers.pager!.origin}/hook`)
+      .replace('http://chat.example.internal/hooks/provwatch', `${receivers.chat!.origin}/hook`)
+      .replace(/group_wait: \S+/, 'group_wait: 0s')
+      .replace(/group_interval: \S+/, 'group_interval: 1s');
+    [gh, registry, db, pushedTo, ruledTo] = await Promise.all([GitHubDouble.start(), startRegistry(), createTestDatabase(), startAlertmanager(), startAlertmanager(shipped)]);
     await pushOciLayout(registry.host, 'slsa/example-package', vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch'), 'v14');
     // The binary went up under a name the provenance does not know: provenance covers nothing.
     gh.repos.set('slsa-framework/example-package', [
@@ -121,7 +147,7 @@ targets:
 
   after(async () => {
     await service?.close();
-    await Promise.allSettled([prometheus?.stop(), pushedTo?.stop(), ruledTo?.stop(), registry?.stop(), gh?.close()]);
+    await Promise.allSettled([prometheus?.stop(), pushedTo?.stop(), ruledTo?.stop(), registry?.stop(), gh?.close(), receivers.pager?.close(), receivers.chat?.close()]);
     await db?.drop();
   });
 
@@ -140,6 +166,11 @@ targets:
     const ruled = await eventually('the rule-based alert in Alertmanager', () => firingIn(ruledTo));
     // Same label set on both paths: one Alertmanager fed by both would see one alert.
     assert.deepEqual(ruled.labels, pushed.labels);
+    // The shipped routing pages: the critical verdict goes to the pager receiver.
+    const page = await eventually('a page through the shipped routing', async () =>
+      notifications.find((n) => n.receiver === 'pager' && n.body.status === 'firing' && n.body.alerts.some((a) => matches(a.labels, ALERT))),
+    );
+    assert.equal(page.body.commonLabels.severity, 'critical');
   });
 
   test('every query of the Grafana dashboard returns data', async () => {
@@ -175,6 +206,9 @@ targets:
     await eventually('the pushed alert to resolve', async () => ((await firingIn(pushedTo)) ? undefined : true));
     await eventually('the rule to stop firing', async () => ((await prometheus.alerts()).some((a) => matches(a.labels, ALERT)) ? undefined : true));
     await eventually('the rule-based alert to resolve in Alertmanager', async () => ((await firingIn(ruledTo)) ? undefined : true));
+    await eventually('the resolved notification to the pager', async () =>
+      notifications.some((n) => n.receiver === 'pager' && n.body.alerts.some((a) => matches(a.labels, ALERT) && a.status === 'resolved')) ? true : undefined,
+    );
     const status = await prometheus.query('provwatch_check_status{target="example-package",release="v14",check="artifact-provenance"} == 1');
     assert.equal(status[0]?.metric.status, 'pass');
   });
