@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DsseSignOptions, type SignOptions, SigningKit, inTotoStatement, simpleSigningPayload } from '../kit/signing-kit';
 import { KIT_IDENTITY, KIT_ISSUER, Scratch, assertFailed, assertPassed, flipBase64 } from '../formats/format-fixtures';
 import { type TestRegistry, pushBlob, pushJsonManifest, startRegistry } from '../support/registry';
+import { BUNDLE_V03, COSIGN_SIGN, CYCLONEDX, DSSE, EMPTY, IDENTITY, OCI_INDEX, OCI_MANIFEST, SBOM_POLICY, SIMPLE_SIGNING, SLSA_V1 } from '../support/cosign-evidence';
 import { cli } from '../support/run-cli';
 
 /**
@@ -18,17 +18,6 @@ import { cli } from '../support/run-cli';
  *   subject and tampering each on their own, the SBOM policy, and the unauthenticated
  *   predicateType annotation (it sorts; it must never turn an SBOM into a signature).
  */
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
-const DSSE = 'application/vnd.dsse.envelope.v1+json';
-const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const EMPTY = 'application/vnd.oci.empty.v1+json';
-const CYCLONEDX = 'https://cyclonedx.org/bom';
-const SLSA_V1 = 'https://slsa.dev/provenance/v1';
-const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
-const SBOM_POLICY = resolve(__dirname, '../../../test/fixtures/policies/pbs-exporter/policy-sbom.cue');
-const IDENTITY = ['--certificate-identity', KIT_IDENTITY, '--certificate-oidc-issuer', KIT_ISSUER];
 const WRONG_IDENTITY = ['--certificate-identity', KIT_IDENTITY.replace('v0.8.0', 'v0.8.1'), '--certificate-oidc-issuer', KIT_ISSUER];
 const WRONG_ISSUER = ['--certificate-identity', KIT_IDENTITY, '--certificate-oidc-issuer', 'https://accounts.google.com'];
 const PURL = 'pkg:golang/github.com/natrontech/pbs-exporter@v0.9.0?type=module';

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DsseTlogKind, SigningKit, inTotoStatement, simpleSigningPayload } from '../kit/signing-kit';
 import { KIT_IDENTITY, KIT_ISSUER, Scratch, assertFailed, assertPassed } from '../formats/format-fixtures';
 import { type TestRegistry, pushBlob, pushJsonManifest, startRegistry } from '../support/registry';
+import { BUNDLE_V03, COSIGN_SIGN, CYCLONEDX, DSSE, EMPTY, IDENTITY, OCI_INDEX, OCI_MANIFEST, SBOM_POLICY, SIMPLE_SIGNING } from '../support/cosign-evidence';
 import { cli } from '../support/run-cli';
 
 /**
@@ -12,16 +12,6 @@ import { cli } from '../support/run-cli';
  * repositories (pbs-exporter up to v0.8), and Sigstore bundle referrers (from v0.9). The image
  * is a multi-arch style index, signed at the index digest as pbs-exporter does.
  */
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
-const DSSE = 'application/vnd.dsse.envelope.v1+json';
-const BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const EMPTY = 'application/vnd.oci.empty.v1+json';
-const CYCLONEDX = 'https://cyclonedx.org/bom';
-const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
-const SBOM_POLICY = resolve(__dirname, '../../../test/fixtures/policies/pbs-exporter/policy-sbom.cue');
-const IDENTITY = ['--certificate-identity', KIT_IDENTITY, '--certificate-oidc-issuer', KIT_ISSUER];
 
 const scratch = new Scratch();
 let kit: SigningKit;
