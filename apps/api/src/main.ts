@@ -29,7 +29,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
         .setTitle('provwatch status API')
         .setDescription('Verdicts of the watched releases and images, with the evidence they rest on. Errors: `{ "error": { "code", "message" } }`.')
         .setVersion('v1')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'PROVWATCH_API_TOKEN' }, 'api-token')
+        // An opaque shared secret, not a JWT (Swagger's default hint).
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'PROVWATCH_API_TOKEN' }, 'api-token')
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });

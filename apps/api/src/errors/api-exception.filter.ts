@@ -27,7 +27,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const { status, code, message } = this.describe(exception);
     if (res.headersSent) return;
     const body = JSON.stringify({ error: { code, message } });
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' };
+    // RFC 6750: a 401 for a bearer-protected resource names the scheme.
+    if (code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="provwatch"';
+    res.writeHead(status, headers);
     res.end(body);
   }
 

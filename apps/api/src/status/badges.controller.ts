@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Watchlist } from '@provwatch/config';
 import type { CheckStatus, StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
@@ -20,6 +20,7 @@ const BADGES: Record<CheckStatus | 'none', { message: string; color: string }> =
 
 /** shields.io endpoint badges: `https://img.shields.io/endpoint?url=<provwatch>/api/v1/badges/<target>`. */
 @ApiTags('badges')
+@ApiBearerAuth('api-token')
 @Controller('api/v1/badges')
 export class BadgesController {
   private readonly watched: Set<string>;
@@ -40,6 +41,7 @@ export class BadgesController {
   @ApiQuery({ name: 'release', required: false, example: 'v0.9.0' })
   @ApiOkResponse({ schema: BADGE_SCHEMA })
   @ApiResponse({ status: 400, schema: ERROR_SCHEMA, description: 'Invalid parameter' })
+  @ApiResponse({ status: 401, schema: ERROR_SCHEMA, description: 'Token required (PROVWATCH_API_READ_AUTH) or invalid' })
   @ApiResponse({ status: 404, schema: ERROR_SCHEMA, description: 'Unknown target or release' })
   async badge(@Param('target') name: string, @Query('release') release?: string) {
     const target = targetParam(name);

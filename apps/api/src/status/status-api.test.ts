@@ -72,7 +72,9 @@ describe('REST status API', () => {
     const releases = new ReleaseRepository(prisma);
     const runs = new VerificationRepository(prisma);
     const targetId = await releases.upsertTarget('example-package', 'slsa-framework/example-package', 'h');
-    await releases.upsertTarget('quiet-project', 'someone/quiet-project', 'h');
+    const quietId = await releases.upsertTarget('quiet-project', 'someone/quiet-project', 'h');
+    // A monorepo-style tag: reaches the API URL-encoded (%2F).
+    await releases.upsertRelease(quietId, { tag: 'tools/v1.0.0', githubReleaseId: 100, name: null, prerelease: false, publishedAt: new Date(Date.UTC(2026, 10, 1)) });
     const at = (day: number) => new Date(Date.UTC(2026, 10, day, 12));
     for (const [tag, day, id] of [['v12', 1, 12], ['v13', 2, 13], ['v14', 3, 14]] as const) {
       await releases.upsertRelease(targetId, { tag, githubReleaseId: id, name: `Release ${tag}`, prerelease: false, publishedAt: at(day) });
@@ -169,7 +171,18 @@ describe('REST status API', () => {
     const p2 = await get(`/api/v1/targets/example-package/releases?limit=2&cursor=${p1.body.next}`);
     assert.deepEqual(p2.body.items.map((r: any) => r.tag), ['v12']);
     assert.equal(p2.body.next, null);
-    for (const bad of ['limit=0', 'limit=201', 'limit=ten', 'cursor=%24%24', 'cursor=eyJwIjoxfQ']) assertError(await get(`/api/v1/targets/example-package/releases?${bad}`), 400, 'bad-request');
+    const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const crafted = [
+      { p: null, i: 1e300 }, // not an integer column value
+      { p: '2026-11-03T12:00:00.000Z', i: 99_999_999_999 }, // beyond Postgres' integer
+      { p: 'Tue, 01 Jan 2030 00:00:00 GMT', i: 1 }, // a time we never write
+      { p: '2026-11-03T12:00:00.000Z', i: -1 },
+      { p: 1, i: 1 },
+    ].map((c) => `cursor=${cursor(c)}`);
+    for (const bad of ['limit=0', 'limit=201', 'limit=ten', 'limit=1&limit=2', 'cursor=%24%24', 'cursor=eyJwIjoxfQ', ...crafted]) {
+      assertError(await get(`/api/v1/targets/example-package/releases?${bad}`), 400, 'bad-request');
+    }
+    assertError(await get(`/api/v1/targets?cursor=${cursor({ after: 'x' })}`), 400, 'bad-request');
   });
 
   test('one release: every check with code, message, evidence, since; image checks and digests', async () => {
@@ -187,6 +200,12 @@ describe('REST status API', () => {
     assert.deepEqual(res.body.images, [{ repository: IMAGE, digest: `sha256:${'cd'.repeat(32)}`, firstDigest: `sha256:${'cd'.repeat(32)}` }]);
     assertError(await get('/api/v1/targets/example-package/releases/v99'), 404, 'not-found');
     assertError(await get('/api/v1/targets/example-package/releases/..%2F..%2Fetc'), 400, 'bad-request');
+    assertError(await get(`/api/v1/targets/example-package/releases/${'v'.repeat(129)}`), 400, 'bad-request');
+    const monorepo = await get('/api/v1/targets/quiet-project/releases/tools%2Fv1.0.0');
+    assert.equal(monorepo.status, 200, JSON.stringify(monorepo.body));
+    assert.equal(monorepo.body.release.tag, 'tools/v1.0.0');
+    assert.equal(monorepo.body.status, null, 'not verified yet');
+    assert.deepEqual(monorepo.body.checks, []);
   });
 
   test('run history: newest first, release and image runs, keyset pages', async () => {
@@ -198,6 +217,25 @@ describe('REST status API', () => {
     assert.deepEqual(rest.body.items.map((r: any) => r.trigger), ['discovery']);
     assert.equal(rest.body.next, null);
     assertError(await get('/api/v1/targets/example-package/releases/v99/runs'), 404, 'not-found');
+    // ?before=<run id>: the plain keyset form, the same page as the cursor.
+    const byId = await get(`/api/v1/targets/example-package/releases/v14/runs?limit=2&before=${res.body.items[1].id}`);
+    assert.deepEqual(byId.body, rest.body);
+    const runs = '/api/v1/targets/example-package/releases/v14/runs';
+    const cursor = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    for (const bad of [
+      'before=abc',
+      'before=-1',
+      'before=0',
+      'before=1.5',
+      'before=9999999999999999999', // beyond bigint
+      `cursor=${cursor('9999999999999999999')}`,
+      `cursor=${cursor(12)}`,
+      `before=1&cursor=${res.body.next}`,
+      'limit=500',
+    ]) {
+      assertError(await get(`${runs}?${bad}`), 400, 'bad-request');
+    }
+    assert.deepEqual((await get('/api/v1/targets/quiet-project/releases/tools%2Fv1.0.0/runs')).body, { items: [], next: null });
   });
 
   test('badges: shields.io endpoint JSON for the newest release or a given one', async () => {
@@ -209,12 +247,20 @@ describe('REST status API', () => {
     assert.deepEqual((await get('/api/v1/badges/quiet-project')).body, { schemaVersion: 1, label: 'supply chain', message: 'not verified yet', color: 'lightgrey' });
     assertError(await get('/api/v1/badges/nobody'), 404, 'not-found');
     assertError(await get('/api/v1/badges/example-package?release=v99'), 404, 'not-found');
+    assertError(await get('/api/v1/badges/example-package?release=%3Cscript%3E'), 400, 'bad-request');
+    assertError(await get('/api/v1/badges/Example'), 400, 'bad-request');
+    assert.deepEqual((await get('/api/v1/badges/quiet-project?release=tools%2Fv1.0.0')).body, { schemaVersion: 1, label: 'supply chain tools/v1.0.0', message: 'not verified yet', color: 'lightgrey' });
   });
 
   test('re-verify: needs the token; queues the release and its watched image at the tag', async () => {
     const path = '/api/v1/targets/example-package/releases/v14/verify';
+    const anonymous = await fetch(`${base(app)}${path}`, { method: 'POST' });
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get('www-authenticate'), 'Bearer realm="provwatch"');
     assertError(await post(path), 401, 'unauthorized');
     assertError(await post(path, { headers: { authorization: 'Bearer wrong-token-wrong-token' } }), 401, 'unauthorized');
+    assertError(await post(path, { headers: { authorization: `Bearer ${TOKEN}x` } }), 401, 'unauthorized');
+    assertError(await post(path, { headers: { authorization: 'Bearer ' } }), 401, 'unauthorized');
     assertError(await post(path, { headers: { authorization: `Basic ${TOKEN}` } }), 401, 'unauthorized');
     assert.equal((await queued()).verify.length, 0, 'nothing queued without a valid token');
     const ok = await post(path, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -248,6 +294,9 @@ describe('REST status API', () => {
   test('with PROVWATCH_API_READ_AUTH reads need the token; health and metrics never do', async () => {
     assertError(await get('/api/v1/targets', readAuth), 401, 'unauthorized');
     assertError(await get('/api/v1/badges/example-package', readAuth), 401, 'unauthorized');
+    assertError(await get('/api/v1/targets/example-package/releases/v14', readAuth, { authorization: 'Bearer not-the-token-at-all' }), 401, 'unauthorized');
+    assert.equal((await get('/api/v1/targets/example-package/releases/v14/runs', readAuth, { authorization: `Bearer ${TOKEN}` })).status, 200);
+    assert.equal((await fetch(`${base(readAuth)}/readyz`)).status, 200);
     assert.equal((await get('/api/v1/targets', readAuth, { authorization: `Bearer ${TOKEN}` })).status, 200);
     assert.equal((await fetch(`${base(readAuth)}/healthz`)).status, 200);
     assert.equal((await fetch(`${base(readAuth)}/metrics`)).status, 200);
@@ -280,9 +329,18 @@ describe('REST status API', () => {
 
     test('ping is answered; other events are ignored; unknown repositories and bad payloads are refused', async () => {
       const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
-      assert.equal((await deliver(ping, { 'x-github-event': 'ping', 'x-hub-signature-256': sign(ping) })).status, 202);
+      const pong = await deliver(ping, { 'x-github-event': 'ping', 'x-hub-signature-256': sign(ping) });
+      assert.equal(pong.status, 200);
+      assert.deepEqual(pong.body, { event: 'ping', queued: [] });
+      // Even ping must be signed: an unsigned one is how a wrong secret shows in GitHub's settings.
+      assertError(await deliver(ping, { 'x-github-event': 'ping' }), 401, 'webhook-signature-invalid');
       const push = JSON.stringify({ repository: { full_name: 'slsa-framework/example-package' } });
-      assert.deepEqual((await deliver(push, { 'x-github-event': 'push', 'x-hub-signature-256': sign(push) })).body, { event: 'push', queued: [] });
+      const ignored = await deliver(push, { 'x-github-event': 'push', 'x-hub-signature-256': sign(push) });
+      assert.equal(ignored.status, 200);
+      assert.deepEqual(ignored.body, { event: 'push', queued: [] });
+      // A hook configured for form encoding: signed, but not a body we read.
+      const form = `payload=${encodeURIComponent(payload)}`;
+      assertError(await deliver(form, { 'content-type': 'application/x-www-form-urlencoded', 'x-hub-signature-256': sign(form) }), 415, 'unsupported-media-type');
       const unknown = JSON.stringify({ repository: { full_name: 'someone/else' } });
       assertError(await deliver(unknown, { 'x-hub-signature-256': sign(unknown) }), 404, 'not-found');
       const broken = '{"repository": ';
@@ -322,10 +380,37 @@ describe('REST status API', () => {
       '/metrics',
       '/readyz',
     ]);
-    assert.ok(doc.body.components.securitySchemes['api-token']);
-    const verify = doc.body.paths['/api/v1/targets/{target}/releases/{tag}/verify'].post;
-    assert.ok(verify.responses['202'] && verify.responses['401'] && verify.responses['404']);
-    assert.deepEqual(verify.parameters.map((p: any) => p.name).sort(), ['tag', 'target']);
+    assert.deepEqual(doc.body.components.securitySchemes['api-token'], { type: 'http', scheme: 'bearer', bearerFormat: 'opaque', description: 'PROVWATCH_API_TOKEN' });
+    const params = (path: string, method = 'get') => doc.body.paths[path][method].parameters.map((p: any) => `${p.in}:${p.name}`).sort();
+    const responses = (path: string, method = 'get') => Object.keys(doc.body.paths[path][method].responses).sort();
+    const security = (path: string, method = 'get') => doc.body.paths[path][method].security;
+    const verify = '/api/v1/targets/{target}/releases/{tag}/verify';
+    assert.deepEqual(params(verify, 'post'), ['path:tag', 'path:target']);
+    assert.deepEqual(responses(verify, 'post'), ['202', '400', '401', '403', '404', '503']);
+    assert.deepEqual(params('/api/v1/targets'), ['query:cursor', 'query:limit']);
+    assert.deepEqual(params('/api/v1/targets/{target}'), ['path:target']);
+    assert.deepEqual(params('/api/v1/targets/{target}/releases'), ['path:target', 'query:cursor', 'query:limit']);
+    assert.deepEqual(params('/api/v1/targets/{target}/releases/{tag}'), ['path:tag', 'path:target']);
+    assert.deepEqual(params('/api/v1/targets/{target}/releases/{tag}/runs'), ['path:tag', 'path:target', 'query:before', 'query:cursor', 'query:limit']);
+    assert.deepEqual(params('/api/v1/badges/{target}'), ['path:target', 'query:release']);
+    assert.deepEqual(params('/api/v1/webhooks/github', 'post'), ['header:x-github-event', 'header:x-hub-signature-256']);
+    assert.deepEqual(responses('/api/v1/webhooks/github', 'post'), ['200', '202', '400', '401', '404', '413', '415', '503']);
+    assert.deepEqual(responses('/readyz'), ['200', '503']);
+    // Status reads and writes name the bearer scheme (reads need it with PROVWATCH_API_READ_AUTH); the webhook and probes do not.
+    for (const path of paths.filter((p) => p.startsWith('/api/v1/targets') || p.startsWith('/api/v1/badges'))) {
+      for (const method of Object.keys(doc.body.paths[path])) {
+        assert.deepEqual(security(path, method), [{ 'api-token': [] }], `${method} ${path}`);
+        assert.ok(doc.body.paths[path][method].responses['401'], `${method} ${path} documents 401`);
+        assert.ok(doc.body.paths[path][method].responses['400'], `${method} ${path} documents 400`);
+        assert.ok(doc.body.paths[path][method].summary, `${method} ${path} has a summary`);
+      }
+    }
+    for (const path of ['/api/v1/webhooks/github', '/healthz', '/readyz', '/metrics']) {
+      for (const method of Object.keys(doc.body.paths[path])) assert.equal(security(path, method), undefined, `${method} ${path} needs no token`);
+    }
+    const yaml = await fetch(`${base(app)}/api/docs/openapi.yaml`);
+    assert.equal(yaml.status, 200);
+    assert.match(await yaml.text(), /^openapi: 3\./m);
     const ui = await fetch(`${base(app)}/api/docs`);
     assert.equal(ui.status, 200);
     assert.match(await ui.text(), /swagger/i);

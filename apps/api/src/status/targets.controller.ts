@@ -4,7 +4,7 @@ import type { Watchlist, WatchTarget } from '@provwatch/config';
 import type { StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
 import { WATCHLIST } from '../config/config.tokens';
-import { ApiError, notFound } from '../errors/api-error';
+import { ApiError, badRequest, notFound } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import {
   ERROR_SCHEMA,
@@ -16,7 +16,7 @@ import {
   VERIFY_ACCEPTED_SCHEMA,
 } from './openapi.schemas';
 import { presentCheck, presentRelease, presentRun, presentTargetSummary } from './status.presenter';
-import { decodeCursor, encodeCursor, limitParam, tagParam, targetParam } from './status.params';
+import { MAX_INT4, decodeCursor, encodeCursor, isRunId, limitParam, runIdParam, tagParam, targetParam } from './status.params';
 import { STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
 import type { VerdictReadCache } from './verdict-read-cache';
 
@@ -30,9 +30,17 @@ const applyAll = (...decorators: MethodDecorator[]): MethodDecorator => (target,
 };
 
 type ReleaseCursor = { p: string | null; i: number };
+// Only what encodeCursor wrote passes: a canonical ISO time (or null) and a release id that fits
+// the integer column. Anything else would reach Postgres as a value it refuses (a 500).
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const isIsoTime = (v: unknown): v is string => typeof v === 'string' && ISO_TIME.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
 const isReleaseCursor = (v: unknown): v is ReleaseCursor =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as ReleaseCursor).i) && ((v as ReleaseCursor).p === null || (typeof (v as ReleaseCursor).p === 'string' && !Number.isNaN(Date.parse((v as ReleaseCursor).p!))));
-const isRunCursor = (v: unknown): v is string => typeof v === 'string' && /^\d{1,19}$/.test(v);
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isSafeInteger((v as ReleaseCursor).i) &&
+  (v as ReleaseCursor).i >= 0 &&
+  (v as ReleaseCursor).i <= MAX_INT4 &&
+  ((v as ReleaseCursor).p === null || isIsoTime((v as ReleaseCursor).p));
 const isTargetCursor = (v: unknown): v is string => typeof v === 'string' && v.length <= 63;
 
 /** The watched targets, their releases, each release's checks with evidence, and run history. */
@@ -133,19 +141,26 @@ export class TargetsController {
 
   @Get(':target/releases/:tag/runs')
   @Access('read')
-  @ApiOperation({ summary: 'Verification history of a release and its images, newest first' })
+  @ApiOperation({
+    summary: 'Verification history of a release and its images, newest first',
+    description: 'Keyset pagination on the run id: follow `next` with `?cursor=`, or pass `?before=<run id>` to list the runs older than that one.',
+  })
   @ApiParam({ name: 'target', example: 'pbs-exporter' })
   @ApiParam({ name: 'tag', example: 'v0.9.0' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' } })
+  @ApiQuery({ name: 'cursor', required: false, schema: { type: 'string' }, description: 'The `next` of the previous page.' })
+  @ApiQuery({ name: 'before', required: false, schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$' }, description: 'Only runs with a smaller id (not together with `cursor`).' })
   @ApiOkResponse({ schema: RUN_LIST_SCHEMA })
   @applyAll(...errors)
-  async runs(@Param('target') name: string, @Param('tag') tag: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string) {
+  async runs(@Param('target') name: string, @Param('tag') tag: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string, @Query('before') beforeId?: string) {
     const target = this.target(name);
     const size = limitParam(limit);
-    const before = decodeCursor(cursor, isRunCursor);
+    const fromCursor = decodeCursor(cursor, isRunId);
+    const fromBefore = runIdParam('before', beforeId);
+    if (fromCursor !== undefined && fromBefore !== undefined) throw badRequest('cursor and before cannot be used together');
+    const before = fromBefore ?? (fromCursor === undefined ? undefined : BigInt(fromCursor));
     const page = await this.cache.get(`runs\u0000${target.name}\u0000${tagParam(tag)}\u0000${size}\u0000${before ?? ''}`, [target.name], () =>
-      this.status.runs(target.name, tag, { limit: size, before: before === undefined ? undefined : BigInt(before) }),
+      this.status.runs(target.name, tag, { limit: size, before }),
     );
     if (!page) throw notFound(`${target.name} has no release ${tag}`);
     return { items: page.rows.map(presentRun), next: page.next !== undefined ? encodeCursor(page.next.toString()) : null };

@@ -1,6 +1,7 @@
-import { Controller, Headers, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { IncomingMessage } from 'node:http';
+import { Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
 import { Access } from '../auth/access.decorator';
 import { SERVICE_CONFIG, WATCHLIST } from '../config/config.tokens';
@@ -8,6 +9,11 @@ import { ApiError, badRequest } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import { ERROR_SCHEMA } from '../status/openapi.schemas';
 import { validGitHubSignature } from './github-signature';
+
+const WEBHOOK_ANSWER_SCHEMA: SchemaObject = {
+  type: 'object',
+  properties: { event: { type: 'string', nullable: true, example: 'release' }, queued: { type: 'array', items: { type: 'string' }, description: 'Targets whose discovery was queued.' } },
+};
 
 /**
  * GitHub `release` webhooks: a published, edited or deleted release triggers discovery of the
@@ -35,21 +41,41 @@ export class GitHubWebhookController {
   @Post('github')
   @HttpCode(202)
   @Access('public')
-  @ApiOperation({ summary: 'GitHub release webhook (content type application/json, secret GITHUB_WEBHOOK_SECRET, event "Releases")' })
-  @ApiHeader({ name: 'X-Hub-Signature-256', required: true, description: 'sha256=<HMAC-SHA256 of the body>' })
-  @ApiHeader({ name: 'X-GitHub-Event', required: true, description: 'release (ping is answered, others ignored)' })
-  @ApiAcceptedResponse({ schema: { type: 'object', properties: { event: { type: 'string' }, queued: { type: 'array', items: { type: 'string' } } } } })
+  @ApiOperation({
+    summary: 'GitHub release webhook (content type application/json, secret GITHUB_WEBHOOK_SECRET, event "Releases")',
+    description: 'Authenticated by the HMAC in X-Hub-Signature-256, never by the API token. `release` events queue discovery of the watched targets of the repository (202); `ping` and other events are answered 200 and queue nothing. Bodies over 1 MiB are refused.',
+  })
+  @ApiHeader({ name: 'x-hub-signature-256', required: true, description: 'sha256=<hex HMAC-SHA256 of the raw body under GITHUB_WEBHOOK_SECRET>' })
+  @ApiHeader({ name: 'x-github-event', required: true, description: 'release (ping is answered, other events are ignored)' })
+  @ApiBody({ required: true, schema: { type: 'object', description: 'The GitHub event payload; only repository.full_name is read.', properties: { action: { type: 'string' }, repository: { type: 'object', properties: { full_name: { type: 'string', example: 'natrontech/pbs-exporter' } } } } } })
+  @ApiAcceptedResponse({ description: 'Discovery queued for these targets', schema: WEBHOOK_ANSWER_SCHEMA })
+  @ApiOkResponse({ description: 'ping, or an event that is not about releases: nothing queued', schema: WEBHOOK_ANSWER_SCHEMA })
+  @ApiResponse({ status: 400, description: 'A signed release event without repository.full_name', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 401, description: 'Signature missing or wrong', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 404, description: 'The repository is not watched', schema: ERROR_SCHEMA })
+  @ApiResponse({ status: 413, description: 'Body larger than 1 MiB', schema: ERROR_SCHEMA })
+  @ApiResponse({ status: 415, description: 'Content type is not application/json', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 503, description: 'No secret configured, or the queue is unavailable', schema: ERROR_SCHEMA })
-  async receive(@Req() req: IncomingMessage & { rawBody?: Buffer; body?: unknown }, @Headers('x-hub-signature-256') signature?: string, @Headers('x-github-event') event?: string) {
+  async receive(
+    @Req() req: IncomingMessage & { rawBody?: Buffer; body?: unknown },
+    @Res({ passthrough: true }) res: ServerResponse,
+    @Headers('x-hub-signature-256') signature?: string,
+    @Headers('x-github-event') event?: string,
+  ) {
     const secret = this.config.githubWebhookSecret;
     if (!secret) throw new ApiError(503, 'webhook-not-configured', 'the GitHub webhook is disabled: set GITHUB_WEBHOOK_SECRET');
     if (!req.rawBody || !validGitHubSignature(req.rawBody, signature, secret)) {
       throw new ApiError(401, 'webhook-signature-invalid', 'X-Hub-Signature-256 is missing or does not match the body');
     }
-    if (event === 'ping') return { event, queued: [] };
-    if (event !== 'release') return { event: event ?? null, queued: [] };
+    // Nothing is queued for these: 200, not 202.
+    if (event !== 'release') {
+      res.statusCode = 200;
+      return { event: event ?? null, queued: [] };
+    }
+    // A hook set to application/x-www-form-urlencoded signs a body we do not read.
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+      throw new ApiError(415, 'unsupported-media-type', 'set the webhook content type to application/json');
+    }
     const repository = (req.body as { repository?: { full_name?: unknown } } | undefined)?.repository?.full_name;
     if (typeof repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) throw badRequest('the payload has no repository.full_name');
     const targets = this.byRepository.get(repository.toLowerCase());
