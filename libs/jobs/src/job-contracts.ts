@@ -62,3 +62,21 @@ export function verifyImageJobId(payload: Pick<VerifyImagePayload, 'target' | 'i
 function hash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
+
+/**
+ * Ids of work asked for by a person or a webhook (re-verify, GitHub release event), bucketed in
+ * time: a burst (a webhook redelivered, a button clicked twice) collapses into one job, while a
+ * request in a later bucket is new work and is not swallowed by a completed job of the same id.
+ * A burst straddling a bucket boundary makes two jobs, which is harmless.
+ */
+export function requestedDiscoveryJobId(target: string, now: number, bucketMs = 5_000): string {
+  return `discover-now-${hash(`${target}\u0000${Math.floor(now / bucketMs)}`)}`;
+}
+
+export function requestedReleaseJobId(payload: Pick<VerifyReleasePayload, 'target' | 'releaseId'>, now: number, bucketMs = 10_000): string {
+  return `release-now-${hash(`${payload.target}\u0000${payload.releaseId}\u0000${Math.floor(now / bucketMs)}`)}`;
+}
+
+export function requestedImageJobId(payload: Pick<VerifyImagePayload, 'target' | 'image' | 'digest'>, now: number, bucketMs = 10_000): string {
+  return `image-now-${hash(`${payload.target}\u0000${payload.image}\u0000${payload.digest}\u0000${Math.floor(now / bucketMs)}`)}`;
+}

@@ -1,17 +1,25 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { type ServiceConfig, redisConnectionFromUrl } from '@provwatch/config';
-import { type DiscoverTargetPayload, JOBS, QUEUES, type Trigger, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
+import {
+  type DiscoverTargetPayload,
+  JOBS,
+  QUEUES,
+  type Trigger,
+  type VerifyImagePayload,
+  type VerifyReleasePayload,
+  requestedDiscoveryJobId,
+  requestedImageJobId,
+  requestedReleaseJobId,
+} from '@provwatch/jobs';
 import { SERVICE_CONFIG } from '../config/config.tokens';
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
 /**
  * The API's side of the job contract (libs/jobs): it only enqueues; the worker role processes.
- * Job ids are bucketed in time: a burst (a webhook retried, a button clicked twice) collapses
- * into one job, while a request a little later is new work and is not swallowed by a job of the
- * same id that already completed.
+ * Job ids are bucketed in time (libs/jobs `requested*JobId`): a burst collapses into one job, a
+ * later request is new work even when the earlier job has completed.
  */
 @Injectable()
 export class JobQueueService implements OnModuleDestroy {
@@ -27,19 +35,19 @@ export class JobQueueService implements OnModuleDestroy {
   }
 
   async enqueueDiscovery(target: string, trigger: Trigger, bucketMs = 5_000): Promise<string> {
-    const jobId = `discover-now-${bucketed(target, bucketMs)}`;
+    const jobId = requestedDiscoveryJobId(target, Date.now(), bucketMs);
     await this.discover.add(JOBS.discoverTarget, { target, trigger }, { jobId, removeOnComplete: 100, removeOnFail: 100 });
     return jobId;
   }
 
   async enqueueReleaseVerification(payload: VerifyReleasePayload, bucketMs = 10_000): Promise<string> {
-    const jobId = `release-now-${bucketed(`${payload.target}\u0000${payload.releaseId}`, bucketMs)}`;
+    const jobId = requestedReleaseJobId(payload, Date.now(), bucketMs);
     await this.verify.add(JOBS.verifyRelease, payload, { ...VERIFY_JOB_OPTIONS, jobId });
     return jobId;
   }
 
   async enqueueImageVerification(payload: VerifyImagePayload, bucketMs = 10_000): Promise<string> {
-    const jobId = `image-now-${bucketed(`${payload.target}\u0000${payload.image}\u0000${payload.digest}`, bucketMs)}`;
+    const jobId = requestedImageJobId(payload, Date.now(), bucketMs);
     await this.verify.add(JOBS.verifyImage, payload, { ...VERIFY_JOB_OPTIONS, jobId });
     return jobId;
   }
@@ -47,9 +55,4 @@ export class JobQueueService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await Promise.all([this.discover.close(), this.verify.close()]);
   }
-}
-
-function bucketed(key: string, bucketMs: number): string {
-  const bucket = Math.floor(Date.now() / bucketMs);
-  return createHash('sha256').update(`${key}\u0000${bucket}`).digest('hex').slice(0, 32);
 }
