@@ -56,6 +56,13 @@ export interface RunRow {
   checks: Array<{ check: string; status: CheckStatus; code: string; message: string }>;
 }
 
+export interface PollStateRow {
+  source: string;
+  lastPolledAt: Date | null;
+  lastSuccessAt: Date | null;
+  lastErrorCode: string | null;
+}
+
 const SEVERITY: Record<CheckStatus, number> = { pass: 0, missing: 1, error: 2, fail: 3 };
 
 function worst(statuses: CheckStatus[]): CheckStatus | null {
@@ -259,12 +266,22 @@ export class StatusRepository {
     };
   }
 
-  /** Poll state of each source of a target. */
-  pollStates(targetName: string) {
-    return this.prisma.pollState.findMany({
-      where: { target: { name: targetName } },
-      select: { source: true, lastPolledAt: true, lastSuccessAt: true, lastErrorCode: true },
-      orderBy: { source: 'asc' },
-    });
+  /**
+   * Poll state of every source of every target, grouped by target name: one query serves the
+   * API's poll-health snapshot (refreshed at most once a second) instead of one per request.
+   */
+  async allPollStates(): Promise<Map<string, PollStateRow[]>> {
+    const rows = await this.prisma.$queryRaw<Array<{ name: string; source: string; last_polled_at: Date | null; last_success_at: Date | null; last_error_code: string | null }>>`
+      SELECT t.name, p.source, p.last_polled_at, p.last_success_at, p.last_error_code
+      FROM poll_states p JOIN targets t ON t.id = p.target_id
+      ORDER BY t.name, p.source`;
+    const out = new Map<string, PollStateRow[]>();
+    for (const r of rows) {
+      const row = { source: r.source, lastPolledAt: r.last_polled_at, lastSuccessAt: r.last_success_at, lastErrorCode: r.last_error_code };
+      const list = out.get(r.name);
+      if (list) list.push(row);
+      else out.set(r.name, [row]);
+    }
+    return out;
   }
 }

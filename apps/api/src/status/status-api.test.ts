@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { QUEUES } from '@provwatch/jobs';
-import { type CheckToRecord, ImageRepository, ReleaseRepository, VerificationRepository, applyMigrations, createPrismaClient, type PrismaClient } from '@provwatch/persistence';
+import { type CheckToRecord, ImageRepository, PollStateRepository, ReleaseRepository, VerificationRepository, applyMigrations, createPrismaClient, type PrismaClient } from '@provwatch/persistence';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../../../../test/support/redis';
 import { bootstrap } from '../main';
@@ -84,6 +84,8 @@ describe('REST status API', () => {
     // v14: passed first, then failed; its image's SBOM passes.
     await runs.recordRun({ targetId, subjectKind: 'release', subjectKey: 'v14', trigger: 'discovery', startedAt: at(3), finishedAt: at(3), checks: [check('artifact-provenance', 'pass'), check('release-sbom', 'missing', 'evidence-missing')] });
     await runs.recordRun({ targetId, subjectKind: 'release', subjectKey: 'v14', trigger: 'schedule', startedAt: at(4), finishedAt: at(4), checks: [check('artifact-provenance', 'fail'), check('release-sbom', 'missing', 'evidence-missing')] });
+    await new PollStateRepository(prisma).record(targetId, 'github-releases', at(4), { etag: '"e1"' });
+    await new PollStateRepository(prisma).record(targetId, `oci-tags:${IMAGE}`, at(4), { errorCode: 'network-error' });
     const imageId = await new ImageRepository(prisma).upsertImage(targetId, IMAGE);
     await new ImageRepository(prisma).observeTag(imageId, 'v14', `sha256:${'cd'.repeat(32)}`, at(3));
     await runs.recordRun({ targetId, subjectKind: 'image', subjectKey: `${IMAGE}:v14`, trigger: 'discovery', startedAt: at(3), finishedAt: at(3), checks: [{ ...check('image-sbom', 'pass'), sbom: { format: 'CycloneDX', specVersion: '1.5', componentCount: 42, mainComponent: 'example-package' } }] });
@@ -156,7 +158,11 @@ describe('REST status API', () => {
     assert.equal(res.body.sourceUri, 'github.com/slsa-framework/example-package');
     assert.equal(res.body.identity.issuer, 'https://token.actions.githubusercontent.com');
     assert.deepEqual(res.body.images, [IMAGE]);
-    assert.deepEqual(res.body.polls, []);
+    assert.deepEqual(res.body.polls, [
+      { source: 'github-releases', lastPolledAt: '2026-11-04T12:00:00.000Z', lastSuccessAt: '2026-11-04T12:00:00.000Z', lastErrorCode: null },
+      { source: `oci-tags:${IMAGE}`, lastPolledAt: '2026-11-04T12:00:00.000Z', lastSuccessAt: null, lastErrorCode: 'network-error' },
+    ]);
+    assert.deepEqual((await get('/api/v1/targets/quiet-project')).body.polls, [], 'never polled');
     assertError(await get('/api/v1/targets/not-watched'), 404, 'not-found');
     assertError(await get('/api/v1/targets/BAD%20NAME'), 400, 'bad-request');
   });

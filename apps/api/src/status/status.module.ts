@@ -5,7 +5,8 @@ import { WATCHLIST } from '../config/config.tokens';
 import { PRISMA } from '../persistence/persistence.module';
 import { QueuesModule } from '../queues/queues.module';
 import { BadgesController } from './badges.controller';
-import { STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
+import { PollHealthCache } from './poll-health.cache';
+import { POLL_HEALTH, STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
 import { VerdictReadCache } from './verdict-read-cache';
 import { TargetsController } from './targets.controller';
 
@@ -15,6 +16,7 @@ import { TargetsController } from './targets.controller';
   controllers: [TargetsController, BadgesController],
   providers: [
     { provide: STATUS_REPOSITORY, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new StatusRepository(prisma) },
+    { provide: POLL_HEALTH, inject: [STATUS_REPOSITORY], useFactory: (status: StatusRepository) => new PollHealthCache(() => status.allPollStates()) },
     {
       provide: VERDICT_CACHE,
       inject: [PRISMA, WATCHLIST],

@@ -17,7 +17,8 @@ import {
 } from './openapi.schemas';
 import { presentCheck, presentRelease, presentRun, presentTargetSummary } from './status.presenter';
 import { MAX_INT4, decodeCursor, encodeCursor, isRunId, limitParam, runIdParam, tagParam, targetParam } from './status.params';
-import { STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
+import type { PollHealthCache } from './poll-health.cache';
+import { POLL_HEALTH, STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
 import type { VerdictReadCache } from './verdict-read-cache';
 
 const errors = [
@@ -55,6 +56,7 @@ export class TargetsController {
     @Inject(WATCHLIST) watchlist: Watchlist,
     @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
     @Inject(VERDICT_CACHE) private readonly cache: VerdictReadCache,
+    @Inject(POLL_HEALTH) private readonly polls: PollHealthCache,
     private readonly jobs: JobQueueService,
   ) {
     this.targets = new Map(watchlist.targets.map((t) => [t.name, t]));
@@ -88,8 +90,9 @@ export class TargetsController {
   @applyAll(...errors)
   async get(@Param('target') name: string) {
     const target = this.target(name);
-    // Poll health changes with every poll and is read live; the verdict summary is cached.
-    const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, [target.name], () => this.status.targetSummaries([target.name])), this.status.pollStates(target.name)]);
+    // The verdict summary is cached until it changes; poll health comes from a snapshot of all
+    // targets at most about a second old.
+    const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, [target.name], () => this.status.targetSummaries([target.name])), this.polls.get(target.name)]);
     return {
       ...presentTargetSummary(target, row),
       sourceUri: target.sourceUri,
