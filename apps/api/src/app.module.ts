@@ -1,31 +1,14 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
-import { SERVICE_CONFIG, WATCHLIST } from './config/config.tokens';
+import { ConfigurationModule, PersistenceModule } from '@provwatch/service-core';
 import { ApiTokenGuard } from './auth/api-token.guard';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { PersistenceModule } from './persistence/persistence.module';
 import { StatusModule } from './status/status.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkerModule } from '../../worker/src/worker.module';
-
-/** The validated configuration, global so every module injects it instead of reading process.env. */
-@Global()
-@Module({})
-class ConfigurationModule {
-  static register(config: ServiceConfig, watchlist: Watchlist): DynamicModule {
-    return {
-      module: ConfigurationModule,
-      providers: [
-        { provide: SERVICE_CONFIG, useValue: config },
-        { provide: WATCHLIST, useValue: watchlist },
-      ],
-      exports: [SERVICE_CONFIG, WATCHLIST],
-    };
-  }
-}
 
 @Module({})
 export class AppModule {

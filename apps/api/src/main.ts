@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
 import { AppModule } from './app.module';
-import { SCHEMA_GATE, type SchemaGate } from './persistence/persistence.module';
+import { SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 
 /**
  * Starts provwatch with the roles PROVWATCH_ROLES names. Configuration is validated before

@@ -4,9 +4,7 @@ import { AlertmanagerClient, type ProvwatchMetrics } from '@provwatch/observabil
 import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
 import { loadTrustRootDocument } from '@provwatch/sources';
 import { SigstoreTrustRoot } from '@provwatch/verification';
-import { SERVICE_CONFIG, WATCHLIST } from '../../api/src/config/config.tokens';
-import { METRICS } from '../../api/src/metrics/metrics.tokens';
-import { PRISMA, SCHEMA_GATE, type SchemaGate } from '../../api/src/persistence/persistence.module';
+import { SERVICE_CONFIG, WATCHLIST, METRICS, PRISMA, SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 import { AlertPublisher } from './alerts/alert-publisher';
 import { TrustRootKeeper } from './trust/trust-root.keeper';
 import { WorkerRuntime } from './worker.runtime';

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServiceConfig } from '@provwatch/config';
-import { SERVICE_CONFIG } from '../config/config.tokens';
+import { SERVICE_CONFIG } from '@provwatch/service-core';
 import { ApiError } from '../errors/api-error';
 import { ACCESS_LEVEL, type AccessLevel } from './access.decorator';
 

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { ServiceConfig } from '@provwatch/config';
-import { SERVICE_CONFIG } from '../config/config.tokens';
-import { SCHEMA_GATE, type SchemaGate } from '../persistence/persistence.module';
+import { SERVICE_CONFIG, SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 import { DEPENDENCY_PROBES, PostgresProbe, RedisProbe } from './dependency.probe';
 import { HealthController } from './health.controller';
 

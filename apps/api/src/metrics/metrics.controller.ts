@@ -3,7 +3,7 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import type { ProvwatchMetrics } from '@provwatch/observability';
-import { METRICS } from './metrics.tokens';
+import { METRICS } from '@provwatch/service-core';
 
 /** Prometheus exposition; never behind the API token (scrapers are authorised at the network edge). */
 @ApiTags('operations')

@@ -6,11 +6,9 @@ import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@pro
 import { QUEUES } from '@provwatch/jobs';
 import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
 import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
-import { SERVICE_CONFIG, WATCHLIST } from '../config/config.tokens';
-import { PRISMA } from '../persistence/persistence.module';
+import { SERVICE_CONFIG, WATCHLIST, PRISMA, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
-import { METRICS } from './metrics.tokens';
 
 const QUEUE_READER = Symbol('QUEUE_READER');
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;

@@ -12,7 +12,7 @@ import {
   requestedImageJobId,
   requestedReleaseJobId,
 } from '@provwatch/jobs';
-import { SERVICE_CONFIG } from '../config/config.tokens';
+import { SERVICE_CONFIG } from '@provwatch/service-core';
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 

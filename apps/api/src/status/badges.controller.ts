@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResp
 import type { Watchlist } from '@provwatch/config';
 import type { CheckStatus, StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
-import { WATCHLIST } from '../config/config.tokens';
+import { WATCHLIST } from '@provwatch/service-core';
 import { notFound } from '../errors/api-error';
 import { BADGE_SCHEMA, ERROR_SCHEMA } from './openapi.schemas';
 import { tagParam, targetParam } from './status.params';

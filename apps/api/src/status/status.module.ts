@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MetricsRepository, type PrismaClient, StatusRepository } from '@provwatch/persistence';
 import type { Watchlist } from '@provwatch/config';
-import { WATCHLIST } from '../config/config.tokens';
-import { PRISMA } from '../persistence/persistence.module';
+import { WATCHLIST, PRISMA } from '@provwatch/service-core';
 import { QueuesModule } from '../queues/queues.module';
 import { BadgesController } from './badges.controller';
 import { PollHealthCache } from './poll-health.cache';

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiPar
 import type { Watchlist, WatchTarget } from '@provwatch/config';
 import type { StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
-import { WATCHLIST } from '../config/config.tokens';
+import { WATCHLIST } from '@provwatch/service-core';
 import { ApiError, badRequest, notFound } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import {

@@ -4,7 +4,7 @@ import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
 import { Access } from '../auth/access.decorator';
-import { SERVICE_CONFIG, WATCHLIST } from '../config/config.tokens';
+import { SERVICE_CONFIG, WATCHLIST } from '@provwatch/service-core';
 import { ApiError, badRequest } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import { ERROR_SCHEMA } from '../status/openapi.schemas';

@@ -2,11 +2,11 @@ import { Global, Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/co
 import { resolve } from 'node:path';
 import type { ServiceConfig } from '@provwatch/config';
 import { type PrismaClient, applyMigrations, createPrismaClient } from '@provwatch/persistence';
-import { SERVICE_CONFIG } from '../config/config.tokens';
+import { SERVICE_CONFIG } from './configuration.module';
 
 export const PRISMA = Symbol('PRISMA');
 export const SCHEMA_GATE = Symbol('SCHEMA_GATE');
-export const MIGRATIONS_DIR = resolve(__dirname, '../../../../../prisma/migrations');
+export const MIGRATIONS_DIR = resolve(__dirname, '../../../../prisma/migrations');
 
 /**
  * Applies pending migrations before anything writes. The first attempt is awaited by the worker
