@@ -199,7 +199,7 @@ targets:
     const delivery = JSON.stringify({ action: 'edited', release: { tag_name: 'v14' }, repository: { full_name: 'slsa-framework/example-package' } });
     const hook = await fetch(`http://127.0.0.1:${service.port}/api/v1/webhooks/github`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(delivery).digest('hex')}` },
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(delivery).digest('hex')}` },
       body: delivery,
     });
     assert.equal(hook.status, 202, await hook.text());

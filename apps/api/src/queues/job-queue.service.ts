@@ -1,5 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { type ServiceConfig, redisConnectionFromUrl } from '@provwatch/config';
 import {
   type DiscoverTargetPayload,
@@ -25,13 +27,21 @@ const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay:
 export class JobQueueService implements OnModuleDestroy {
   private readonly discover: Queue<DiscoverTargetPayload>;
   private readonly verify: Queue<VerifyReleasePayload | VerifyImagePayload>;
+  private readonly prefix: string;
+  /** For the delivery claims: plain keys, not a queue. */
+  private readonly redis: Redis;
 
   constructor(@Inject(SERVICE_CONFIG) config: ServiceConfig) {
+    this.prefix = config.queuePrefix;
     // Enqueueing must fail fast when Redis is down (the caller gets a 503), not hang.
     const connection = { ...redisConnectionFromUrl(config.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false };
     this.discover = new Queue(QUEUES.discover, { connection, prefix: config.queuePrefix });
     this.verify = new Queue(QUEUES.verify, { connection, prefix: config.queuePrefix });
     for (const q of [this.discover, this.verify]) q.on('error', () => undefined);
+    // Unlike the queues, this client is not awaited until ready: commands sent while it connects
+    // wait for it, bounded by one retry and a timeout, so Redis down is still a prompt 503.
+    this.redis = new Redis({ ...connection, enableOfflineQueue: true, commandTimeout: 2_000 });
+    this.redis.on('error', () => undefined);
   }
 
   async enqueueDiscovery(target: string, trigger: Trigger, bucketMs = 5_000): Promise<string> {
@@ -52,7 +62,27 @@ export class JobQueueService implements OnModuleDestroy {
     return jobId;
   }
 
+  /**
+   * Claims a webhook delivery id for `ttlSeconds`; false when it was claimed before. GitHub gives
+   * every event a GUID (X-GitHub-Delivery) and keeps it when the delivery is redelivered (which it
+   * allows for 3 days, the default here), so a captured delivery replayed later is recognised.
+   * Redis holds a hash of the id, not the id.
+   */
+  async claimDelivery(deliveryId: string, ttlSeconds = 3 * 86_400): Promise<boolean> {
+    return (await this.redis.set(this.deliveryKey(deliveryId), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  /** Gives a claim back when the work it was for could not be queued: a redelivery must work. */
+  async releaseDelivery(deliveryId: string): Promise<void> {
+    await this.redis.del(this.deliveryKey(deliveryId));
+  }
+
+  private deliveryKey(deliveryId: string): string {
+    return `${this.prefix}:webhook-delivery:${createHash('sha256').update(deliveryId).digest('hex').slice(0, 32)}`;
+  }
+
   async onModuleDestroy(): Promise<void> {
+    this.redis.disconnect();
     await Promise.all([this.discover.close(), this.verify.close()]);
   }
 }

@@ -324,13 +324,24 @@ describe('REST status API', () => {
       assert.equal((await queued()).discover.length, 0);
     });
 
+    const delivery = randomUUID();
+
     test('a signed release event queues discovery of the watched target at once', async () => {
-      const res = await deliver(payload, { 'x-hub-signature-256': sign(payload) });
+      const res = await deliver(payload, { 'x-hub-signature-256': sign(payload), 'x-github-delivery': delivery });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.deepEqual(res.body, { event: 'release', queued: ['example-package'] });
       const jobs = (await queued()).discover;
       assert.equal(jobs.length, 1);
       assert.deepEqual(jobs[0].data, { target: 'example-package', trigger: 'webhook' });
+    });
+
+    test('a delivery is acted on once: its replay is answered as a duplicate and queues nothing', async () => {
+      const replay = await deliver(payload, { 'x-hub-signature-256': sign(payload), 'x-github-delivery': delivery });
+      assert.equal(replay.status, 200, JSON.stringify(replay.body));
+      assert.deepEqual(replay.body, { event: 'release', queued: [], duplicate: true });
+      assertError(await deliver(payload, { 'x-hub-signature-256': sign(payload), 'x-github-delivery': 'not a guid' }), 400, 'bad-request');
+      assertError(await deliver(payload, { 'x-hub-signature-256': sign(payload), 'x-github-delivery': 'a'.repeat(101) }), 400, 'bad-request');
+      assert.equal((await queued()).discover.length, 1);
     });
 
     test('ping is answered; other events are ignored; unknown repositories and bad payloads are refused', async () => {
@@ -399,7 +410,7 @@ describe('REST status API', () => {
     assert.deepEqual(params('/api/v1/targets/{target}/releases/{tag}'), ['path:tag', 'path:target']);
     assert.deepEqual(params('/api/v1/targets/{target}/releases/{tag}/runs'), ['path:tag', 'path:target', 'query:before', 'query:cursor', 'query:limit']);
     assert.deepEqual(params('/api/v1/badges/{target}'), ['path:target', 'query:release']);
-    assert.deepEqual(params('/api/v1/webhooks/github', 'post'), ['header:x-github-event', 'header:x-hub-signature-256']);
+    assert.deepEqual(params('/api/v1/webhooks/github', 'post'), ['header:x-github-delivery', 'header:x-github-event', 'header:x-hub-signature-256']);
     assert.deepEqual(responses('/api/v1/webhooks/github', 'post'), ['200', '202', '400', '401', '404', '413', '415', '503']);
     assert.deepEqual(responses('/readyz'), ['200', '503']);
     // Status reads and writes name the bearer scheme (reads need it with PROVWATCH_API_READ_AUTH); the webhook and probes do not.

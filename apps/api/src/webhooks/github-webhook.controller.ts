@@ -12,7 +12,11 @@ import { validGitHubSignature } from './github-signature';
 
 const WEBHOOK_ANSWER_SCHEMA: SchemaObject = {
   type: 'object',
-  properties: { event: { type: 'string', nullable: true, example: 'release' }, queued: { type: 'array', items: { type: 'string' }, description: 'Targets whose discovery was queued.' } },
+  properties: {
+    event: { type: 'string', nullable: true, example: 'release' },
+    queued: { type: 'array', items: { type: 'string' }, description: 'Targets whose discovery was queued.' },
+    duplicate: { type: 'boolean', description: 'Present and true when this X-GitHub-Delivery was already handled in the last 3 days: nothing queued.' },
+  },
 };
 
 /**
@@ -43,14 +47,15 @@ export class GitHubWebhookController {
   @Access('public')
   @ApiOperation({
     summary: 'GitHub release webhook (content type application/json, secret GITHUB_WEBHOOK_SECRET, event "Releases")',
-    description: 'Authenticated by the HMAC in X-Hub-Signature-256, never by the API token. `release` events queue discovery of the watched targets of the repository (202); `ping` and other events are answered 200 and queue nothing. Bodies over 1 MiB are refused.',
+    description: 'Authenticated by the HMAC in X-Hub-Signature-256, never by the API token. `release` events queue discovery of the watched targets of the repository (202); `ping` and other events are answered 200 and queue nothing. A delivery id (X-GitHub-Delivery) seen in the last 3 days is answered 200 with `duplicate: true` and queues nothing. Bodies over 1 MiB are refused.',
   })
   @ApiHeader({ name: 'x-hub-signature-256', required: true, description: 'sha256=<hex HMAC-SHA256 of the raw body under GITHUB_WEBHOOK_SECRET>' })
   @ApiHeader({ name: 'x-github-event', required: true, description: 'release (ping is answered, other events are ignored)' })
+  @ApiHeader({ name: 'x-github-delivery', required: false, description: "The delivery's GUID; a release delivery is acted on once (kept for 3 days)" })
   @ApiBody({ required: true, schema: { type: 'object', description: 'The GitHub event payload; only repository.full_name is read.', properties: { action: { type: 'string' }, repository: { type: 'object', properties: { full_name: { type: 'string', example: 'natrontech/pbs-exporter' } } } } } })
   @ApiAcceptedResponse({ description: 'Discovery queued for these targets', schema: WEBHOOK_ANSWER_SCHEMA })
-  @ApiOkResponse({ description: 'ping, or an event that is not about releases: nothing queued', schema: WEBHOOK_ANSWER_SCHEMA })
-  @ApiResponse({ status: 400, description: 'A signed release event without repository.full_name', schema: ERROR_SCHEMA })
+  @ApiOkResponse({ description: 'ping, an event that is not about releases, or a delivery already handled: nothing queued', schema: WEBHOOK_ANSWER_SCHEMA })
+  @ApiResponse({ status: 400, description: 'A signed release event without repository.full_name, or a malformed X-GitHub-Delivery', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 401, description: 'Signature missing or wrong', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 404, description: 'The repository is not watched', schema: ERROR_SCHEMA })
   @ApiResponse({ status: 413, description: 'Body larger than 1 MiB', schema: ERROR_SCHEMA })
@@ -61,6 +66,7 @@ export class GitHubWebhookController {
     @Res({ passthrough: true }) res: ServerResponse,
     @Headers('x-hub-signature-256') signature?: string,
     @Headers('x-github-event') event?: string,
+    @Headers('x-github-delivery') delivery?: string,
   ) {
     const secret = this.config.githubWebhookSecret;
     if (!secret) throw new ApiError(503, 'webhook-not-configured', 'the GitHub webhook is disabled: set GITHUB_WEBHOOK_SECRET');
@@ -80,8 +86,20 @@ export class GitHubWebhookController {
     if (typeof repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) throw badRequest('the payload has no repository.full_name');
     const targets = this.byRepository.get(repository.toLowerCase());
     if (!targets) throw new ApiError(404, 'not-found', `${repository} is not watched by this provwatch`);
+    // The signature has no timestamp: without the delivery id a captured delivery could be
+    // replayed at will. Senders other than GitHub may leave it out.
+    if (delivery !== undefined && !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) throw badRequest('X-GitHub-Delivery is not a delivery id');
     try {
-      for (const target of targets) await this.jobs.enqueueDiscovery(target, 'webhook');
+      if (delivery && !(await this.jobs.claimDelivery(delivery))) {
+        res.statusCode = 200;
+        return { event, queued: [], duplicate: true };
+      }
+      try {
+        for (const target of targets) await this.jobs.enqueueDiscovery(target, 'webhook');
+      } catch (err) {
+        if (delivery) await this.jobs.releaseDelivery(delivery).catch(() => undefined);
+        throw err;
+      }
     } catch {
       throw new ApiError(503, 'unavailable', 'the job queue is not reachable; GitHub will show the failed delivery for redelivery');
     }
