@@ -266,22 +266,12 @@ export class StatusRepository {
     };
   }
 
-  /**
-   * Poll state of every source of every target, grouped by target name: one query serves the
-   * API's poll-health snapshot (refreshed at most once a second) instead of one per request.
-   */
-  async allPollStates(): Promise<Map<string, PollStateRow[]>> {
-    const rows = await this.prisma.$queryRaw<Array<{ name: string; source: string; last_polled_at: Date | null; last_success_at: Date | null; last_error_code: string | null }>>`
-      SELECT t.name, p.source, p.last_polled_at, p.last_success_at, p.last_error_code
-      FROM poll_states p JOIN targets t ON t.id = p.target_id
-      ORDER BY t.name, p.source`;
-    const out = new Map<string, PollStateRow[]>();
-    for (const r of rows) {
-      const row = { source: r.source, lastPolledAt: r.last_polled_at, lastSuccessAt: r.last_success_at, lastErrorCode: r.last_error_code };
-      const list = out.get(r.name);
-      if (list) list.push(row);
-      else out.set(r.name, [row]);
-    }
-    return out;
+  /** Poll state of each source of a target. */
+  pollStates(targetName: string): Promise<PollStateRow[]> {
+    return this.prisma.pollState.findMany({
+      where: { target: { name: targetName } },
+      select: { source: true, lastPolledAt: true, lastSuccessAt: true, lastErrorCode: true },
+      orderBy: { source: 'asc' },
+    });
   }
 }

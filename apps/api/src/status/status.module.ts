@@ -15,7 +15,7 @@ import { TargetsController } from './targets.controller';
   controllers: [TargetsController, BadgesController],
   providers: [
     { provide: STATUS_REPOSITORY, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new StatusRepository(prisma) },
-    { provide: POLL_HEALTH, inject: [STATUS_REPOSITORY], useFactory: (status: StatusRepository) => new PollHealthCache(() => status.allPollStates()) },
+    { provide: POLL_HEALTH, inject: [STATUS_REPOSITORY], useFactory: (status: StatusRepository) => new PollHealthCache((target) => status.pollStates(target)) },
     {
       provide: VERDICT_CACHE,
       inject: [PRISMA, WATCHLIST],

@@ -90,8 +90,7 @@ export class TargetsController {
   @applyAll(...errors)
   async get(@Param('target') name: string) {
     const target = this.target(name);
-    // The verdict summary is cached until it changes; poll health comes from a snapshot of all
-    // targets at most about a second old.
+    // The verdict summary is cached until it changes; poll health is at most about a second old.
     const [[row], polls] = await Promise.all([this.cache.get(`summary\u0000${target.name}`, [target.name], () => this.status.targetSummaries([target.name])), this.polls.get(target.name)]);
     return {
       ...presentTargetSummary(target, row),
