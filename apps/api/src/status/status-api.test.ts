@@ -372,6 +372,27 @@ describe('REST status API', () => {
     test('without GITHUB_WEBHOOK_SECRET the webhook refuses everything', async () => {
       assertError(await deliver(payload, { 'x-hub-signature-256': sign(payload) }, noToken), 503, 'webhook-not-configured');
     });
+
+    test('every delivery the handler saw is counted by outcome, from zero', async () => {
+      const counts = async (a: App) => {
+        const text = await (await fetch(`${base(a)}/metrics`)).text();
+        return Object.fromEntries([...text.matchAll(/^provwatch_webhook_deliveries_total\{outcome="([a-z-]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+      };
+      // The deliveries of the tests above, in order; the malformed JSON and the 1 MiB body are
+      // refused by the body parser before the handler.
+      assert.deepEqual(await counts(app), {
+        queued: 1,
+        duplicate: 1,
+        ignored: 2,
+        'signature-invalid': 6,
+        'not-configured': 0,
+        'not-watched': 1,
+        invalid: 4,
+        unavailable: 0,
+        'internal-error': 0,
+      });
+      assert.equal((await counts(noToken))['not-configured'], 1);
+    });
   });
 
   test('unknown routes and methods answer in the same error shape', async () => {

@@ -3,8 +3,9 @@ import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, A
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceConfig, Watchlist } from '@provwatch/config';
+import type { ProvwatchMetrics } from '@provwatch/observability';
 import { Access } from '../auth/access.decorator';
-import { SERVICE_CONFIG, WATCHLIST } from '@provwatch/service-core';
+import { METRICS, SERVICE_CONFIG, WATCHLIST } from '@provwatch/service-core';
 import { ApiError, badRequest } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import { ERROR_SCHEMA } from '../status/openapi.schemas';
@@ -18,6 +19,12 @@ const WEBHOOK_ANSWER_SCHEMA: SchemaObject = {
     duplicate: { type: 'boolean', description: 'Present and true when this X-GitHub-Delivery was already handled in the last 3 days: nothing queued.' },
   },
 };
+
+/** `provwatch_webhook_deliveries_total` outcomes: a bounded set, whatever a sender puts in its headers. */
+const OUTCOMES = ['queued', 'duplicate', 'ignored', 'signature-invalid', 'not-configured', 'not-watched', 'invalid', 'unavailable', 'internal-error'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+
+type WebhookAnswer = { event: string | null; queued: string[]; duplicate?: true };
 
 /**
  * GitHub `release` webhooks: a published, edited or deleted release triggers discovery of the
@@ -34,7 +41,10 @@ export class GitHubWebhookController {
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
     @Inject(WATCHLIST) watchlist: Watchlist,
     private readonly jobs: JobQueueService,
+    @Inject(METRICS) private readonly metrics: ProvwatchMetrics,
   ) {
+    // Every outcome from zero, so that rate() sees the first rejected delivery too.
+    for (const outcome of OUTCOMES) metrics.webhookDeliveriesTotal.inc({ outcome }, 0);
     this.byRepository = new Map();
     for (const t of watchlist.targets) {
       const key = t.github.toLowerCase();
@@ -67,7 +77,28 @@ export class GitHubWebhookController {
     @Headers('x-hub-signature-256') signature?: string,
     @Headers('x-github-event') event?: string,
     @Headers('x-github-delivery') delivery?: string,
-  ) {
+  ): Promise<WebhookAnswer> {
+    try {
+      const answer = await this.handle(req, res, signature, event, delivery);
+      this.count(answer.duplicate ? 'duplicate' : answer.queued.length > 0 ? 'queued' : 'ignored');
+      return answer;
+    } catch (err) {
+      this.count(outcomeOf(err));
+      throw err;
+    }
+  }
+
+  private count(outcome: Outcome): void {
+    this.metrics.webhookDeliveriesTotal.inc({ outcome });
+  }
+
+  private async handle(
+    req: IncomingMessage & { rawBody?: Buffer; body?: unknown },
+    res: ServerResponse,
+    signature: string | undefined,
+    event: string | undefined,
+    delivery: string | undefined,
+  ): Promise<WebhookAnswer> {
     const secret = this.config.githubWebhookSecret;
     if (!secret) throw new ApiError(503, 'webhook-not-configured', 'the GitHub webhook is disabled: set GITHUB_WEBHOOK_SECRET');
     if (!req.rawBody || !validGitHubSignature(req.rawBody, signature, secret)) {
@@ -104,5 +135,21 @@ export class GitHubWebhookController {
       throw new ApiError(503, 'unavailable', 'the job queue is not reachable; GitHub will show the failed delivery for redelivery');
     }
     return { event, queued: targets };
+  }
+}
+
+function outcomeOf(err: unknown): Outcome {
+  if (!(err instanceof ApiError)) return 'internal-error';
+  switch (err.code) {
+    case 'webhook-signature-invalid':
+      return 'signature-invalid';
+    case 'webhook-not-configured':
+      return 'not-configured';
+    case 'not-found':
+      return 'not-watched';
+    case 'unavailable':
+      return 'unavailable';
+    default:
+      return 'invalid';
   }
 }

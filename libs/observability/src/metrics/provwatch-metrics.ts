@@ -49,6 +49,7 @@ export class ProvwatchMetrics {
   readonly pollErrorsTotal: Counter<'target' | 'source'>;
   readonly alertsSentTotal: Counter<'state' | 'result'>;
   readonly scrapeErrorsTotal: Counter<'collector'>;
+  readonly webhookDeliveriesTotal: Counter<'outcome'>;
   readonly trustRootRefreshFailuresTotal: Counter;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
@@ -111,7 +112,12 @@ export class ProvwatchMetrics {
       labelNames: ['collector'],
       registers,
     });
-
+    this.webhookDeliveriesTotal = new Counter({
+      name: 'provwatch_webhook_deliveries_total',
+      help: 'GitHub webhook deliveries by outcome (queued, duplicate, ignored, signature-invalid, not-configured, not-watched, invalid, unavailable, internal-error).',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.trustRootRefreshFailuresTotal = new Counter({
       name: 'provwatch_trust_root_refresh_failures_total',
       help: 'Scheduled refreshes of the Sigstore trust root that failed (the last good root stays in use).',
