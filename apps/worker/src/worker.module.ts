@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@provwatch/config';
 import { AlertmanagerClient, type ProvwatchMetrics } from '@provwatch/observability';
@@ -6,6 +7,7 @@ import { loadTrustRootDocument } from '@provwatch/sources';
 import { SigstoreTrustRoot } from '@provwatch/verification';
 import { SERVICE_CONFIG, WATCHLIST, METRICS, PRISMA, SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 import { AlertPublisher } from './alerts/alert-publisher';
+import { ResendTurn } from './alerts/resend-turn';
 import { TrustRootKeeper } from './trust/trust-root.keeper';
 import { WorkerRuntime } from './worker.runtime';
 
@@ -41,6 +43,7 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
           }),
           snapshot: () => statuses.verdicts(windows, { notPassing: true }),
           resendIntervalMs: config.alertResendIntervalSeconds * 1000,
+          turn: config.alertmanagerUrls.length > 0 ? new ResendTurn(redisConnectionFromUrl(config.redisUrl), `${config.queuePrefix}:alert-resend-turn`, `${hostname()}:${process.pid}`, (m) => logger.warn(m)) : undefined,
           publicUrl: config.publicUrl,
           log: (message) => logger.warn(message),
         });

@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { AlertmanagerClient, type PostableAlert, type VerdictSnapshot } from '@provwatch/observability';
 import { startHttpServer, type TestHttpServer } from '../../../../test/support/http-server';
+import { redisConnectionOptions } from '../../../../test/support/redis';
 import { AlertPublisher } from './alert-publisher';
+import { ResendTurn } from './resend-turn';
 
 describe('direct alert push', () => {
   let am: TestHttpServer;
@@ -114,6 +117,57 @@ describe('direct alert push', () => {
     status = 500;
     await publisher.publishChanges(subject, [{ check: 'artifact-provenance', from: 'pass', to: 'fail' }]);
     assert.match(logs.at(-1) ?? '', new RegExp(`alertmanager ${am.host}: push of 1 alert\\(s\\) failed: HTTP 500`));
+  });
+
+  test('of several replicas, one re-sends per interval; the next interval is a new turn', async () => {
+    const since = new Date('2026-11-20T08:00:00Z');
+    checks = [{ target: 'pbs-exporter', image: null, release: 'v0.9.0', check: 'checksums-signature', status: 'fail', since, updatedAt: now }];
+    const connection = await redisConnectionOptions();
+    const key = `alerts-${randomUUID()}:alert-resend-turn`;
+    const replicas = ['a', 'b', 'c'].map(
+      (name) =>
+        new AlertPublisher({
+          client: new AlertmanagerClient({ urls: [am.origin] }),
+          snapshot: async () => ({ checks }),
+          resendIntervalMs: 500,
+          turn: new ResendTurn(connection, key, name),
+          now: () => now,
+        }),
+    );
+    try {
+      await Promise.all(replicas.map((r) => r.resendActive()));
+      assert.equal(received.length, 1, 'one replica re-sent');
+      await Promise.all(replicas.map((r) => r.resendActive()));
+      assert.equal(received.length, 1, 'still inside the turn');
+      await new Promise((r) => setTimeout(r, 500));
+      await Promise.all(replicas.map((r) => r.resendActive()));
+      assert.equal(received.length, 2, 'after the turn, the next re-send goes out once');
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
+  });
+
+  test('when Redis cannot be asked, every replica re-sends (a duplicate is harmless, silence is not)', async () => {
+    checks = [{ target: 'pbs-exporter', image: null, release: 'v0.9.0', check: 'checksums-signature', status: 'fail', since: now, updatedAt: now }];
+    const turnLogs: string[] = [];
+    const replicas = ['a', 'b'].map(
+      (name) =>
+        new AlertPublisher({
+          client: new AlertmanagerClient({ urls: [am.origin] }),
+          snapshot: async () => ({ checks }),
+          resendIntervalMs: 60_000,
+          turn: new ResendTurn({ host: '127.0.0.1', port: 9, connectTimeout: 500 }, 'unreachable:alert-resend-turn', name, (m) => turnLogs.push(m)),
+          now: () => now,
+        }),
+    );
+    try {
+      await Promise.all(replicas.map((r) => r.resendActive()));
+      assert.equal(received.length, 2);
+      assert.equal(turnLogs.length, 2);
+      assert.match(turnLogs[0], /sending anyway/);
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+    }
   });
 
   test('without Alertmanager URLs nothing is sent and no timer runs', async () => {

@@ -22,6 +22,11 @@ export interface AlertPublisherDeps {
   snapshot: () => Promise<Pick<VerdictSnapshot, 'checks'>>;
   /** How often active alerts are sent again; they expire in Alertmanager after 5 intervals. */
   resendIntervalMs: number;
+  /**
+   * Taken before each re-send, so that of several replicas one re-sends per interval (see
+   * ResendTurn); without it, every resend goes out.
+   */
+  turn?: { take(turnMs: number): Promise<boolean>; close(): Promise<void> };
   /** Link from the alert to the release's evidence in the status API. */
   publicUrl?: string;
   now?: () => Date;
@@ -58,6 +63,7 @@ export class AlertPublisher {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.resending;
+    await this.deps.turn?.close();
   }
 
   /** Alerts for the status changes of one run; failures to push are logged, never thrown. */
@@ -83,10 +89,15 @@ export class AlertPublisher {
     await this.send(alerts);
   }
 
-  /** Re-sends every alert that is active now, read from Postgres (so a restarted worker resumes). */
+  /**
+   * Re-sends every alert that is active now, read from Postgres (so a restarted worker resumes),
+   * when it is this replica's turn.
+   */
   resendActive(): Promise<void> {
     this.resending ??= (async () => {
       try {
+        // A little less than the interval: the next timer of whichever replica finds it free.
+        if (this.deps.turn && !(await this.deps.turn.take(this.deps.resendIntervalMs * 0.9))) return;
         const { checks } = await this.deps.snapshot();
         const now = this.now();
         const alerts: PostableAlert[] = [];
