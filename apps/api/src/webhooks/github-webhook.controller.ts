@@ -120,18 +120,18 @@ export class GitHubWebhookController {
     // The signature has no timestamp: without the delivery id a captured delivery could be
     // replayed at will. Senders other than GitHub may leave it out.
     if (delivery !== undefined && !/^[A-Za-z0-9-]{1,100}$/.test(delivery)) throw badRequest('X-GitHub-Delivery is not a delivery id');
+    let claimed = false;
     try {
-      if (delivery && !(await this.jobs.claimDelivery(delivery))) {
-        res.statusCode = 200;
-        return { event, queued: [], duplicate: true };
+      if (delivery) {
+        claimed = await this.jobs.claimDelivery(delivery);
+        if (!claimed) {
+          res.statusCode = 200;
+          return { event, queued: [], duplicate: true };
+        }
       }
-      try {
-        for (const target of targets) await this.jobs.enqueueDiscovery(target, 'webhook');
-      } catch (err) {
-        if (delivery) await this.jobs.releaseDelivery(delivery).catch(() => undefined);
-        throw err;
-      }
+      for (const target of targets) await this.jobs.enqueueDiscovery(target, 'webhook');
     } catch {
+      if (claimed) await this.jobs.releaseDelivery(delivery!).catch(() => undefined);
       throw new ApiError(503, 'unavailable', 'the job queue is not reachable; GitHub will show the failed delivery for redelivery');
     }
     return { event, queued: targets };
