@@ -80,3 +80,11 @@ export function requestedReleaseJobId(payload: Pick<VerifyReleasePayload, 'targe
 export function requestedImageJobId(payload: Pick<VerifyImagePayload, 'target' | 'image' | 'digest'>, now: number, bucketMs = 10_000): string {
   return `image-now-${hash(`${payload.target}\u0000${payload.image}\u0000${payload.digest}\u0000${Math.floor(now / bucketMs)}`)}`;
 }
+
+/**
+ * The Redis key that records a GitHub webhook delivery as handled (see the API's delivery
+ * claims). The id is hashed like the job ids: Redis keeps no sender-chosen text.
+ */
+export function webhookDeliveryKey(prefix: string, deliveryId: string): string {
+  return `${prefix}:webhook-delivery:${hash(deliveryId)}`;
+}

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { type ServiceConfig, redisConnectionFromUrl } from '@provwatch/config';
@@ -13,6 +12,7 @@ import {
   requestedDiscoveryJobId,
   requestedImageJobId,
   requestedReleaseJobId,
+  webhookDeliveryKey,
 } from '@provwatch/jobs';
 import { SERVICE_CONFIG } from '@provwatch/service-core';
 
@@ -66,19 +66,15 @@ export class JobQueueService implements OnModuleDestroy {
    * Claims a webhook delivery id for `ttlSeconds`; false when it was claimed before. GitHub gives
    * every event a GUID (X-GitHub-Delivery) and keeps it when the delivery is redelivered (which it
    * allows for 3 days, the default here), so a captured delivery replayed later is recognised.
-   * Redis holds a hash of the id, not the id.
+   * Redis holds a hash of the id, not the id (libs/jobs `webhookDeliveryKey`).
    */
   async claimDelivery(deliveryId: string, ttlSeconds = 3 * 86_400): Promise<boolean> {
-    return (await this.redis.set(this.deliveryKey(deliveryId), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+    return (await this.redis.set(webhookDeliveryKey(this.prefix, deliveryId), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
   }
 
   /** Gives a claim back when the work it was for could not be queued: a redelivery must work. */
   async releaseDelivery(deliveryId: string): Promise<void> {
-    await this.redis.del(this.deliveryKey(deliveryId));
-  }
-
-  private deliveryKey(deliveryId: string): string {
-    return `${this.prefix}:webhook-delivery:${createHash('sha256').update(deliveryId).digest('hex').slice(0, 32)}`;
+    await this.redis.del(webhookDeliveryKey(this.prefix, deliveryId));
   }
 
   async onModuleDestroy(): Promise<void> {
