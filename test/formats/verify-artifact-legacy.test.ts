@@ -11,7 +11,7 @@ import { Scratch, assertFailed, assertPassed, closedPortUrl } from './format-fix
  * pbs-exporter v0.5.0 to v0.6.x shipped: `*.intoto.jsonl` lines that are bare DSSE envelopes with
  * the certificate inline and no log data, so the Rekor entry (intoto/0.0.2) must be searched by
  * the artifact's digest. The statement mirrors the real generic generator's SLSA v0.2 output
- * (same fields as the v2.1.0 vectors in /work/shared/vectors), with pbs-exporter's values.
+ * (same fields as the v2.1.0 vectors in test/vectors), with pbs-exporter's values.
  */
 const GENERATOR_V2_0_0 =
   'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0';
