@@ -38,10 +38,28 @@ describe('release provenance', () => {
 
   test('no provenance asset is missing; provenance naming no asset fails; extra assets are listed as uncovered', () => {
     assert.equal(checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY)])).status, 'missing');
-    const none = checkReleaseProvenance(release([asset('other-binary', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    const none = checkReleaseProvenance(release([asset('other-binary', Buffer.from('other bytes')), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
     assert.equal(none.code, 'subject-digest-mismatch');
     const extra = checkReleaseProvenance(release([asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('README.md', Buffer.from('x')), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
     assert.deepEqual(extra.evidence.details?.uncoveredAssets, ['README.md']);
+  });
+
+  test('an asset renamed after the build is covered by the subject with its bytes, and the evidence says which', () => {
+    const verdict = checkReleaseProvenance(release([asset('binary-linux-amd64-push-v14', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]));
+    assert.equal(verdict.status, 'pass', verdict.message);
+    assert.deepEqual(verdict.evidence.details?.coverage, { 'binary-linux-amd64-push-v14': { subject: 'gha_generic-binary-linux-amd64-v14', matchedBy: 'digest' } });
+    assert.deepEqual(verdict.evidence.details?.uncoveredAssets, []);
+  });
+
+  test("forged: other bytes under the subject's name fail even when another asset carries the real bytes", () => {
+    const swapped = Buffer.from(BINARY);
+    swapped[7] ^= 0x20;
+    const verdict = checkReleaseProvenance(
+      release([asset('gha_generic-binary-linux-amd64-v14', swapped), asset('renamed-copy', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)]),
+    );
+    assert.equal(verdict.status, 'fail');
+    assert.equal(verdict.code, 'subject-digest-mismatch');
+    assert.match(verdict.message, /gha_generic-binary-linux-amd64-v14 is sha256:/);
   });
 
   test('the wrong tag for the release fails', () => {

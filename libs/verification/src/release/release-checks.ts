@@ -63,26 +63,60 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
   } catch (err) {
     return verdictFromError(err);
   }
-  const byName = new Map(artifacts.map((a) => [a.name, a]));
-  const covered = subjects.map((s) => ({ subject: s, asset: byName.get(s.name) })).filter((x) => x.asset !== undefined);
-  if (covered.length === 0) {
-    return verdictFromError(new VerificationError('subject-digest-mismatch', `the provenance names none of the release's assets (${artifacts.map((a) => a.name).join(', ') || 'none'})`));
-  }
-  const swapped = covered.filter((x) => x.subject.sha256 !== x.asset!.sha256);
+  const matched = matchSubjectsToAssets(subjects, artifacts);
+  const covered = matched.filter((x) => x.subject.sha256 === x.asset.sha256);
+  const swapped = matched.filter((x) => x.subject.sha256 !== x.asset.sha256);
   if (swapped.length > 0) {
     return verdictFromError(
-      new VerificationError('subject-digest-mismatch', `release assets differ from the provenance: ${swapped.map((x) => `${x.asset!.name} is sha256:${x.asset!.sha256}, provenance says sha256:${x.subject.sha256}`).join('; ')}`),
+      new VerificationError('subject-digest-mismatch', `release assets differ from the provenance: ${swapped.map((x) => `${x.asset.name} is sha256:${x.asset.sha256}, provenance says sha256:${x.subject.sha256}`).join('; ')}`),
     );
+  }
+  if (covered.length === 0) {
+    return verdictFromError(new VerificationError('subject-digest-mismatch', `the provenance names none of the release's assets (${artifacts.map((a) => a.name).join(', ') || 'none'})`));
   }
   const verdict = verifyArtifactProvenance({
     trustRoot: input.trustRoot,
     document,
-    artifacts: covered.map((x) => ({ name: x.asset!.name, sha256: Buffer.from(x.asset!.sha256, 'hex') })),
+    artifacts: covered.map((x) => ({ name: x.asset.name, sha256: Buffer.from(x.asset.sha256, 'hex') })),
     expectations: input.expectations,
-    tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset!.sha256) : undefined,
+    tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset.sha256) : undefined,
   });
   const uncovered = artifacts.filter((a) => !covered.some((x) => x.asset === a)).map((a) => a.name);
-  return { ...verdict, evidence: { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, uncoveredAssets: uncovered } } };
+  // Which subject covers which asset, so a rename (matched by bytes) is visible in the evidence.
+  const coverage = Object.fromEntries(covered.map((x) => [x.asset.name, { subject: x.subject.name, matchedBy: x.matchedBy }]));
+  return {
+    ...verdict,
+    evidence: { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, coverage, uncoveredAssets: uncovered } },
+  };
+}
+
+interface SubjectMatch {
+  subject: { name: string; sha256?: string };
+  asset: ReleaseAssetInput;
+  matchedBy: 'name' | 'digest';
+}
+
+/**
+ * Pairs release assets with provenance subjects as slsa-verifier does (it looks for the digest),
+ * without losing the swap check: an asset named like a subject is paired with that subject, so
+ * other bytes under that name stay a mismatch (a digest match elsewhere cannot excuse a swapped
+ * file); an asset no subject names is covered by a subject with its exact sha256, whatever the
+ * subject is called (goreleaser or a release script renaming a built file).
+ */
+function matchSubjectsToAssets(subjects: ReadonlyArray<{ name: string; sha256?: string }>, assets: readonly ReleaseAssetInput[]): SubjectMatch[] {
+  const byName = new Map(subjects.map((s) => [s.name, s]));
+  const byDigest = new Map<string, { name: string; sha256?: string }>();
+  for (const s of subjects) if (s.sha256 !== undefined && !byDigest.has(s.sha256)) byDigest.set(s.sha256, s);
+  const matches: SubjectMatch[] = [];
+  for (const asset of assets) {
+    const named = byName.get(asset.name);
+    if (named) matches.push({ subject: named, asset, matchedBy: 'name' });
+    else {
+      const same = byDigest.get(asset.sha256);
+      if (same) matches.push({ subject: same, asset, matchedBy: 'digest' });
+    }
+  }
+  return matches;
 }
 
 /** Subjects as the (not yet verified) statement lists them, only to pair them with assets by name. */
