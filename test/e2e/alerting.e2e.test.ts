@@ -87,14 +87,15 @@ describe('alerting end to end: provwatch, Prometheus, Alertmanager', { timeout: 
       .replace(/group_interval: \S+/, 'group_interval: 1s');
     [gh, registry, db, pushedTo, ruledTo] = await Promise.all([GitHubDouble.start(), startRegistry(), createTestDatabase(), startAlertmanager(), startAlertmanager(shipped)]);
     await pushOciLayout(registry.host, 'slsa/example-package', vector('slsa-github-generator', 'container-v2.1.0', 'container_workflow_dispatch'), 'v14');
-    // The binary went up under a name the provenance does not know: provenance covers nothing.
+    // A rebuilt binary went up under a name the provenance does not know: no subject has its
+    // name or its bytes, so the provenance covers nothing.
     gh.repos.set('slsa-framework/example-package', [
       {
         id: 14,
         tag: 'v14',
         publishedAt: '2025-02-25T21:00:00Z',
         assets: [
-          { id: 1401, name: 'example-package-linux-amd64', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
+          { id: 1401, name: 'example-package-linux-amd64', bytes: Buffer.concat([BINARY, Buffer.from('rebuilt')]), updatedAt: '2025-02-25T21:05:00Z' },
           { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
         ],
       },

@@ -9,6 +9,7 @@ export function exampleTarget(overrides: Partial<WatchTarget> = {}): WatchTarget
     releases: { includePrereleases: false, keepLast: 10 },
     identity: { issuer: 'https://token.actions.githubusercontent.com', subjectRegexp: '^https://github\\.com/slsa-framework/example-package/' },
     artifacts: { provenance: 'multiple.intoto.jsonl' },
+    expect: { coverage: 'listed' },
     images: [],
     pollIntervalSeconds: 3600,
     gracePeriodSeconds: 3600,

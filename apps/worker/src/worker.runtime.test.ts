@@ -87,8 +87,8 @@ describe('worker runtime', () => {
     const text = await metrics.render();
     assert.match(text, /^provwatch_poll_requests_total\{source="github",code="200"\} [1-9]/m);
     assert.match(text, /^provwatch_poll_requests_total\{source="oci",code="200"\} [1-9]/m);
-    // The release has neither checksums nor an SBOM: its run is `missing` overall.
-    assert.match(text, /^provwatch_verifications_total\{target="example-package",subject="release",status="missing"\} [1-9]/m);
+    // The release carries provenance only, which is all the target declares: its run passes.
+    assert.match(text, /^provwatch_verifications_total\{target="example-package",subject="release",status="pass"\} [1-9]/m);
     assert.match(text, /^provwatch_verification_duration_seconds_count\{subject="release"\} [1-9]/m);
     assert.doesNotMatch(text, /127\.0\.0\.1|sha256:/, 'no host or digest in any label');
   });

@@ -111,3 +111,36 @@ describe('watchlist', () => {
     assert.equal(parseDuration(''), undefined);
   });
 });
+
+describe('evidence expectations in the watchlist', () => {
+  const target = (extra: string) => `targets:
+  - name: tool
+    github: acme/tool
+    identity: { issuer: https://token.actions.githubusercontent.com, subject: https://github.com/acme/tool/.github/workflows/release.yml@refs/tags/v1.0.0 }
+${extra}`;
+
+  test('expect and artifacts.sbom are read; unset keys follow the declarations', () => {
+    const list = loadWatchlistFile(write('expect.yaml', target(`    artifacts: { provenance: multiple.intoto.jsonl, sbom: '*.sbom.json' }
+    expect: { checksums: optional, image_signature: off, provenance: required, coverage: all }
+`)));
+    const t = list.targets[0];
+    assert.equal(t.artifacts.sbom, '*.sbom.json');
+    assert.deepEqual(t.expect, { checksums: 'optional', imageSignature: 'off', provenance: 'required', coverage: 'all' });
+    const plain = loadWatchlistFile(write('plain.yaml', target(''))).targets[0];
+    assert.deepEqual(plain.expect, { coverage: 'listed' });
+  });
+
+  test('unknown expectations, keys and coverage are refused with their line', () => {
+    const problems = problemsOf(write('bad-expect.yaml', target(`    expect: { checksums: maybe, signatures: required, coverage: most }
+`)));
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.field]),
+      [
+        [5, 'targets[0].expect.signatures'],
+        [5, 'targets[0].expect.checksums'],
+        [5, 'targets[0].expect.coverage'],
+      ],
+    );
+    assert.match(problems.find((p) => p.field.endsWith('checksums'))!.message, /required, optional or off/);
+  });
+});

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { type ConfigProblem, ConfigError } from './config.error';
-import type { ImageTarget, WatchDefaults, WatchTarget, Watchlist } from './watchlist.schema';
+import type { EvidenceExpectation, EvidenceExpectations, ImageTarget, WatchDefaults, WatchTarget, Watchlist } from './watchlist.schema';
 
 const MAX_WATCHLIST_BYTES = 1024 * 1024;
 const MAX_POLICY_BYTES = 256 * 1024;
@@ -187,7 +187,7 @@ class Validator {
 
   private target(node: Node, field: string, defaults: WatchDefaults): WatchTarget | undefined {
     const m = this.map(node, field, [
-      'name', 'github', 'source_uri', 'builder_id', 'releases', 'identity', 'artifacts', 'images', 'poll_interval', 'grace_period', 'reverify_interval',
+      'name', 'github', 'source_uri', 'builder_id', 'releases', 'identity', 'artifacts', 'expect', 'images', 'poll_interval', 'grace_period', 'reverify_interval',
     ]);
     if (!m) return undefined;
     const before = this.problems.length;
@@ -228,12 +228,14 @@ class Validator {
     const artifacts: WatchTarget['artifacts'] = {};
     const artNode = m.get('artifacts');
     if (artNode !== undefined) {
-      const a = this.map(artNode, `${field}.artifacts`, ['provenance', 'checksums']);
+      const a = this.map(artNode, `${field}.artifacts`, ['provenance', 'checksums', 'sbom']);
       if (a) {
         artifacts.provenance = this.string(a.get('provenance'), `${field}.artifacts.provenance`);
         artifacts.checksums = this.string(a.get('checksums'), `${field}.artifacts.checksums`);
+        artifacts.sbom = this.string(a.get('sbom'), `${field}.artifacts.sbom`, { pattern: /^[^/\\]+$/, hint: 'an asset name or pattern with * (e.g. *.sbom.json)' });
       }
     }
+    const expect = this.expect(m.get('expect'), `${field}.expect`);
 
     const images: ImageTarget[] = [];
     const imagesNode = m.get('images');
@@ -255,6 +257,7 @@ class Validator {
             releases,
             identity,
             artifacts,
+            expect,
             images,
             pollIntervalSeconds: this.duration(m.get('poll_interval'), `${field}.poll_interval`, defaults.pollIntervalSeconds),
             gracePeriodSeconds: this.duration(m.get('grace_period'), `${field}.grace_period`, defaults.gracePeriodSeconds),
@@ -263,6 +266,21 @@ class Validator {
           }
         : undefined;
     return this.problems.length === before ? target : undefined;
+  }
+
+  private expect(node: Node | null | undefined, field: string): EvidenceExpectations {
+    const expect: EvidenceExpectations = { coverage: 'listed' };
+    if (node === undefined || node === null) return expect;
+    const keys = { provenance: 'provenance', checksums: 'checksums', sbom: 'sbom', image_signature: 'imageSignature', image_provenance: 'imageProvenance', image_sbom: 'imageSbom' } as const;
+    const m = this.map(node, field, [...Object.keys(keys), 'coverage']);
+    if (!m) return expect;
+    for (const [key, name] of Object.entries(keys) as Array<[keyof typeof keys, (typeof keys)[keyof typeof keys]]>) {
+      const value = this.string(m.get(key), `${field}.${key}`, { pattern: /^(required|optional|off)$/, hint: 'required, optional or off' });
+      if (value !== undefined) expect[name] = value as EvidenceExpectation;
+    }
+    const coverage = this.string(m.get('coverage'), `${field}.coverage`, { pattern: /^(listed|all)$/, hint: 'listed or all' });
+    if (coverage !== undefined) expect.coverage = coverage as EvidenceExpectations['coverage'];
+    return expect;
   }
 
   private image(node: Node, field: string): ImageTarget | undefined {

@@ -30,6 +30,25 @@ export interface ImageTarget {
   sbomPolicy?: { path: string; source: string };
 }
 
+/** `expect:` for one kind of evidence: overrides what the declarations and the history imply. */
+export type EvidenceExpectation = 'required' | 'optional' | 'off';
+
+/**
+ * Which evidence a target is held to. Unset keys follow the rule: declared evidence is required,
+ * undeclared evidence is not-applicable until a release has carried it (then its absence is a
+ * regression).
+ */
+export interface EvidenceExpectations {
+  provenance?: EvidenceExpectation;
+  checksums?: EvidenceExpectation;
+  sbom?: EvidenceExpectation;
+  imageSignature?: EvidenceExpectation;
+  imageProvenance?: EvidenceExpectation;
+  imageSbom?: EvidenceExpectation;
+  /** `all`: an executable or archive asset that no provenance subject covers fails the provenance check. */
+  coverage: 'listed' | 'all';
+}
+
 export interface WatchTarget {
   name: string;
   /** `owner/repo` on GitHub. */
@@ -39,7 +58,9 @@ export interface WatchTarget {
   builderId?: string;
   releases: { includePrereleases: boolean; keepLast: number };
   identity: IdentityConfig;
-  artifacts: { provenance?: string; checksums?: string };
+  /** Declared release evidence: asset names (provenance, checksums) and an SBOM asset pattern (`*.sbom.json`). */
+  artifacts: { provenance?: string; checksums?: string; sbom?: string };
+  expect: EvidenceExpectations;
   images: ImageTarget[];
   pollIntervalSeconds: number;
   gracePeriodSeconds: number;

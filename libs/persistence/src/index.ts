@@ -1,4 +1,5 @@
-export { CheckStatus, SubjectKind } from './generated/client';
+export { SubjectKind } from './generated/client';
+export * from './check-status';
 export * from './migrations/migration-applier';
 export * from './persistence.client';
 export * from './verification.repository';

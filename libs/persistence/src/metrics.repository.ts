@@ -1,4 +1,5 @@
-import { type CheckStatus, Prisma, type PrismaClient } from './generated/client';
+import { Prisma, type PrismaClient } from './generated/client';
+import type { CheckStatus } from './check-status';
 
 /** A watched target as the metrics see it: only these are reported, each with its keep_last window. */
 export interface WatchedTargetWindow {
@@ -106,7 +107,7 @@ export class MetricsRepository {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
     if (names.length === 0) return { checks: [], releases: [] };
-    const statusFilter = options.notPassing ? Prisma.sql`AND l.status <> 'pass'` : Prisma.empty;
+    const statusFilter = options.notPassing ? Prisma.sql`AND l.status NOT IN ('pass', 'not-applicable')` : Prisma.empty;
     // Only undecided checks look back, through the (target_id, subject_key, started_at) index.
     const lastVerdict = Prisma.sql`CASE WHEN l.status = 'error' THEN (
           SELECT c.status FROM verification_runs v JOIN check_results c ON c.run_id = v.id

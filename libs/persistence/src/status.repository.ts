@@ -1,11 +1,12 @@
-import type { CheckStatus, PrismaClient } from './generated/client';
-import { overallStatus } from './verification.repository';
+import type { PrismaClient } from './generated/client';
+import { type CheckStatus, STATUS_SEVERITY, fromDbStatus, worstStatus } from './check-status';
 
 export interface StatusCounts {
   pass: number;
   fail: number;
   missing: number;
   error: number;
+  'not-applicable': number;
 }
 
 export interface TargetSummaryRow {
@@ -63,21 +64,17 @@ export interface PollStateRow {
   lastErrorCode: string | null;
 }
 
-const SEVERITY: Record<CheckStatus, number> = { pass: 0, missing: 1, error: 2, fail: 3 };
-
-function worst(statuses: CheckStatus[]): CheckStatus | null {
-  return statuses.length === 0 ? null : overallStatus(statuses.map((status) => ({ check: '', status, code: '', message: '', evidence: {} })));
-}
+const worst = worstStatus;
 
 function counts(rows: Array<{ status: CheckStatus; n: number }>): StatusCounts {
-  const out: StatusCounts = { pass: 0, fail: 0, missing: 0, error: 0 };
+  const out: StatusCounts = { pass: 0, fail: 0, missing: 0, error: 0, 'not-applicable': 0 };
   for (const r of rows) out[r.status] += Number(r.n);
   return out;
 }
 
 function statusOfCounts(c: StatusCounts): CheckStatus | null {
   const present = (Object.keys(c) as CheckStatus[]).filter((s) => c[s] > 0);
-  return present.length === 0 ? null : present.reduce((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a));
+  return present.length === 0 ? null : present.reduce((a, b) => (STATUS_SEVERITY[b] > STATUS_SEVERITY[a] ? b : a));
 }
 
 /**
@@ -110,7 +107,7 @@ export class StatusRepository {
           ORDER BY published_at DESC NULLS LAST, id DESC LIMIT 1
         ) r ON true
         LEFT JOIN LATERAL (
-          SELECT (array_agg(l.status ORDER BY CASE l.status WHEN 'fail' THEN 3 WHEN 'error' THEN 2 WHEN 'missing' THEN 1 ELSE 0 END DESC))[1] AS status
+          SELECT (array_agg(l.status ORDER BY CASE l.status WHEN 'fail' THEN 4 WHEN 'error' THEN 3 WHEN 'missing' THEN 2 WHEN 'pass' THEN 1 ELSE 0 END DESC))[1] AS status
           FROM latest_check_status l
           WHERE l.target_id = t.id AND (
             (l.subject_kind = 'release' AND l.subject_key = r.tag)
@@ -217,7 +214,7 @@ export class StatusRepository {
         subjectKind: l.subjectKind,
         image: l.subjectKind === 'image' ? l.subjectKey.slice(0, -(tag.length + 1)) : null,
         check: l.check,
-        status: l.status,
+        status: fromDbStatus(l.status),
         code: l.code,
         message: result?.message ?? '',
         evidence: result?.evidence ?? {},
@@ -251,7 +248,16 @@ export class StatusRepository {
       take: limit + 1,
       include: { checks: { orderBy: { check: 'asc' }, select: { check: true, status: true, code: true, message: true } } },
     });
-    const rows = runs.slice(0, limit).map((r) => ({ id: r.id, subjectKind: r.subjectKind, subjectKey: r.subjectKey, trigger: r.trigger, startedAt: r.startedAt, finishedAt: r.finishedAt, status: r.status, checks: r.checks }));
+    const rows = runs.slice(0, limit).map((r) => ({
+      id: r.id,
+      subjectKind: r.subjectKind,
+      subjectKey: r.subjectKey,
+      trigger: r.trigger,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      status: fromDbStatus(r.status),
+      checks: r.checks.map((c) => ({ ...c, status: fromDbStatus(c.status) })),
+    }));
     return { rows, next: runs.length > limit ? rows.at(-1)!.id : undefined };
   }
 

@@ -1,5 +1,6 @@
 import type { PrismaClient } from './generated/client';
-import { CheckStatus, Prisma, SubjectKind } from './generated/client';
+import { Prisma, SubjectKind } from './generated/client';
+import { type CheckStatus, fromDbStatus, toDbStatus, worstStatus } from './check-status';
 
 export interface CheckToRecord {
   check: string;
@@ -28,11 +29,9 @@ export interface StatusChange {
   code: string;
 }
 
-/** The worst status of a run: a fail anywhere is a failed run; error beats missing beats pass. */
-const SEVERITY: Record<CheckStatus, number> = { pass: 0, missing: 1, error: 2, fail: 3 };
-
-export function overallStatus(checks: CheckToRecord[]): CheckStatus {
-  return checks.reduce<CheckStatus>((worst, c) => (SEVERITY[c.status] > SEVERITY[worst] ? c.status : worst), CheckStatus.pass);
+/** The worst status of a run (see STATUS_SEVERITY). */
+export function overallStatus(checks: ReadonlyArray<Pick<CheckToRecord, 'status'>>): CheckStatus {
+  return worstStatus(checks.map((c) => c.status)) ?? 'pass';
 }
 
 /**
@@ -54,7 +53,7 @@ export class VerificationRepository {
           trigger: run.trigger,
           startedAt: run.startedAt,
           finishedAt: run.finishedAt,
-          status: overallStatus(run.checks),
+          status: toDbStatus(overallStatus(run.checks)),
         },
       });
       const changes: StatusChange[] = [];
@@ -63,7 +62,7 @@ export class VerificationRepository {
           data: {
             runId: created.id,
             check: check.check,
-            status: check.status,
+            status: toDbStatus(check.status),
             code: check.code,
             message: check.message,
             evidence: check.evidence as Prisma.InputJsonValue,
@@ -81,8 +80,8 @@ export class VerificationRepository {
         const changed = !before || before.status !== check.status;
         await tx.latestCheckStatus.upsert({
           where: { targetId_subjectKind_subjectKey_check: key },
-          create: { ...key, status: check.status, code: check.code, checkResultId: result.id, since: run.finishedAt, updatedAt: run.finishedAt },
-          update: { status: check.status, code: check.code, checkResultId: result.id, updatedAt: run.finishedAt, ...(changed ? { since: run.finishedAt } : {}) },
+          create: { ...key, status: toDbStatus(check.status), code: check.code, checkResultId: result.id, since: run.finishedAt, updatedAt: run.finishedAt },
+          update: { status: toDbStatus(check.status), code: check.code, checkResultId: result.id, updatedAt: run.finishedAt, ...(changed ? { since: run.finishedAt } : {}) },
         });
         if (changed) changes.push({ check: check.check, from: before?.status ?? null, to: check.status, code: check.code });
       }
@@ -91,17 +90,44 @@ export class VerificationRepository {
   }
 
   /** Latest status of every check of one subject, with the evidence of that result. */
-  latestChecks(targetId: number, subjectKind: SubjectKind, subjectKey: string) {
-    return this.prisma.latestCheckStatus.findMany({ where: { targetId, subjectKind, subjectKey }, orderBy: { check: 'asc' } });
+  async latestChecks(targetId: number, subjectKind: SubjectKind, subjectKey: string) {
+    const rows = await this.prisma.latestCheckStatus.findMany({ where: { targetId, subjectKind, subjectKey }, orderBy: { check: 'asc' } });
+    return rows.map((r) => ({ ...r, status: fromDbStatus(r.status) }));
   }
 
   /** Run history of a subject, newest first, by keyset pagination on the run id. */
-  runHistory(targetId: number, subjectKey: string, options: { limit: number; before?: bigint }) {
-    return this.prisma.verificationRun.findMany({
+  async runHistory(targetId: number, subjectKey: string, options: { limit: number; before?: bigint }) {
+    const runs = await this.prisma.verificationRun.findMany({
       where: { targetId, subjectKey, ...(options.before !== undefined ? { id: { lt: options.before } } : {}) },
       orderBy: { id: 'desc' },
       take: Math.min(Math.max(options.limit, 1), 200),
       include: { checks: { orderBy: { check: 'asc' } } },
     });
+    return runs.map((r) => ({ ...r, status: fromDbStatus(r.status), checks: r.checks.map((c) => ({ ...c, status: fromDbStatus(c.status) })) }));
+  }
+
+  /**
+   * The newest release of the target published before `tag` whose `check` found its evidence
+   * (pass or fail): what makes the same evidence's absence from `tag` a regression. Releases are
+   * ordered by publication (discovery when unpublished), not by when provwatch verified them, so
+   * the first discovery of a project's history, verified in any order, judges each release by
+   * its predecessors only.
+   */
+  async lastReleaseCarrying(targetId: number, check: string, tag: string): Promise<string | undefined> {
+    const rows = await this.prisma.$queryRaw<Array<{ tag: string }>>`
+      WITH current_release AS (
+        SELECT coalesce(published_at, discovered_at) AS at FROM releases WHERE target_id = ${targetId} AND tag = ${tag}
+      )
+      SELECT r.tag FROM releases r
+      WHERE r.target_id = ${targetId} AND r.tag <> ${tag} AND r.deleted_at IS NULL
+        AND coalesce(r.published_at, r.discovered_at) < coalesce((SELECT at FROM current_release), now())
+        AND EXISTS (
+          SELECT 1 FROM verification_runs v JOIN check_results c ON c.run_id = v.id
+          WHERE v.target_id = ${targetId} AND v.subject_kind = 'release' AND v.subject_key = r.tag
+            AND c."check" = ${check} AND c.status IN ('pass', 'fail')
+        )
+      ORDER BY coalesce(r.published_at, r.discovered_at) DESC
+      LIMIT 1`;
+    return rows[0]?.tag;
   }
 }

@@ -15,6 +15,8 @@ const BADGES: Record<CheckStatus | 'none', { message: string; color: string }> =
   fail: { message: 'failed', color: 'red' },
   missing: { message: 'evidence missing', color: 'orange' },
   error: { message: 'not checked', color: 'lightgrey' },
+  // Nothing the project promised applies: no claim either way.
+  'not-applicable': { message: 'no evidence promised', color: 'lightgrey' },
   none: { message: 'not verified yet', color: 'lightgrey' },
 };
 

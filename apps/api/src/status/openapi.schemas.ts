@@ -2,10 +2,10 @@ import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec
 
 // Response shapes for the OpenAPI document (served at /api/docs). They describe what the
 // presenters in status.presenter.ts return.
-const status: SchemaObject = { type: 'string', enum: ['pass', 'fail', 'missing', 'error'], nullable: true, description: 'Worst current status; null when nothing was verified yet.' };
+const status: SchemaObject = { type: 'string', enum: ['pass', 'fail', 'missing', 'error', 'not-applicable'], nullable: true, description: 'Worst current status; null when nothing was verified yet.' };
 const counts: SchemaObject = {
   type: 'object',
-  properties: { pass: { type: 'integer' }, fail: { type: 'integer' }, missing: { type: 'integer' }, error: { type: 'integer' } },
+  properties: { pass: { type: 'integer' }, fail: { type: 'integer' }, missing: { type: 'integer' }, error: { type: 'integer' }, 'not-applicable': { type: 'integer' } },
 };
 const time: SchemaObject = { type: 'string', format: 'date-time', nullable: true };
 
@@ -78,7 +78,7 @@ export const RELEASE_DETAIL_SCHEMA: SchemaObject = {
           subject: { type: 'string', enum: ['release', 'image'] },
           image: { type: 'string', nullable: true },
           check: { type: 'string', example: 'artifact-provenance' },
-          status: { type: 'string', enum: ['pass', 'fail', 'missing', 'error'] },
+          status: { type: 'string', enum: ['pass', 'fail', 'missing', 'error', 'not-applicable'] },
           code: { type: 'string', example: 'verified' },
           message: { type: 'string' },
           since: time,
@@ -105,7 +105,7 @@ export const RUN_LIST_SCHEMA: SchemaObject = {
           trigger: { type: 'string' },
           startedAt: time,
           finishedAt: time,
-          status: { type: 'string', enum: ['pass', 'fail', 'missing', 'error'] },
+          status: { type: 'string', enum: ['pass', 'fail', 'missing', 'error', 'not-applicable'] },
           checks: { type: 'array', items: { type: 'object', properties: { check: { type: 'string' }, status: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } } },
         },
       },

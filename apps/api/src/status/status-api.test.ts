@@ -139,7 +139,7 @@ describe('REST status API', () => {
     assert.deepEqual(all.body.items.map((t: any) => t.name), ['example-package', 'quiet-project']);
     const example = all.body.items[0];
     assert.equal(example.status, 'fail');
-    assert.deepEqual(example.counts, { pass: 3, fail: 1, missing: 1, error: 0 });
+    assert.deepEqual(example.counts, { pass: 3, fail: 1, missing: 1, error: 0, 'not-applicable': 0 });
     assert.deepEqual(example.latestRelease, { tag: 'v14', publishedAt: '2026-11-03T12:00:00.000Z', status: 'fail' });
     assert.equal(example.lastVerifiedAt, '2026-11-04T12:00:00.000Z');
     assert.equal(all.body.items[1].status, null, 'nothing verified yet');
@@ -171,7 +171,7 @@ describe('REST status API', () => {
     const res = await get('/api/v1/targets/example-package/releases');
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.items.map((r: any) => [r.tag, r.status]), [['v14', 'fail'], ['v13', 'pass'], ['v12', 'pass']]);
-    assert.deepEqual(res.body.items[0].counts, { pass: 1, fail: 1, missing: 1, error: 0 });
+    assert.deepEqual(res.body.items[0].counts, { pass: 1, fail: 1, missing: 1, error: 0, 'not-applicable': 0 });
     const p1 = await get('/api/v1/targets/example-package/releases?limit=2');
     assert.deepEqual(p1.body.items.map((r: any) => r.tag), ['v14', 'v13']);
     const p2 = await get(`/api/v1/targets/example-package/releases?limit=2&cursor=${p1.body.next}`);

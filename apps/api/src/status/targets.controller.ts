@@ -202,7 +202,7 @@ export class TargetsController {
 }
 
 function countStatuses(statuses: string[]) {
-  const c = { pass: 0, fail: 0, missing: 0, error: 0 };
+  const c = { pass: 0, fail: 0, missing: 0, error: 0, 'not-applicable': 0 };
   for (const s of statuses) c[s as keyof typeof c]++;
   return c;
 }

@@ -55,14 +55,15 @@ describe('image verification into Postgres', () => {
     await registry?.stop();
   });
 
-  test('provenance passes with the project policy; absent signature and SBOM are pending in the grace period', async () => {
+  test('provenance passes with the project policy; the absent signature is pending in the grace period, the undeclared SBOM not-applicable', async () => {
     const result = await verifier.verifyTag(target, image, 'main', 'discovery');
     const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
     assert.equal(byCheck[IMAGE_CHECKS.provenance].status, 'pass', byCheck[IMAGE_CHECKS.provenance].message);
     assert.equal((byCheck[IMAGE_CHECKS.provenance].evidence as any).digest, DIGEST);
     assert.equal((byCheck[IMAGE_CHECKS.provenance].evidence as any).details.policy, 'allowed');
     assert.equal(byCheck[IMAGE_CHECKS.tag].status, 'pass');
-    assert.deepEqual(result.pending.sort(), [IMAGE_CHECKS.sbom, IMAGE_CHECKS.signature].sort());
+    assert.deepEqual(result.pending, [IMAGE_CHECKS.signature]);
+    assert.equal(byCheck[IMAGE_CHECKS.sbom].status, 'not-applicable');
   });
 
   test('after the grace period, absent evidence is missing', async () => {

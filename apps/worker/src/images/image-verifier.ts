@@ -1,4 +1,4 @@
-import type { ImageTarget, WatchTarget } from '@provwatch/config';
+import type { EvidenceExpectation, ImageTarget, WatchTarget } from '@provwatch/config';
 import type { CheckToRecord, ImageRepository, StatusChange, VerificationRepository } from '@provwatch/persistence';
 import { identityOf } from '../targets/target-identity';
 import { ImageEvidenceCollector, type OciRegistryClient, verdictFromAnyError } from '@provwatch/sources';
@@ -7,6 +7,7 @@ import {
   type SigstoreTrustRoot,
   type StatementCheck,
   type Verdict,
+  applyEvidenceExpectation,
   assertPolicyAllows,
   passVerdict,
   summariseCycloneDx,
@@ -85,6 +86,16 @@ export class ImageVerifier {
       for (const check of [IMAGE_CHECKS.signature, IMAGE_CHECKS.provenance, IMAGE_CHECKS.sbom]) verdicts.push([check, verdict]);
     }
 
+    // Listing an image declares its signature; a policy or a repository declares provenance / SBOM.
+    const rules: Record<string, { declared: boolean; expect?: EvidenceExpectation; evidence: string }> = {
+      [IMAGE_CHECKS.signature]: { declared: true, expect: target.expect.imageSignature, evidence: 'image signature' },
+      [IMAGE_CHECKS.provenance]: { declared: !!(image.provenancePolicy || image.provenanceRepository), expect: target.expect.imageProvenance, evidence: 'image provenance' },
+      [IMAGE_CHECKS.sbom]: { declared: !!(image.sbomPolicy || image.sbomRepository), expect: target.expect.imageSbom, evidence: 'image SBOM' },
+    };
+    for (const entry of verdicts) {
+      const rule = rules[entry[0]];
+      if (rule) entry[1] = applyEvidenceExpectation(entry[1], { evidence: rule.evidence, subject: `${image.ref}:${tag}`, declared: rule.declared, expect: rule.expect });
+    }
     const inGrace = this.now().getTime() - observed.firstSeenAt.getTime() < target.gracePeriodSeconds * 1000;
     const pending = verdicts.filter(([, v]) => v.status === 'missing' && inGrace).map(([name]) => name);
     const recorded = verdicts

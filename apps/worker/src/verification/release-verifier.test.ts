@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { GitHubDouble } from '../../../../test/support/github-double';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
 import { exampleTarget } from '../../../../test/support/watch-targets';
+import { SigningKit } from '../../../../test/kit/signing-kit';
 import { ASSETS_CHECK, ReleaseVerifier } from './release-verifier';
 
 /**
@@ -65,12 +67,13 @@ describe('release verification into Postgres', () => {
     await gh?.close();
   });
 
-  test('a good release: provenance and assets pass, with evidence in Postgres; absent evidence is pending in the grace period', async () => {
+  test('a good release: provenance and assets pass, with evidence in Postgres; undeclared evidence is not-applicable, not pending', async () => {
     const result = await verifier.verify(target, 14, 'discovery');
     const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
     assert.equal(byCheck['artifact-provenance'].status, 'pass', byCheck['artifact-provenance'].message);
     assert.equal(byCheck[ASSETS_CHECK].status, 'pass');
-    assert.deepEqual(result.pending.sort(), ['checksums-signature', 'release-sbom']);
+    assert.deepEqual(result.pending, []);
+    assert.equal(byCheck['checksums-signature'].status, 'not-applicable');
     const stored = await prisma.checkResult.findFirstOrThrow({ where: { check: 'artifact-provenance' } });
     const evidence = stored.evidence as any;
     assert.match(evidence.builderId, /generator_generic_slsa3\.yml@refs\/tags\/v2\.1\.0$/);
@@ -105,12 +108,153 @@ describe('release verification into Postgres', () => {
     assert.equal(again.recorded.find((c) => c.check === ASSETS_CHECK)?.code, 'asset-changed');
   });
 
-  test('provenance still absent after the grace period is missing', async () => {
-    const early = await verifier.verify(target, 15, 'discovery');
+  test('declared evidence: checksums pending in the grace period; provenance still absent after it is missing', async () => {
+    const early = await verifier.verify({ ...target, artifacts: { ...target.artifacts, checksums: 'checksums.txt' } }, 15, 'discovery');
+    assert.ok(early.pending.includes('checksums-signature'));
     assert.ok(early.pending.includes('artifact-provenance'));
     now = new Date(Date.parse(PUBLISHED) + 2 * 3600 * 1000);
     const late = await verifier.verify(target, 15, 'schedule');
     assert.equal(late.recorded.find((c) => c.check === 'artifact-provenance')?.status, 'missing');
     assert.deepEqual(late.pending, []);
+  });
+});
+
+/**
+ * What a target is held to: a project that publishes only provenance turns green; evidence its
+ * earlier releases carried and a later one lacks pages as evidence-regressed. Checksums are
+ * signed by the test kit, the provenance is the real generator output.
+ */
+describe('evidence expectations, through the release verifier and Postgres', () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let kit: SigningKit;
+  let releases: ReleaseRepository;
+  const now = new Date('2025-06-01T00:00:00Z');
+  const PBS_IDENTITY = { issuer: 'https://token.actions.githubusercontent.com', subjectRegexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+$' };
+  const verifierFor = (trustRoot: SigstoreTrustRoot) =>
+    new ReleaseVerifier({
+      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
+      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
+      releases,
+      verifications: new VerificationRepository(prisma),
+      trustRoot: () => trustRoot,
+      now: () => now,
+    });
+  const watched = async (name: string, github: string, overrides: Partial<WatchTarget>) => {
+    const t = { ...exampleTarget({ name, github, ...overrides }), id: 0 };
+    t.id = await releases.upsertTarget(t.name, t.github, 'hash');
+    return t;
+  };
+  const signedChecksums = async (id: number, tag: string) => {
+    const text = Buffer.from(`${createHash('sha256').update(`binary ${tag}`).digest('hex')}  tool_linux_amd64\n`);
+    const signed = await kit.signBlob(text, { github: { ref: `refs/tags/${tag}` } });
+    return [
+      { id: id * 10 + 1, name: 'tool_linux_amd64', bytes: Buffer.from(`binary ${tag}`), updatedAt: '2025-05-01T00:00:00Z' },
+      { id: id * 10 + 2, name: 'checksums.txt', bytes: text, updatedAt: '2025-05-01T00:00:00Z' },
+      { id: id * 10 + 3, name: 'checksums.txt.sigstore.json', bytes: Buffer.from(JSON.stringify(signed.bundle('0.3'))), updatedAt: '2025-05-01T00:00:00Z' },
+    ];
+  };
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    releases = new ReleaseRepository(prisma);
+    kit = await SigningKit.create({ now: new Date('2025-05-01T00:00:00Z') });
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  test('a provenance-only target passes: checksums and SBOM it never declared nor published are not-applicable, never pending', async () => {
+    const target = await watched('provenance-only', 'acme/provenance-only', {});
+    gh.repos.set('acme/provenance-only', [
+      {
+        id: 14,
+        tag: 'v14',
+        publishedAt: PUBLISHED,
+        assets: [
+          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
+          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
+        ],
+      },
+    ]);
+    const result = await verifierFor(SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT))).verify(target, 14, 'discovery');
+    const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
+    assert.deepEqual(result.pending, []);
+    assert.equal(byCheck['artifact-provenance'].status, 'pass', byCheck['artifact-provenance'].message);
+    for (const check of ['checksums-signature', 'release-sbom']) {
+      assert.equal(byCheck[check].status, 'not-applicable', check);
+      assert.equal(byCheck[check].code, 'evidence-not-promised', check);
+    }
+    const run = await prisma.verificationRun.findFirstOrThrow({ where: { targetId: target.id }, orderBy: { id: 'desc' } });
+    assert.equal(run.status, 'pass', 'a release whose applicable checks all pass is pass');
+    const latest = await new VerificationRepository(prisma).latestChecks(target.id, 'release', 'v14');
+    assert.equal(latest.find((c) => c.check === 'release-sbom')?.status, 'not-applicable');
+  });
+
+  test('checksums published for three releases and not for the fourth: evidence-regressed, naming the last release that had them', async () => {
+    const target = await watched('regressed', 'acme/regressed', { identity: PBS_IDENTITY, artifacts: {} });
+    const day = (d: number) => `2025-05-0${d}T00:00:00Z`;
+    gh.repos.set('acme/regressed', [
+      { id: 1, tag: 'v1.0.0', publishedAt: day(1), assets: await signedChecksums(1, 'v1.0.0') },
+      { id: 2, tag: 'v1.1.0', publishedAt: day(2), assets: await signedChecksums(2, 'v1.1.0') },
+      { id: 3, tag: 'v1.2.0', publishedAt: day(3), assets: await signedChecksums(3, 'v1.2.0') },
+      { id: 4, tag: 'v1.3.0', publishedAt: day(4), assets: [{ id: 41, name: 'tool_linux_amd64', bytes: Buffer.from('binary v1.3.0'), updatedAt: day(4) }] },
+    ]);
+    const verifier = verifierFor(SigstoreTrustRoot.fromJSON(kit.trustedRoot()));
+    // Verified newest first, as a first discovery may: the order of publication decides, not of verification.
+    const fourth = await verifier.verify(target, 4, 'discovery');
+    assert.equal(fourth.recorded.find((c) => c.check === 'checksums-signature')?.status, 'not-applicable', 'nothing earlier carried checksums yet');
+    for (const id of [1, 2, 3]) {
+      const r = await verifier.verify(target, id, 'discovery');
+      assert.equal(r.recorded.find((c) => c.check === 'checksums-signature')?.status, 'pass', `release ${id}`);
+    }
+    const again = await verifier.verify(target, 4, 'schedule');
+    const checksums = again.recorded.find((c) => c.check === 'checksums-signature')!;
+    assert.equal(checksums.status, 'missing');
+    assert.equal(checksums.code, 'evidence-regressed');
+    assert.match(checksums.message, /^signed checksums published up to v1\.2\.0, absent from v1\.3\.0/);
+    assert.ok(again.changes.some((c) => c.check === 'checksums-signature' && c.from === 'not-applicable' && c.to === 'missing'));
+    // The provenance none of them carried stays not-applicable throughout.
+    assert.equal(again.recorded.find((c) => c.check === 'artifact-provenance')?.status, 'not-applicable');
+  });
+
+  test('expect: off silences a check, optional accepts its absence, required holds an undeclared one', async () => {
+    const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
+    const off = await watched('off', 'acme/regressed', { identity: PBS_IDENTITY, artifacts: {}, expect: { coverage: 'listed', checksums: 'off' } });
+    const offRun = await verifierFor(trustRoot).verify(off, 4, 'discovery');
+    assert.equal(offRun.recorded.find((c) => c.check === 'checksums-signature')?.code, 'check-off');
+    const optional = await watched('optional', 'acme/regressed', { identity: PBS_IDENTITY, artifacts: { checksums: 'checksums.txt' }, expect: { coverage: 'listed', checksums: 'optional' } });
+    const optionalRun = await verifierFor(trustRoot).verify(optional, 4, 'discovery');
+    assert.equal(optionalRun.recorded.find((c) => c.check === 'checksums-signature')?.status, 'not-applicable');
+    const required = await watched('required', 'acme/regressed', { identity: PBS_IDENTITY, artifacts: {}, expect: { coverage: 'listed', provenance: 'required' } });
+    const requiredRun = await verifierFor(trustRoot).verify(required, 4, 'discovery');
+    assert.equal(requiredRun.recorded.find((c) => c.check === 'artifact-provenance')?.status, 'missing');
+  });
+
+  test('coverage: all fails a release binary that no provenance subject covers; listed only lists it', async () => {
+    const assets = [
+      { id: 5401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
+      { id: 5402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
+      { id: 5403, name: 'sneaky_linux_amd64.tar.gz', bytes: Buffer.from('not built by the generator'), updatedAt: '2025-02-25T21:07:00Z' },
+      { id: 5404, name: 'NOTES.md', bytes: Buffer.from('notes'), updatedAt: '2025-02-25T21:07:00Z' },
+    ];
+    gh.repos.set('acme/coverage', [{ id: 14, tag: 'v14', publishedAt: PUBLISHED, assets }]);
+    const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
+    const all = await watched('coverage-all', 'acme/coverage', { expect: { coverage: 'all' } });
+    const strict = (await verifierFor(trustRoot).verify(all, 14, 'discovery')).recorded.find((c) => c.check === 'artifact-provenance')!;
+    assert.equal(strict.status, 'fail');
+    assert.equal(strict.code, 'artifact-uncovered');
+    assert.match(strict.message, /sneaky_linux_amd64\.tar\.gz/);
+    assert.doesNotMatch(strict.message, /NOTES\.md/);
+    const listed = await watched('coverage-listed', 'acme/coverage', {});
+    const lenient = (await verifierFor(trustRoot).verify(listed, 14, 'discovery')).recorded.find((c) => c.check === 'artifact-provenance')!;
+    assert.equal(lenient.status, 'pass', lenient.message);
+    assert.deepEqual((lenient.evidence as any).details.uncoveredAssets, ['sneaky_linux_amd64.tar.gz', 'NOTES.md']);
   });
 });

@@ -7,6 +7,7 @@ import {
   type SlsaExpectations,
   type TlogSearchResult,
   type Verdict,
+  applyEvidenceExpectation,
   checkReleaseAttestations,
   checkReleaseChecksums,
   checkReleaseProvenance,
@@ -77,15 +78,17 @@ export class ReleaseVerifier {
       expectations: { sourceUri: target.sourceUri, sourceTag: release.tag, builderId: target.builderId } satisfies SlsaExpectations,
       provenanceAsset: target.artifacts.provenance,
       checksumsAsset: target.artifacts.checksums,
+      sbomAssets: target.artifacts.sbom,
+      requireFullCoverage: target.expect.coverage === 'all',
       tlogSearch: (sha: string) => searches.get(sha),
     };
     let provenance = checkReleaseProvenance(checkInput);
     if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);
     const verdicts: Array<[string, Verdict]> = [
       [ASSETS_CHECK, assetsVerdict(changed, inputs)],
-      [RELEASE_CHECKS.provenance, provenance],
-      [RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput)],
-      [RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance)],
+      [RELEASE_CHECKS.provenance, await this.expected(target, release.tag, RELEASE_CHECKS.provenance, provenance)],
+      [RELEASE_CHECKS.checksums, await this.expected(target, release.tag, RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput))],
+      [RELEASE_CHECKS.sbom, await this.expected(target, release.tag, RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance))],
     ];
 
     const inGrace = release.publishedAt !== null && this.now().getTime() - Date.parse(release.publishedAt) < target.gracePeriodSeconds * 1000;
@@ -120,6 +123,19 @@ export class ReleaseVerifier {
       return verdictFromAnyError(err);
     }
     return checkReleaseAttestations(input, bundles);
+  }
+
+  /**
+   * What absent evidence means for this target (applyEvidenceExpectation): the watchlist's
+   * declarations and `expect:`, then the target's own history, asked only when it matters.
+   */
+  private async expected(target: WatchTarget & { id: number }, tag: string, check: string, verdict: Verdict): Promise<Verdict> {
+    const rule = RELEASE_EXPECTATIONS[check];
+    const expect = target.expect[rule.key];
+    const declared = target.artifacts[rule.key] !== undefined;
+    const needsHistory = verdict.status === 'missing' && expect === undefined && !declared;
+    const lastCarriedBy = needsHistory ? await this.deps.verifications.lastReleaseCarrying(target.id, check, tag) : undefined;
+    return applyEvidenceExpectation(verdict, { evidence: rule.evidence, subject: tag, declared, expect, lastCarriedBy });
   }
 
   private now(): Date {
@@ -167,6 +183,13 @@ export class ReleaseVerifier {
     return digests;
   }
 }
+
+/** Which watchlist keys declare (artifacts.*) and override (expect.*) each release check. */
+const RELEASE_EXPECTATIONS: Record<string, { key: 'provenance' | 'checksums' | 'sbom'; evidence: string }> = {
+  [RELEASE_CHECKS.provenance]: { key: 'provenance', evidence: 'provenance' },
+  [RELEASE_CHECKS.checksums]: { key: 'checksums', evidence: 'signed checksums' },
+  [RELEASE_CHECKS.sbom]: { key: 'sbom', evidence: 'SBOM' },
+};
 
 function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[]): Verdict {
   if (changed.length > 0) {

@@ -2,7 +2,7 @@
  * The current truth in Postgres, as the scrape-time gauges need it. libs/persistence produces it
  * (MetricsRepository); this library only turns it into series, so it needs no database.
  */
-export type CheckStatusName = 'pass' | 'fail' | 'missing' | 'error';
+export type CheckStatusName = 'pass' | 'fail' | 'missing' | 'error' | 'not-applicable';
 
 export interface CheckStatusEntry {
   target: string;

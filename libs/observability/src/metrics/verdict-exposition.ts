@@ -56,9 +56,10 @@ export function formatVerdictParts(snapshot: VerdictSnapshot): Map<string, Verdi
     // An undecided check says what it was before (last_verdict): rules keep paging on a failure
     // that an outage (or an attacker breaking the registry) made impossible to re-check.
     p[VERDICT_GAUGES.checkStatus] += `${VERDICT_GAUGES.checkStatus}{${labels},status="${c.status}"${c.status === 'error' ? `,last_verdict="${c.lastVerdict ?? 'none'}"` : ''}} 1\n`;
-    if (c.status !== 'pass') p[VERDICT_GAUGES.checkStatusSince] += `${VERDICT_GAUGES.checkStatusSince}{${labels}} ${seconds(c.since)}\n`;
+    if (c.status !== 'pass' && c.status !== 'not-applicable') p[VERDICT_GAUGES.checkStatusSince] += `${VERDICT_GAUGES.checkStatusSince}{${labels}} ${seconds(c.since)}\n`;
     const key = `${c.target}\u0000${c.release}`;
-    allPass.set(key, (allPass.get(key) ?? true) && c.status === 'pass');
+    // A release is verified when every check that applies passes; not-applicable ones count for nothing.
+    allPass.set(key, (allPass.get(key) ?? true) && (c.status === 'pass' || c.status === 'not-applicable'));
     if (c.status !== 'error') last.set(c.target, Math.max(last.get(c.target) ?? 0, seconds(c.updatedAt)));
   }
   // A release is verified when all its checks pass, image checks at the same tag included; only

@@ -24,7 +24,14 @@ export interface ExpectedTable {
 export function parsePrismaSchema(source: string): { tables: ExpectedTable[]; enums: Record<string, string[]> } {
   const text = source.replace(/\/\/.*$/gm, '');
   const enums: Record<string, string[]> = {};
-  for (const m of text.matchAll(/enum\s+(\w+)\s*\{([^}]*)\}/g)) enums[m[1]] = m[2].split(/\s+/).filter(Boolean);
+  // One value per line, optionally `name @map("label")`: the database holds the label.
+  for (const m of text.matchAll(/enum\s+(\w+)\s*\{([^}]*)\}/g)) {
+    enums[m[1]] = m[2]
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((line) => /@map\("([^"]+)"\)/.exec(line)?.[1] ?? line.split(/\s+/)[0]);
+  }
   const models = [...text.matchAll(/model\s+(\w+)\s*\{([^}]*)\}/g)].map((m) => ({ name: m[1], body: m[2] }));
   const tableOf = new Map<string, string>();
   for (const { name, body } of models) tableOf.set(name, /@@map\("([^"]+)"\)/.exec(body)?.[1] ?? name);

@@ -1,1 +1,2 @@
 export * from './release-checks';
+export * from './evidence-expectations';

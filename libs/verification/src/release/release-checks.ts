@@ -30,6 +30,10 @@ export interface ReleaseCheckInput {
   expectations: SlsaExpectations;
   provenanceAsset?: string;
   checksumsAsset?: string;
+  /** The SBOM assets' name or pattern (`*` matches any run of characters); `*.sbom.json`, `*.cdx.json` and `*.bom.json` when unset. */
+  sbomAssets?: string;
+  /** Every executable or archive asset must be a provenance subject (`expect: { coverage: all }`). */
+  requireFullCoverage?: boolean;
   /** Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0). */
   tlogSearch?: (sha256Hex: string) => TlogSearchResult | undefined;
 }
@@ -82,6 +86,14 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
     tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset.sha256) : undefined,
   });
   const uncovered = artifacts.filter((a) => !covered.some((x) => x.asset === a)).map((a) => a.name);
+  const uncoveredBuilds = uncovered.filter(isBuildOutput);
+  if (verdict.status === 'pass' && input.requireFullCoverage && uncoveredBuilds.length > 0) {
+    // A binary slipped into a release beside the built ones carries no provenance at all.
+    return verdictFromError(
+      new VerificationError('artifact-uncovered', `the target asks for full coverage, but no provenance subject covers ${uncoveredBuilds.join(', ')}`),
+      { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, uncoveredAssets: uncovered } },
+    );
+  }
   // Which subject covers which asset, so a rename (matched by bytes) is visible in the evidence.
   const coverage = Object.fromEntries(covered.map((x) => [x.asset.name, { subject: x.subject.name, matchedBy: x.matchedBy }]));
   return {
@@ -117,6 +129,21 @@ function matchSubjectsToAssets(subjects: ReadonlyArray<{ name: string; sha256?: 
     }
   }
   return matches;
+}
+
+/** Executables and archives: what a build outputs, as opposed to notes, keys and evidence. */
+const ARCHIVE = /\.(tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tar\.zst|tar|zip|7z|gz|xz|zst|jar|war|whl|gem|nupkg|deb|rpm|apk|msi|exe|dmg|pkg|appimage|snap|bin|so|dylib|dll|wasm)$/i;
+const DOCUMENT = /\.(txt|md|json|ya?ml|asc|pem|sig|pub|crt|cert|html|pdf|sha256|sha512|sbom|spdx|cdx)$/i;
+
+export function isBuildOutput(name: string): boolean {
+  if (isEvidenceAsset(name) || DOCUMENT.test(name)) return false;
+  // No extension at all is how goreleaser and most Go/Rust releases name a bare binary.
+  return ARCHIVE.test(name) || !/\.[A-Za-z0-9]{1,8}$/.test(name);
+}
+
+/** `*.sbom.json` style patterns: only `*` is special, anchored at both ends. */
+function assetPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }
 
 /** Subjects as the (not yet verified) statement lists them, only to pair them with assets by name. */
@@ -176,7 +203,8 @@ export function checkReleaseChecksums(input: ReleaseCheckInput): Verdict {
  * `missing`; a provenance that did not pass leaves the SBOM undecided (`error`), not `pass`.
  */
 export function checkReleaseSboms(input: ReleaseCheckInput, provenance: Verdict): Verdict {
-  const sboms = input.assets.filter((a) => /\.(sbom|cdx|bom)\.json$/.test(a.name));
+  const pattern = input.sbomAssets !== undefined ? assetPattern(input.sbomAssets) : /\.(sbom|cdx|bom)\.json$/;
+  const sboms = input.assets.filter((a) => pattern.test(a.name));
   if (sboms.length === 0) return missingVerdict('no SBOM asset (*.sbom.json) in the release');
   if (provenance.status !== 'pass') {
     return { status: 'error', code: 'prerequisite-failed', message: `SBOMs cannot be trusted without verified provenance (${provenance.code})`, evidence: {} };

@@ -34,6 +34,8 @@ export const FAIL_CODES = [
   'source-versioned-tag-mismatch',
   'checksum-mismatch',
   'checksum-entry-missing',
+  // An executable or archive of the release that no provenance covers (expect: { coverage: all }).
+  'artifact-uncovered',
   'policy-violation',
   'sbom-invalid',
   // Inputs that cannot be what they claim (treated as evidence that is wrong).
@@ -60,7 +62,13 @@ export const ERROR_CODES = [
 
 export type FailCode = (typeof FAIL_CODES)[number];
 export type ErrorCode = (typeof ERROR_CODES)[number];
-export type ReasonCode = FailCode | ErrorCode | 'verified' | 'evidence-missing';
+/**
+ * Codes of the other statuses: `verified` (pass); `evidence-missing` and `evidence-regressed`
+ * (missing: declared evidence absent, or evidence earlier releases carried absent from this one);
+ * `evidence-not-promised` and `check-off` (not-applicable: never declared nor published, or
+ * turned off by the target's `expect`).
+ */
+export type ReasonCode = FailCode | ErrorCode | 'verified' | 'evidence-missing' | 'evidence-regressed' | 'evidence-not-promised' | 'check-off';
 
 const ERROR_CODE_SET: ReadonlySet<string> = new Set(ERROR_CODES);
 

@@ -1,7 +1,11 @@
 import type { ReasonCode } from './reason-code';
 import { EvidenceMissingError, VerificationError } from './verification.error';
 
-export type CheckStatus = 'pass' | 'fail' | 'missing' | 'error';
+/**
+ * `not-applicable`: evidence the target never declared and the project never published. It is
+ * stored and shown, never paged on, and neither a pass nor a failure of the release.
+ */
+export type CheckStatus = 'pass' | 'fail' | 'missing' | 'error' | 'not-applicable';
 
 /** Who signed, as the certificate (or key) says; every field is verified before it lands here. */
 export interface SignerEvidence {
@@ -62,6 +66,10 @@ export function passVerdict(message: string, evidence: Evidence): Verdict {
 
 export function missingVerdict(message: string, evidence: Evidence = {}): Verdict {
   return { status: 'missing', code: 'evidence-missing', message, evidence };
+}
+
+export function notApplicableVerdict(code: 'evidence-not-promised' | 'check-off', message: string, evidence: Evidence = {}): Verdict {
+  return { status: 'not-applicable', code, message, evidence };
 }
 
 /**
