@@ -102,20 +102,22 @@ describe('the snapshot behind the scrape-time gauges', () => {
   test('the verdict version moves with every recorded run, new release and deletion, and only then', async () => {
     const version = async () => (await repo.verdictVersions(['pbs-exporter'])).get('pbs-exporter');
     const before = await version();
-    const markerBefore = await repo.verdictChangeMarker();
     assert.equal(await version(), before);
-    assert.equal(await repo.verdictChangeMarker(), markerBefore);
     const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
     // A run recorded with an older timestamp than everything else (a late commit) still counts.
     await new VerificationRepository(prisma).recordRun({ targetId: target, subjectKind: 'release', subjectKey: 'v0.2.0', trigger: 'schedule', startedAt: at(1), finishedAt: at(1), checks: [{ check: 'artifact-provenance', status: 'pass', code: 'verified', message: 'ok', evidence: {} }] });
     const afterRun = await version();
     assert.notEqual(afterRun, before);
-    assert.notEqual(await repo.verdictChangeMarker(), markerBefore);
     await new ReleaseRepository(prisma).upsertRelease(target, { tag: 'v0.5.0', githubReleaseId: 5, name: null, prerelease: false, publishedAt: at(23) });
     const afterRelease = await version();
     assert.notEqual(afterRelease, afterRun);
     await new ReleaseRepository(prisma).markDeleted(target, ['v0.2.0', 'v0.4.0']);
     assert.notEqual(await version(), afterRelease);
+    // An image tag seen, or moved, is a change too (the image window follows last_seen_at).
+    const image = await prisma.image.create({ data: { targetId: target, repository: 'registry.test/pbs-exporter' } });
+    const beforeTag = await version();
+    await prisma.imageDigest.create({ data: { imageId: image.id, tag: 'v0.5.0', digest: 'sha256:' + 'a'.repeat(64) } });
+    assert.notEqual(await version(), beforeTag);
     // Polls do not touch it.
     const settled = await version();
     await new PollStateRepository(prisma).record(target, 'github-releases', at(24), {});

@@ -22,7 +22,7 @@ import { TargetsController } from './targets.controller';
       useFactory: (prisma: PrismaClient, watchlist: Watchlist) => {
         const versions = new MetricsRepository(prisma);
         const names = watchlist.targets.map((t) => t.name);
-        return new VerdictReadCache({ versions: () => versions.verdictVersions(names), changeMarker: () => versions.verdictChangeMarker() });
+        return new VerdictReadCache({ versions: () => versions.verdictVersions(names) });
       },
     },
   ],

@@ -7,25 +7,36 @@ describe('verdict read cache', () => {
     let now = 0;
     let version = 'v1';
     let versionReads = 0;
+    let gate: Promise<void> | undefined;
     const cache = new VerdictReadCache(
       {
         versions: async () => {
           versionReads++;
+          await gate;
           if (version === 'down') throw new Error('postgres down');
           return new Map([['t', version], ['other', 'steady']]);
         },
       },
-      { checkEveryMs: 1000, now: () => now, ...options },
+      { checkEveryMs: 1000, maxStaleMs: 10_000, now: () => now, ...options },
     );
     return {
       cache,
       tick: (ms: number) => (now += ms),
       setVersion: (v: string) => (version = v),
       versionReads: () => versionReads,
+      /** Holds every version read until the returned function is called. */
+      hold: () => {
+        let release!: () => void;
+        gate = new Promise<void>((r) => (release = r));
+        return () => {
+          gate = undefined;
+          release();
+        };
+      },
     };
   }
 
-  test('answers from memory until the version moves; checks the version at most once a second', async () => {
+  test('answers from memory until the version moves; reads versions at most once a second, in the background', async () => {
     const { cache, tick, setVersion, versionReads } = setup();
     let computed = 0;
     const compute = async () => ++computed;
@@ -33,12 +44,27 @@ describe('verdict read cache', () => {
     assert.equal(await cache.get('a', ['t'], compute), 1);
     assert.equal(versionReads(), 1);
     setVersion('v2');
-    assert.equal(await cache.get('a', ['t'], compute), 1, 'within the check interval: the old answer');
+    assert.equal(await cache.get('a', ['t'], compute), 1, 'within the check interval: no read');
     tick(1001);
+    assert.equal(await cache.get('a', ['t'], compute), 1, 'the read it started runs in the background');
+    await cache.settled();
     assert.equal(await cache.get('a', ['t'], compute), 2, 'the version moved: computed again');
     tick(1001);
+    await cache.get('a', ['t'], compute);
+    await cache.settled();
     assert.equal(await cache.get('a', ['t'], compute), 2, 'same version: still cached');
     assert.equal(versionReads(), 3);
+  });
+
+  test('no request waits for a slow version read inside the staleness bound', async () => {
+    const { cache, tick, hold } = setup();
+    await cache.get('a', ['t'], async () => 'a1');
+    const release = hold();
+    tick(1001);
+    const answer = await Promise.race([cache.get('a', ['t'], async () => 'a2'), new Promise((r) => setTimeout(() => r('waited'), 200))]);
+    assert.equal(answer, 'a1');
+    release();
+    await cache.settled();
   });
 
   test('concurrent requests share one computation; errors are not cached', async () => {
@@ -63,51 +89,28 @@ describe('verdict read cache', () => {
     await cache.get('list', 'all', async () => 'list1');
     setVersion('v2');
     tick(1001);
+    await cache.get('theirs', ['other'], async () => 'unused');
+    await cache.settled();
     assert.equal(await cache.get('theirs', ['other'], async () => 'theirs2'), 'theirs1');
     assert.equal(await cache.get('mine', ['t'], async () => 'mine2'), 'mine2');
     assert.equal(await cache.get('list', 'all', async () => 'list2'), 'list2');
   });
 
-  test('a version that cannot be read empties the cache and fails the request', async () => {
+  test('versions that cannot be read: stale answers within the bound, then requests wait and fail; a cold cache fails at once', async () => {
     const { cache, tick, setVersion } = setup();
+    setVersion('down');
+    await assert.rejects(cache.get('a', ['t'], async () => 'never'), /postgres down/, 'nothing read yet: no answer of unknown age');
+    setVersion('v1');
     await cache.get('a', ['t'], async () => 'old');
     setVersion('down');
-    tick(1001);
-    await assert.rejects(cache.get('a', ['t'], async () => 'new'), /postgres down/);
+    tick(5000);
+    assert.equal(await cache.get('a', ['t'], async () => 'new'), 'old', 'inside the bound: the last good answer');
+    await cache.settled();
+    tick(6000);
+    await assert.rejects(cache.get('a', ['t'], async () => 'new'), /postgres down/, 'past the bound: the request fails with the read');
     setVersion('v1');
     tick(1001);
-    assert.equal(await cache.get('a', ['t'], async () => 'fresh'), 'fresh');
-  });
-
-  test('per-target versions are read only when the change marker moves, and on the slow timer', async () => {
-    let now = 0;
-    let marker = 'm1';
-    let versionReads = 0;
-    let version = 'v1';
-    const cache = new VerdictReadCache(
-      {
-        changeMarker: async () => marker,
-        versions: async () => {
-          versionReads++;
-          return new Map([['t', version]]);
-        },
-      },
-      { checkEveryMs: 1000, fullCheckEveryMs: 30_000, now: () => now },
-    );
-    assert.equal(await cache.get('a', ['t'], async () => 'a1'), 'a1');
-    now += 1001;
-    await cache.get('a', ['t'], async () => 'a2');
-    assert.equal(versionReads, 1, 'marker unchanged: no per-target read');
-    marker = 'm2';
-    version = 'v2';
-    now += 1001;
-    assert.equal(await cache.get('a', ['t'], async () => 'a3'), 'a3');
-    assert.equal(versionReads, 2);
-    // A late commit that left the marker alone is caught by the slow timer.
-    version = 'v3';
-    now += 31_000;
-    assert.equal(await cache.get('a', ['t'], async () => 'a4'), 'a4');
-    assert.equal(versionReads, 3);
+    assert.equal(await cache.get('a', ['t'], async () => 'fresh'), 'old', 'same version as before the outage: the answer still holds');
   });
 
   test('bounded: the least recently used entry goes first', async () => {

@@ -2,32 +2,41 @@
  * Status reads kept in memory until the verdicts they show change. Verdicts change when a run is
  * recorded, rarely next to the reads of dashboards, badges and scripts; so each answer is kept
  * with the targets it depends on, and dropped when Postgres says one of those targets' versions
- * moved. A cheap change marker is checked at most once per `checkEveryMs` (shared by concurrent
- * requests), which bounds staleness: an answer is at most that old; per-target versions are read
- * only when the marker moved, and every `fullCheckEveryMs` (commits that hide behind a newer id). Concurrent requests for the same key
- * share one computation; errors are never cached.
+ * moved.
+ *
+ * Versions are a counter per target that Postgres bumps in the same transaction as every change a
+ * status read can show (triggers on latest statuses, releases and image tags): reading all of them
+ * is one index-only scan of the targets table, cheap at 10,000 targets. No request waits for that
+ * read: at most once per `checkEveryMs` a request starts it in the background and is answered from
+ * what is cached (stale-while-revalidate). Staleness is bounded: once the last successful read is
+ * older than `maxStaleMs` (Postgres unreachable, say), requests wait for a fresh read and fail with
+ * it, rather than show verdicts of unknown age. Concurrent requests for the same key share one
+ * computation; errors are never cached.
  */
 export class VerdictReadCache {
   private versions: Map<string, string> | undefined;
-  private marker: string | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
-  private fullCheckAt = Number.NEGATIVE_INFINITY;
-  private checking: Promise<void> | undefined;
+  private refreshedAt = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
   private readonly entries = new Map<string, { value: Promise<unknown>; depends: ReadonlySet<string> | 'all' }>();
 
   constructor(
     private readonly source: {
       /** Per target: equal versions, equal verdicts. */
       versions: () => Promise<Map<string, string>>;
-      /** Cheap; moves whenever anything may have changed (versions are asked only then). */
-      changeMarker?: () => Promise<string>;
     },
-    private readonly options: { checkEveryMs?: number; fullCheckEveryMs?: number; maxEntries?: number; now?: () => number } = {},
+    private readonly options: { checkEveryMs?: number; maxStaleMs?: number; maxEntries?: number; now?: () => number } = {},
   ) {}
 
   /** `depends`: the targets whose verdicts the answer shows, or `all` (lists across targets). */
   async get<T>(key: string, depends: readonly string[] | 'all', compute: () => Promise<T>): Promise<T> {
-    await this.refreshVersions();
+    const now = this.now();
+    if (!this.versions || now - this.refreshedAt > (this.options.maxStaleMs ?? 10_000)) {
+      await this.refresh();
+    } else if (now - this.checkedAt >= (this.options.checkEveryMs ?? 1000)) {
+      // Background: this request is answered from what is cached now.
+      this.refresh().catch(() => undefined);
+    }
     const hit = this.entries.get(key);
     if (hit) {
       // Least recently used goes first: re-insert on every hit.
@@ -44,23 +53,20 @@ export class VerdictReadCache {
     return value;
   }
 
+  /** The version read in progress, if any (tests and shutdown wait for it). */
+  settled(): Promise<void> {
+    return (this.refreshing ?? Promise.resolve()).catch(() => undefined);
+  }
+
   private now(): number {
     return this.options.now?.() ?? Date.now();
   }
 
-  private refreshVersions(): Promise<void> {
-    if (this.now() - this.checkedAt < (this.options.checkEveryMs ?? 1000)) return Promise.resolve();
-    this.checking ??= (async () => {
+  private refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      this.checkedAt = this.now();
       try {
-        const now = this.now();
-        const marker = await this.source.changeMarker?.();
-        if (marker !== undefined && marker === this.marker && this.versions && now - this.fullCheckAt < (this.options.fullCheckEveryMs ?? 30_000)) {
-          this.checkedAt = now;
-          return;
-        }
         const versions = await this.source.versions();
-        this.marker = marker;
-        this.fullCheckAt = now;
         const previous = this.versions;
         if (!previous) {
           this.entries.clear();
@@ -73,17 +79,11 @@ export class VerdictReadCache {
           }
         }
         this.versions = versions;
-        this.checkedAt = this.now();
-      } catch (err) {
-        // Without versions nothing cached can be trusted.
-        this.entries.clear();
-        this.versions = undefined;
-        this.marker = undefined;
-        throw err;
+        this.refreshedAt = this.now();
       } finally {
-        this.checking = undefined;
+        this.refreshing = undefined;
       }
     })();
-    return this.checking;
+    return this.refreshing;
   }
 }
