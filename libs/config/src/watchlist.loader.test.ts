@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,4 +144,12 @@ ${extra}`;
     );
     assert.match(problems.find((p) => p.field.endsWith('checksums'))!.message, /required, optional or off/);
   });
+});
+
+test('a watchlist that is not a regular file is refused before it is opened (a FIFO would block the start)', () => {
+  const fifo = join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const problems = problemsOf(fifo);
+  assert.match(problems[0].message, /not a regular file/);
+  assert.match(problemsOf(dir)[0].message, /not a regular file/);
 });

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { type ConfigProblem, ConfigError } from './config.error';
 import type { EvidenceExpectation, EvidenceExpectations, ImageTarget, WatchDefaults, WatchTarget, Watchlist } from './watchlist.schema';
 
-const MAX_WATCHLIST_BYTES = 1024 * 1024;
+// 10,000 targets take about 3 MiB; the bound keeps a wrong file (a log, a binary) from being parsed.
+const MAX_WATCHLIST_BYTES = 16 * 1024 * 1024;
 const MAX_POLICY_BYTES = 256 * 1024;
 const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const GITHUB_REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -14,6 +15,10 @@ const DEFAULTS: WatchDefaults = { pollIntervalSeconds: 300, gracePeriodSeconds: 
 export function loadWatchlistFile(path: string): Watchlist {
   let text: string;
   try {
+    // Checked before reading: a FIFO would block the start forever, a huge file would be read whole.
+    const info = statSync(path);
+    if (!info.isFile()) throw new Error('not a regular file');
+    if (info.size > MAX_WATCHLIST_BYTES) throw new Error(`larger than ${MAX_WATCHLIST_BYTES} bytes`);
     const buf = readFileSync(path);
     if (buf.length > MAX_WATCHLIST_BYTES) throw new Error(`larger than ${MAX_WATCHLIST_BYTES} bytes`);
     text = buf.toString('utf8');
