@@ -23,6 +23,15 @@ export interface DoubleRelease {
   prerelease?: boolean;
   publishedAt: string;
   assets: DoubleAsset[];
+  /** The commit the release's tag points at (`git/ref/tags/<tag>`); without it the tag is unknown (404). */
+  commit?: string;
+}
+
+/** A tag as `git/ref/tags/<tag>` answers it: a lightweight tag names the commit, an annotated one a tag object. */
+export interface DoubleTag {
+  commit: string;
+  /** The annotated tag object's sha, peeled through `git/tags/<sha>` to the commit. */
+  annotatedSha?: string;
 }
 
 export type Fault = 'error-500' | 'rate-limited' | 'invalid-json' | 'hang';
@@ -39,6 +48,8 @@ export class GitHubDouble {
   readonly requests: RecordedRequest[] = [];
   readonly repos = new Map<string, DoubleRelease[]>();
   readonly attestations = new Map<string, object[]>();
+  /** `owner/repo` -> tag -> where it points now, over what the releases' `commit` says (a moved tag). */
+  readonly tags = new Map<string, Map<string, DoubleTag>>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   private fault: Fault | undefined;
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
@@ -138,6 +149,29 @@ export class GitHubDouble {
       const asset = this.findAsset(`${m[1]}/${m[2]}`, Number(m[3]));
       if (!asset) return send(404, { message: 'Not Found' });
       return send(302, '', { location: `http://${this.storageHost}/assets/${asset.id}?X-Amz-Signature=secret-presigned` });
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/git\/ref\/tags\/(.+)$/.exec(url.pathname);
+    if (m) {
+      const repo = `${m[1]}/${m[2]}`;
+      const tag = m[3].split('/').map(decodeURIComponent).join('/');
+      const releaseCommit = (this.repos.get(repo) ?? []).find((r) => r.tag === tag)?.commit;
+      const found: DoubleTag | undefined = this.tags.get(repo)?.get(tag) ?? (releaseCommit ? { commit: releaseCommit } : undefined);
+      if (!found) return this.charge(), send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/git/refs#get-a-reference', status: '404' });
+      const object = found.annotatedSha ? { sha: found.annotatedSha, type: 'tag', url: `${this.url}/repos/${repo}/git/tags/${found.annotatedSha}` } : { sha: found.commit, type: 'commit', url: `${this.url}/repos/${repo}/git/commits/${found.commit}` };
+      const body = JSON.stringify({ ref: `refs/tags/${tag}`, node_id: 'REF_kwDOAAAB', url: `${this.url}${url.pathname}`, object });
+      // GitHub answers refs with weak ETags; sent back as received, an unchanged ref is a free 304.
+      const etag = `W/"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
+      if (req.headers['if-none-match'] === etag) return send(304, undefined, { etag });
+      this.charge();
+      return send(200, body, { etag });
+    }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/git\/tags\/([0-9a-f]{40})$/.exec(url.pathname);
+    if (m) {
+      this.charge();
+      const repo = `${m[1]}/${m[2]}`;
+      const entry = [...(this.tags.get(repo) ?? new Map<string, DoubleTag>())].find(([, t]) => t.annotatedSha === m![3]);
+      if (!entry) return send(404, { message: 'Not Found' });
+      return send(200, { node_id: 'TAG_kwDOAAAB', sha: m[3], tag: entry[0], message: entry[0], object: { sha: entry[1].commit, type: 'commit' } });
     }
     m = /^\/repos\/([^/]+)\/([^/]+)\/attestations\/sha256:([0-9a-f]{64})$/.exec(url.pathname);
     if (m) {

@@ -19,6 +19,8 @@ export function exampleTarget(overrides: Partial<WatchTarget> = {}): WatchTarget
   };
 }
 
+export const EXAMPLE_PACKAGE_V14_COMMIT = '4d329c75e7ec1725f7c9ce917a8799d408d06be3';
+
 /**
  * Release v14 of example-package as GitHub would hold it: the real generator v2.1.0 binary
  * (named as its provenance subject) and the provenance as `multiple.intoto.jsonl`.
@@ -28,6 +30,8 @@ export function exampleRelease(binary: Buffer, provenance: Buffer, binaryUpdated
     id: 14,
     tag: 'v14',
     publishedAt: '2025-02-25T21:00:00Z',
+    // The commit the real provenance names (configSource and materials[0]).
+    commit: EXAMPLE_PACKAGE_V14_COMMIT,
     assets: [
       { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: binary, updatedAt: binaryUpdatedAt },
       { id: 1402, name: 'multiple.intoto.jsonl', bytes: provenance, updatedAt: '2025-02-25T21:06:00Z' },

@@ -12,6 +12,12 @@ export interface StoredAsset extends ObservedAsset {
   sha256: string | null;
 }
 
+export interface ReleaseTagState {
+  firstCommit?: string;
+  commit?: string;
+  etag?: string;
+}
+
 /** Targets, releases and their assets as last seen on GitHub. */
 export class ReleaseRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -29,6 +35,19 @@ export class ReleaseRepository {
       update: { githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt, deletedAt: null },
     });
     return row.id;
+  }
+
+  /** Where the release's tag pointed when first resolved and at the last resolution, with its ETag. */
+  async tagState(releaseId: number): Promise<ReleaseTagState> {
+    const row = await this.prisma.release.findUniqueOrThrow({ where: { id: releaseId }, select: { tagFirstCommit: true, tagCommit: true, tagRefEtag: true } });
+    return { firstCommit: row.tagFirstCommit ?? undefined, commit: row.tagCommit ?? undefined, etag: row.tagRefEtag ?? undefined };
+  }
+
+  /** Records a resolution; the first commit is set once and never overwritten (it is the baseline). */
+  async saveTagState(releaseId: number, state: { commit: string | null; etag: string | null }): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE releases SET tag_commit = ${state.commit}, tag_ref_etag = ${state.etag}, tag_first_commit = coalesce(tag_first_commit, ${state.commit})
+      WHERE id = ${releaseId} AND (tag_commit IS DISTINCT FROM ${state.commit} OR tag_ref_etag IS DISTINCT FROM ${state.etag} OR tag_first_commit IS NULL)`;
   }
 
   async storedAssets(releaseId: number): Promise<Map<string, StoredAsset>> {

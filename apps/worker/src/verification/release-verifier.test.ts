@@ -10,7 +10,7 @@ import { SigstoreTrustRoot } from '@provwatch/verification';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
-import { exampleTarget } from '../../../../test/support/watch-targets';
+import { EXAMPLE_PACKAGE_V14_COMMIT, exampleTarget } from '../../../../test/support/watch-targets';
 import { SigningKit } from '../../../../test/kit/signing-kit';
 import { ASSETS_CHECK, ReleaseVerifier } from './release-verifier';
 
@@ -53,6 +53,7 @@ describe('release verification into Postgres', () => {
         id: 14,
         tag: 'v14',
         publishedAt: PUBLISHED,
+        commit: EXAMPLE_PACKAGE_V14_COMMIT,
         assets: [
           { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
           { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
@@ -177,6 +178,7 @@ describe('evidence expectations, through the release verifier and Postgres', () 
         id: 14,
         tag: 'v14',
         publishedAt: PUBLISHED,
+        commit: EXAMPLE_PACKAGE_V14_COMMIT,
         assets: [
           { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
           { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
@@ -244,7 +246,7 @@ describe('evidence expectations, through the release verifier and Postgres', () 
       { id: 5403, name: 'sneaky_linux_amd64.tar.gz', bytes: Buffer.from('not built by the generator'), updatedAt: '2025-02-25T21:07:00Z' },
       { id: 5404, name: 'NOTES.md', bytes: Buffer.from('notes'), updatedAt: '2025-02-25T21:07:00Z' },
     ];
-    gh.repos.set('acme/coverage', [{ id: 14, tag: 'v14', publishedAt: PUBLISHED, assets }]);
+    gh.repos.set('acme/coverage', [{ id: 14, tag: 'v14', publishedAt: PUBLISHED, commit: EXAMPLE_PACKAGE_V14_COMMIT, assets }]);
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     const all = await watched('coverage-all', 'acme/coverage', { expect: { coverage: 'all' } });
     const strict = (await verifierFor(trustRoot).verify(all, 14, 'discovery')).recorded.find((c) => c.check === 'artifact-provenance')!;
@@ -256,5 +258,105 @@ describe('evidence expectations, through the release verifier and Postgres', () 
     const lenient = (await verifierFor(trustRoot).verify(listed, 14, 'discovery')).recorded.find((c) => c.check === 'artifact-provenance')!;
     assert.equal(lenient.status, 'pass', lenient.message);
     assert.deepEqual((lenient.evidence as any).details.uncoveredAssets, ['sneaky_linux_amd64.tar.gz', 'NOTES.md']);
+  });
+});
+
+/** Release tags that stay put: resolved at every run, compared with the provenance and the first sighting. */
+describe('release tag, through the release verifier and GitHub double', () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let verifier: ReleaseVerifier;
+  const tagged = { ...exampleTarget({ name: 'tagged' }), id: 0 };
+  const MALICIOUS = 'badc0ffee0ddf00dbadc0ffee0ddf00dbadc0ffe';
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    const releases = new ReleaseRepository(prisma);
+    tagged.id = await releases.upsertTarget(tagged.name, tagged.github, 'hash');
+    const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
+    verifier = new ReleaseVerifier({
+      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
+      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
+      releases,
+      verifications: new VerificationRepository(prisma),
+      trustRoot: () => trustRoot,
+      now: () => new Date('2025-02-25T21:10:00Z'),
+    });
+    gh.repos.set('slsa-framework/example-package', [
+      {
+        id: 14,
+        tag: 'v14',
+        publishedAt: PUBLISHED,
+        commit: EXAMPLE_PACKAGE_V14_COMMIT,
+        assets: [
+          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
+          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
+        ],
+      },
+    ]);
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+  const tagCheck = (r: { recorded: Array<{ check: string; status: string; code: string; message: string }> }) => r.recorded.find((c) => c.check === 'release-tag')!;
+
+  test('the tag at the commit the provenance built passes; the next run asks with the weak ETag and costs a free 304', async () => {
+    const first = tagCheck(await verifier.verify(tagged, 14, 'discovery'));
+    assert.equal(first.status, 'pass', first.message);
+    gh.requests.length = 0;
+    const again = tagCheck(await verifier.verify(tagged, 14, 'schedule'));
+    assert.equal(again.status, 'pass');
+    const ref = gh.requests.find((r) => r.path.includes('/git/ref/tags/'))!;
+    assert.match(String(ref.headers['if-none-match']), /^W\/"/);
+    assert.equal(ref.status, 304);
+  });
+
+  test('an annotated tag is peeled to its commit', async () => {
+    gh.tags.set('slsa-framework/example-package', new Map([['v14', { commit: EXAMPLE_PACKAGE_V14_COMMIT, annotatedSha: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }]]));
+    const verdict = tagCheck(await verifier.verify(tagged, 14, 'schedule'));
+    assert.equal(verdict.status, 'pass', verdict.message);
+    assert.ok(gh.requests.some((r) => r.path.endsWith('/git/tags/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')));
+  });
+
+  test('forged: the tag moved to another commit after release fails as tag-moved, and a deleted tag too', async () => {
+    gh.tags.set('slsa-framework/example-package', new Map([['v14', { commit: MALICIOUS }]]));
+    const result = await verifier.verify(tagged, 14, 'schedule');
+    const moved = tagCheck(result);
+    assert.equal(moved.status, 'fail');
+    assert.equal(moved.code, 'tag-moved');
+    assert.match(moved.message, new RegExp(`moved from ${EXAMPLE_PACKAGE_V14_COMMIT} to ${MALICIOUS}`));
+    assert.ok(result.changes.some((c) => c.check === 'release-tag' && c.to === 'fail'));
+    // Moved back to the commit first seen (and built), it passes again.
+    gh.tags.set('slsa-framework/example-package', new Map([['v14', { commit: EXAMPLE_PACKAGE_V14_COMMIT }]]));
+    assert.equal(tagCheck(await verifier.verify(tagged, 14, 'schedule')).status, 'pass');
+    gh.tags.delete('slsa-framework/example-package');
+    gh.repos.get('slsa-framework/example-package')![0].commit = undefined;
+    const deleted = tagCheck(await verifier.verify(tagged, 14, 'schedule'));
+    assert.equal(deleted.code, 'tag-moved');
+    assert.match(deleted.message, /no longer exists/);
+  });
+
+  test('GitHub not answering the ref leaves the tag check undecided, never pass', async () => {
+    gh.repos.get('slsa-framework/example-package')![0].commit = EXAMPLE_PACKAGE_V14_COMMIT;
+    const other = { ...exampleTarget({ name: 'tagged-outage' }), id: await new ReleaseRepository(prisma).upsertTarget('tagged-outage', 'slsa-framework/example-package', 'hash') };
+    // Only the ref lookup goes to a closed port: everything else answers.
+    const client = new GitHubClient({ baseUrl: 'http://127.0.0.1:9', insecureHosts: [gh.storageHost] });
+    const resolve = client.resolveTag.bind(client);
+    const outage = new ReleaseVerifier({
+      github: Object.assign(new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }), { resolveTag: resolve }),
+      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
+      releases: new ReleaseRepository(prisma),
+      verifications: new VerificationRepository(prisma),
+      trustRoot: () => SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)),
+      now: () => new Date('2025-02-25T21:10:00Z'),
+    });
+    const verdict = tagCheck(await outage.verify(other, 14, 'discovery'));
+    assert.equal(verdict.status, 'error', verdict.message);
   });
 });

@@ -2,6 +2,7 @@ import { type GitHubClient, type GitHubRelease, type RekorClient, verdictFromAny
 import type { CheckToRecord, ReleaseRepository, StatusChange, StoredAsset, VerificationRepository } from '@provwatch/persistence';
 import {
   RELEASE_CHECKS,
+  RELEASE_TAG_CHECK,
   type ReleaseAssetInput,
   type SigstoreTrustRoot,
   type SlsaExpectations,
@@ -12,6 +13,7 @@ import {
   checkReleaseChecksums,
   checkReleaseProvenance,
   checkReleaseSboms,
+  checkReleaseTag,
   isEvidenceAsset,
   passVerdict,
 } from '@provwatch/verification';
@@ -89,6 +91,7 @@ export class ReleaseVerifier {
       [RELEASE_CHECKS.provenance, await this.expected(target, release.tag, RELEASE_CHECKS.provenance, provenance)],
       [RELEASE_CHECKS.checksums, await this.expected(target, release.tag, RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput))],
       [RELEASE_CHECKS.sbom, await this.expected(target, release.tag, RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance))],
+      [RELEASE_TAG_CHECK, await this.tagVerdict(owner, repo, dbReleaseId, release.tag, provenance)],
     ];
 
     const inGrace = release.publishedAt !== null && this.now().getTime() - Date.parse(release.publishedAt) < target.gracePeriodSeconds * 1000;
@@ -123,6 +126,23 @@ export class ReleaseVerifier {
       return verdictFromAnyError(err);
     }
     return checkReleaseAttestations(input, bundles);
+  }
+
+  /**
+   * Where the release tag points now against where the verified provenance built and where it
+   * pointed first (checkReleaseTag). One conditional request per release and run: an unchanged
+   * ref answers 304 and costs no rate limit. GitHub not answering leaves the check undecided.
+   */
+  private async tagVerdict(owner: string, repo: string, releaseId: number, tag: string, provenance: Verdict): Promise<Verdict> {
+    try {
+      const state = await this.deps.releases.tagState(releaseId);
+      const resolved = await this.deps.github.resolveTag(owner, repo, tag, { etag: state.commit ? state.etag : undefined });
+      const commit = resolved.kind === 'unchanged' ? state.commit! : resolved.kind === 'commit' ? resolved.commit : null;
+      if (resolved.kind !== 'unchanged') await this.deps.releases.saveTagState(releaseId, { commit, etag: resolved.kind === 'commit' ? (resolved.etag ?? null) : null });
+      return checkReleaseTag({ tag, now: commit === null ? 'absent' : { commit }, firstCommit: state.firstCommit, provenance });
+    } catch (err) {
+      return verdictFromAnyError(err);
+    }
   }
 
   /**

@@ -51,10 +51,10 @@ export const VERDICT_ALERTS: readonly VerdictAlertDefinition[] = [
     alertname: 'ProvwatchReleaseChanged',
     severity: 'critical',
     status: 'fail',
-    checks: ['release-assets', 'image-tag'],
+    checks: ['release-assets', 'release-tag', 'image-tag'],
     summary: `${SUBJECT} changed after it was verified`,
     description:
-      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: a release asset was replaced or an image tag now points to another digest.',
+      'The {{ $labels.check }} check of {{ $labels.target }} release {{ $labels.release }} failed: a release asset was replaced, the release tag moved to another commit, or an image tag now points to another digest.',
   },
   {
     alertname: 'ProvwatchEvidenceMissing',

@@ -48,6 +48,15 @@ export type ReleasesPage =
   | { notModified: true; rateLimit: RateLimit }
   | { notModified: false; etag?: string; releases: GitHubRelease[]; rateLimit: RateLimit };
 
+/** Where a tag points, as `git/ref/tags/<tag>` answers (annotated tags peeled to their commit). */
+export type TagResolution =
+  | { kind: 'unchanged'; etag: string }
+  | { kind: 'commit'; commit: string; etag?: string; annotated: boolean }
+  | { kind: 'absent' };
+
+/** Annotated tags may point at tags; real ones nest once. More is a loop or an attack on our time. */
+const MAX_TAG_PEELS = 4;
+
 export interface DownloadedAsset {
   sha256: string;
   size: number;
@@ -125,6 +134,38 @@ export class GitHubClient {
     return { sha256: hash.digest('hex'), size, bytes: size <= (options.keepBytesUpTo ?? 0) ? Buffer.concat(keep) : undefined };
   }
 
+  /**
+   * The commit a release tag points at now. With the ETag of the last answer an unchanged ref is
+   * a 304 (no rate limit spent; GitHub's weak ETags are sent back exactly as received). A tag
+   * that no longer exists is `absent`, not an error: a deleted tag is a fact about the release.
+   */
+  async resolveTag(owner: string, repo: string, tag: string, options: { etag?: string } = {}): Promise<TagResolution> {
+    const opened = await this.open(
+      this.url(`repos/${segment(owner)}/${segment(repo)}/git/ref/tags/${tagPath(tag)}`),
+      options.etag ? { 'if-none-match': options.etag } : {},
+    );
+    if (opened.response.status === 304 && options.etag) {
+      await discard(opened);
+      return { kind: 'unchanged', etag: options.etag };
+    }
+    if (opened.response.status === 404) {
+      await discard(opened);
+      return { kind: 'absent' };
+    }
+    await this.assertOk(opened);
+    const etag = opened.response.headers.get('etag') ?? undefined;
+    let object = gitObject(await this.json(opened), `${opened.what}.object`);
+    const annotated = object.type === 'tag';
+    for (let peel = 0; object.type === 'tag'; peel++) {
+      if (peel >= MAX_TAG_PEELS) throw new SourceError('github-bad-response', `${opened.what}: tag ${tag} is nested more than ${MAX_TAG_PEELS} deep`);
+      const inner = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/git/tags/${object.sha}`));
+      await this.assertOk(inner);
+      object = gitObject(await this.json(inner), `${inner.what}.object`);
+    }
+    if (object.type !== 'commit') throw new SourceError('github-bad-response', `${opened.what}: tag ${tag} points at a ${object.type}, not a commit`);
+    return { kind: 'commit', commit: object.sha, etag, annotated };
+  }
+
   /** Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these). */
   async getAttestations(owner: string, repo: string, sha256Hex: string): Promise<object[]> {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new SourceError('invalid-reference', 'attestation lookups take a sha256 hex digest');
@@ -199,6 +240,24 @@ export class GitHubClient {
 function segment(value: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new SourceError('invalid-reference', `invalid GitHub owner or repository ${JSON.stringify(value)}`);
   return value;
+}
+
+/** A tag name as a path below `refs/tags/`: each segment encoded, git's forbidden shapes refused. */
+function tagPath(tag: string): string {
+  // git check-ref-format: no empty segment, no `..`, no control characters, spaces or ~^:?*[\
+  if (tag.length === 0 || tag.length > 255 || tag.includes('..') || /[\x00-\x20\x7f~^:?*[\\]/.test(tag) || tag.split('/').some((s) => s === '' || s.startsWith('.') || s.endsWith('.lock'))) {
+    throw new SourceError('invalid-reference', `invalid tag name ${JSON.stringify(tag)}`);
+  }
+  return tag.split('/').map(encodeURIComponent).join('/');
+}
+
+/** `{ object: { type, sha } }` of a ref or tag answer (attacker-shaped JSON until checked). */
+function gitObject(raw: any, where: string): { type: string; sha: string } {
+  const object = raw?.object;
+  if (!object || typeof object.type !== 'string' || typeof object.sha !== 'string' || !/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(object.sha)) {
+    throw new SourceError('github-bad-response', `${where}: not a git object with a type and a sha`);
+  }
+  return { type: object.type, sha: object.sha };
 }
 
 function readRateLimit(headers: Headers): RateLimit {

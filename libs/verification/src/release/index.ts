@@ -1,2 +1,3 @@
 export * from './release-checks';
 export * from './evidence-expectations';
+export * from './release-tag';
