@@ -49,6 +49,7 @@ export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvid
   if (issuer !== undefined) extensions.issuer = issuer;
   return {
     identity: subjectAlternativeName(cert),
+    identityKind: cert.extSubjectAltName?.uri !== undefined ? 'uri' : cert.extSubjectAltName?.rfc822Name !== undefined ? 'email' : undefined,
     issuer,
     extensions,
     certificateSerial: cert.serialNumber.toString('hex'),

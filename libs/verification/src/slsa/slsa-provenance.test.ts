@@ -7,6 +7,7 @@ import { type Statement, assertSubjectDigest, parseStatement } from '../intoto';
 import { type SignerEvidence, VerificationError } from '../verdict';
 import { BUILD_TYPES } from './build-types';
 import { type SlsaExpectations, verifySlsaProvenance } from './slsa-provenance';
+import { IMAGE_TRUSTED_BUILDERS } from './trusted-builders';
 import { versionedTagMatches } from './versioned-tag';
 
 const DIR = vector('slsa-github-generator', 'generic-v2.1.0');
@@ -36,6 +37,7 @@ function signerFor(ref: string, trigger: string, run: string): SignerEvidence {
   const config = `${repo}/.github/workflows/verifier-e2e.all.workflow_dispatch.main.all.slsa3.yml@${ref}`;
   return {
     identity: GENERATOR_ID,
+    identityKind: 'uri',
     issuer: ISSUER,
     extensions: {
       issuer: ISSUER, // .1 and .8
@@ -117,10 +119,32 @@ describe('SLSA rules on real slsa-github-generator v2.1.0 provenance (v0.2)', ()
     failsWith('source-branch-mismatch', () => verify(DISPATCH, { sourceBranch: 'release' }), /expected branch release .*built from refs\/heads\/main/);
   });
 
-  test('a branch asked of a tag build fails (deviation: slsa-verifier passes it through the push base_ref)', () => {
-    // The push event payload of v14 says base_ref refs/heads/main, and slsa-verifier accepts
-    // --source-branch main for it; the certificate only knows refs/tags/v14, so we do not.
-    failsWith('source-branch-mismatch', () => verify(PUSH, { sourceBranch: 'main' }), /built from refs\/tags\/v14/);
+  test('the branch of a tag push: the push event base_ref the builder recorded (slsa-verifier "valid main branch set")', () => {
+    // v14 was pushed on main: the signed provenance's github_event_payload.base_ref is refs/heads/main.
+    assert.equal(verify(PUSH, { sourceBranch: 'main', sourceTag: 'v14' }).sourceRef, 'refs/tags/v14');
+    failsWith('source-branch-mismatch', () => verify(PUSH, { sourceBranch: 'release' }), /built from refs\/tags\/v14 pushed on branch main/);
+    // Forged: no base_ref, a null one, one that is not a branch, or a release event's target: no branch at all.
+    for (const mutate of [
+      (env: any) => delete env.github_event_payload.base_ref,
+      (env: any) => (env.github_event_payload.base_ref = null),
+      (env: any) => (env.github_event_payload.base_ref = 'refs/tags/main'),
+      (env: any) => (env.github_event_payload.base_ref = 'main'),
+      (env: any) => (env.github_event_name = 'release'),
+      (env: any) => delete env.github_event_payload,
+    ]) {
+      const statement = clone(PUSH.statement) as any;
+      mutate(statement.predicate.invocation.environment);
+      failsWith('source-branch-mismatch', () => verify({ statement, signer: PUSH.signer }, { sourceBranch: 'main' }), /built from refs\/tags\/v14$/);
+    }
+    // github_base_ref, when the builder recorded one, is the branch.
+    const based = clone(PUSH.statement) as any;
+    based.predicate.invocation.environment.github_base_ref = 'refs/heads/release-1';
+    assert.equal(verify({ statement: based, signer: PUSH.signer }, { sourceBranch: 'release-1' }).sourceRef, 'refs/tags/v14');
+  });
+
+  test('forged: a workflow URI in an e-mail SAN, or a SAN of unknown kind, is no builder identity', () => {
+    failsWith('builder-untrusted', () => verify({ statement: PUSH.statement, signer: { ...PUSH.signer, identityKind: 'email' } }), /e-mail SAN/);
+    failsWith('builder-untrusted', () => verify({ statement: PUSH.statement, signer: { ...PUSH.signer, identityKind: undefined } }), /not a URI SAN/);
   });
 
   test('provenance of the other artifact: same bytes, so the ref tells them apart', () => {
@@ -235,6 +259,7 @@ describe('SLSA v1 provenance', () => {
   const NODEJS_ID = 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v2.1.0';
   const signer = (identity: string, ref = 'refs/tags/v0.9.0'): SignerEvidence => ({
     identity,
+    identityKind: 'uri',
     issuer: ISSUER,
     extensions: { buildSignerURI: identity, sourceRepositoryURI: REPO, sourceRepositoryRef: ref, sourceRepositoryDigest: COMMIT_V1 },
   });
@@ -285,6 +310,47 @@ describe('SLSA v1 provenance', () => {
     // slsa-verifier's JReleaser exception: vX.Y.Z-java, for that delegated builder only.
     const jreleaser = 'https://github.com/jreleaser/release-action/.github/workflows/builder_slsa3.yml';
     verifySlsaProvenance(byob(`${jreleaser}@refs/tags/v1.0.0-java`), signer(DELEGATOR_ID), { ...e, builderId: jreleaser });
+  });
+
+  test('forged: a delegator at a branch or a pre-release tag signs for nothing, --builder-id or not', () => {
+    const e = { sourceUri: 'github.com/natrontech/pbs-exporter' };
+    const delegators = [DELEGATOR_ID.split('@')[0], 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml'];
+    for (const delegator of delegators) {
+      for (const ref of ['refs/heads/main', 'refs/heads/feature', 'refs/tags/v2.1.0-rc.1', 'refs/tags/v2', 'refs/tags/v2.1.0+meta']) {
+        for (const builderId of [undefined, NODEJS_ID.split('@')[0], NODEJS_ID]) {
+          failsWith('builder-untrusted', () => verifySlsaProvenance(byob(), signer(`${delegator}@${ref}`), { ...e, builderId }), /signed by .*delegator.*only at a release tag/);
+        }
+      }
+      // At a release tag the same build passes.
+      verifySlsaProvenance(byob(), signer(`${delegator}@refs/tags/v2.1.0`), e);
+    }
+  });
+
+  test('forged: builders that only build through a delegator never sign themselves, even when named', () => {
+    const e = { sourceUri: 'github.com/natrontech/pbs-exporter' };
+    for (const file of ['builder_nodejs_slsa3.yml', 'builder_maven_slsa3.yml', 'builder_gradle_slsa3.yml']) {
+      const name = `https://github.com/slsa-framework/slsa-github-generator/.github/workflows/${file}`;
+      const direct = byob(`${name}@refs/tags/v2.1.0`);
+      for (const builderId of [undefined, name, `${name}@refs/tags/v2.1.0`]) {
+        failsWith('builder-untrusted', () => verifySlsaProvenance(direct, signer(`${name}@refs/tags/v2.1.0`), { ...e, builderId }), /only builds through a delegator/);
+      }
+    }
+    const jreleaser = 'https://github.com/jreleaser/release-action/.github/workflows/builder_slsa3.yml';
+    failsWith('builder-untrusted', () => verifySlsaProvenance(byob(`${jreleaser}@refs/tags/v1.0.0-java`), signer(`${jreleaser}@refs/tags/v1.0.0-java`), { ...e, builderId: jreleaser }), /only builds through a delegator/);
+  });
+
+  test('forged: behind a delegator only a BYOB builder is trusted by default; a generator or another repository needs naming', () => {
+    const e = { sourceUri: 'github.com/natrontech/pbs-exporter' };
+    for (const builder of [GENERATOR_ID, 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_generic_slsa3.yml@refs/tags/v2.1.0', 'https://github.com/slsa-framework-evil/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v2.1.0']) {
+      failsWith('builder-untrusted', () => verifySlsaProvenance(byob(builder), signer(DELEGATOR_ID), e), /delegated by .*not a trusted builder/);
+    }
+    // --builder-id names the builder behind the delegator; a different one is refused.
+    failsWith('builder-untrusted', () => verifySlsaProvenance(byob(), signer(DELEGATOR_ID), { ...e, builderId: 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_maven_slsa3.yml' }), /expected builder/);
+    failsWith('builder-untrusted', () => verifySlsaProvenance(byob(), signer(DELEGATOR_ID), { ...e, builderId: `${NODEJS_ID.split('@')[0]}@refs/tags/v2.0.0` }), /expected builder/);
+  });
+
+  test('images trust the container generator alone: a delegator signing image provenance is untrusted', () => {
+    failsWith('builder-untrusted', () => verifySlsaProvenance(byob(), signer(DELEGATOR_ID), { sourceUri: 'github.com/natrontech/pbs-exporter', trustedBuilders: IMAGE_TRUSTED_BUILDERS }), /not a trusted builder/);
   });
 
   test('delegated build of a commit outside any ref: accepted, but no tag can be claimed', () => {

@@ -3,8 +3,10 @@ import { isRecord, own, ownPath, ownString } from '../intoto/json-fields';
 import { type SignerEvidence, VerificationError } from '../verdict';
 import {
   DEFAULT_TRUSTED_BUILDERS,
+  DELEGATED_BUILDERS,
   DELEGATOR_WORKFLOWS,
   JRELEASER_REPOSITORY,
+  isDelegatedOnlyBuilder,
   type TrustedBuilder,
   type WorkflowId,
   builderIdMatches,
@@ -69,7 +71,11 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   // 1. Who signed: the certificate, before anything the signer wrote is read.
   const cert = readCertificate(signer);
   const delegated = DELEGATOR_WORKFLOWS.includes(cert.workflow.name) && trusted.has(cert.workflow.name);
-  if (!delegated) assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
+  // Threat: a delegator at a branch or a pre-release tag is code nobody released; signing for a
+  // trusted builder it names, it would launder any build. It is held to the same rule as a
+  // direct signer (slsa-verifier checks the certificate's ref before it knows of delegation).
+  if (delegated) assertReleaseTag(cert.workflow, 'signed by');
+  else assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
   if (cert.repository !== expectedRepo) {
     throw new VerificationError('source-mismatch', `the certificate says the build ran in ${cert.repository}, expected ${expectedRepo}`);
   }
@@ -82,7 +88,7 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
     // A delegator signs for the builder that called it; that builder is what must be trusted.
     const byob = parseWorkflowId(prov.builderId);
     if (!byob) throw new VerificationError('builder-untrusted', `the provenance names builder ${JSON.stringify(prov.builderId)}, which is not a GitHub workflow at a ref`);
-    assertTrustedBuilder(byob, expectations.builderId, trusted, signingId);
+    assertDelegatedBuilder(byob, expectations.builderId, signingId);
     builder = byob;
   } else {
     if (prov.builderId !== signingId) {
@@ -126,7 +132,7 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   }
 
   // 4. The ref the user asked for, on the ref that was built.
-  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations);
+  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations, prov.tagBaseBranch);
 
   return {
     predicateType: statement.predicateType,
@@ -139,27 +145,53 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
 }
 
 /**
- * A builder is trusted when the user named it (--builder-id, which then is the only one trusted)
- * or, without a name, when it is in the trusted list; either way only at a release tag vX.Y.Z.
+ * The certificate's own workflow, signing directly: trusted when the user named it (--builder-id,
+ * which then is the only one trusted) or, without a name, when it is in the list for this kind
+ * of artifact; either way only at a release tag vX.Y.Z. Builders that only ever work through a
+ * delegator (nodejs, maven, gradle, JReleaser) never sign for themselves: a certificate that says
+ * they did is refused even when named (stricter than slsa-verifier, which would match the name).
  *
- * slsa-verifier's exceptions to the release-tag rule: `refs/heads/main` and prerelease tags for
- * its own end-to-end tests, only when SLSA_VERIFIER_TESTING is set (not supported here: this
- * library reads no environment, and production must never trust a branch), and JReleaser's
- * delegated builder at `vX.Y.Z-java` (supported, when the user names that builder).
- * Stricter than slsa-verifier: without --builder-id, a delegated builder must be in the trusted
- * list, where slsa-verifier accepts any workflow of the slsa-github-generator repository.
+ * slsa-verifier's exception to the release-tag rule, `refs/heads/main` and prerelease tags for
+ * its own end-to-end tests when SLSA_VERIFIER_TESTING is set, is not supported: this library
+ * reads no environment, and production must never trust a branch.
  */
-function assertTrustedBuilder(workflow: WorkflowId, expectedId: string | undefined, trusted: ReadonlySet<string>, delegator?: string): void {
+function assertTrustedBuilder(workflow: WorkflowId, expectedId: string | undefined, trusted: ReadonlySet<string>): void {
   const id = `${workflow.name}@${workflow.ref}`;
-  const role = delegator === undefined ? 'signed by' : `delegated by ${delegator} to`;
+  if (isDelegatedOnlyBuilder(workflow.name)) {
+    throw new VerificationError('builder-untrusted', `signed by ${id}, a builder that only builds through a delegator (BYOB) and never signs itself`);
+  }
+  if (expectedId !== undefined) {
+    if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `signed by ${id}, expected builder ${expectedId}`);
+  } else if (!trusted.has(workflow.name)) {
+    throw new VerificationError('builder-untrusted', `signed by ${id}, which is not a trusted builder (trusted: ${[...trusted].map(shortName).join(', ')})`);
+  }
+  assertReleaseTag(workflow, 'signed by');
+}
+
+/**
+ * The builder a delegator signed for (the provenance's builder.id): the one the user named
+ * (--builder-id, matched as slsa-verifier's MatchesLoose does), or without a name one of
+ * slsa-github-generator's BYOB builders. Stricter than slsa-verifier, which without --builder-id
+ * accepts any workflow of the slsa-github-generator repository: a generator behind a delegator is
+ * not a shape the framework produces. Release tags only; JReleaser's are `vX.Y.Z-java`.
+ */
+function assertDelegatedBuilder(workflow: WorkflowId, expectedId: string | undefined, delegator: string): void {
+  const id = `${workflow.name}@${workflow.ref}`;
+  const role = `delegated by ${delegator} to`;
   if (expectedId !== undefined) {
     if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `${role} ${id}, expected builder ${expectedId}`);
-  } else if (!trusted.has(workflow.name)) {
-    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted: ${[...trusted].map(shortName).join(', ')})`);
+  } else if (!DELEGATED_BUILDERS.includes(workflow.name)) {
+    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted behind a delegator: ${DELEGATED_BUILDERS.map(shortName).join(', ')}; name another with --builder-id)`);
   }
-  const jreleaser = delegator !== undefined && workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`);
+  const jreleaser = workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`);
   if (!isReleaseBuilderRef(workflow.ref) && !(jreleaser && isJReleaserBuilderRef(workflow.ref))) {
     throw new VerificationError('builder-untrusted', `${role} ${id}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
+  }
+}
+
+function assertReleaseTag(workflow: WorkflowId, role: string): void {
+  if (!isReleaseBuilderRef(workflow.ref)) {
+    throw new VerificationError('builder-untrusted', `${role} ${workflow.name}@${workflow.ref}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
   }
 }
 
@@ -167,18 +199,20 @@ function shortName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations): void {
+function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations, tagBaseBranch?: string): void {
   const built = ref ?? `commit ${digest} outside any ref (a delegated builder may build one)`;
   const tag = ref?.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : undefined;
-  const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+  // A tag push happens on a branch: slsa-verifier takes it from the push event's base_ref, which
+  // the trusted builder recorded in the signed provenance (its own test "valid main branch set").
+  // Only a push's `refs/heads/...` counts; a release event's target_commitish may be a bare
+  // name or a commit, and is not accepted (stricter than slsa-verifier).
+  const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : tag !== undefined ? tagBaseBranch : undefined;
   if (expectations.sourceTag !== undefined && tag !== expectations.sourceTag) {
     throw new VerificationError('source-tag-mismatch', `expected tag ${expectations.sourceTag} (refs/tags/${expectations.sourceTag}), built from ${built}`);
   }
-  // Deviation: slsa-verifier also accepts a branch for a tag build when the push event's base_ref
-  // (or a release's target_commitish) names it; that comes from the event payload, which the
-  // certificate does not corroborate, so only a build on the branch itself matches here.
   if (expectations.sourceBranch !== undefined && branch !== expectations.sourceBranch) {
-    throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${built}`);
+    const from = tag !== undefined && tagBaseBranch !== undefined ? `${built} pushed on branch ${tagBaseBranch}` : built;
+    throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${from}`);
   }
   const versioned = expectations.sourceVersionedTag;
   if (versioned !== undefined) {
@@ -221,6 +255,11 @@ function readCertificate(signer: SignerEvidence): CertificateFacts {
   const issuer = signer.issuer ?? get('issuer');
   if (issuer !== GITHUB_ACTIONS_OIDC_ISSUER) {
     throw new VerificationError('issuer-mismatch', `the certificate was issued for ${JSON.stringify(issuer ?? null)}, expected GitHub Actions (${GITHUB_ACTIONS_OIDC_ISSUER})`);
+  }
+  // Threat: an e-mail SAN is free text to Fulcio's e-mail flow; a workflow URI written there is a
+  // person's certificate dressed as a builder. Workflow identities live in the URI SAN only.
+  if (signer.identityKind !== 'uri') {
+    throw new VerificationError('builder-untrusted', `the certificate's identity ${JSON.stringify(signer.identity ?? null)} is ${signer.identityKind === 'email' ? 'an e-mail' : 'not a URI'} SAN; a builder signs with its workflow as a URI SAN`);
   }
   const workflow = signer.identity ? parseWorkflowId(signer.identity) : undefined;
   if (!workflow) {
@@ -269,6 +308,8 @@ interface ProvenanceFacts {
   triggerDigest?: string;
   /** GITHUB_REF as the builder recorded its environment, when it did. */
   environmentRef?: string;
+  /** For a tag pushed on a branch: that branch, from the push event the builder recorded (base_ref). */
+  tagBaseBranch?: string;
 }
 
 function readProvenance(statement: Statement): ProvenanceFacts {
@@ -290,7 +331,8 @@ function readV02(p: Record<string, unknown>): ProvenanceFacts {
   const environment = ownPath(p, 'invocation', 'environment');
   // The generators write lowercase keys; delegators write the GITHUB_* names.
   const environmentRef = ownString(environment, 'github_ref') ?? ownString(environment, 'GITHUB_REF');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef };
+  const tagBaseBranch = pushBaseBranch(environment, 'github_') ?? pushBaseBranch(environment, 'GITHUB_');
+  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef, tagBaseBranch };
 }
 
 /**
@@ -325,7 +367,20 @@ function readV1(p: Record<string, unknown>): ProvenanceFacts {
     trigger = withRef(parseGitUri(`git+https://github.com/${m[1]}@${m[2]}`, where), where);
   }
   const triggerDigest = optionalCommit(own(internal, 'GITHUB_SHA'), 'predicate.buildDefinition.internalParameters.GITHUB_SHA');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef: ownString(internal, 'GITHUB_REF') };
+  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef: ownString(internal, 'GITHUB_REF'), tagBaseBranch: pushBaseBranch(internal, 'GITHUB_') };
+}
+
+/**
+ * The branch a tag was pushed on: `<prefix>base_ref` when the builder recorded one, else, for a
+ * push event, the event payload's `base_ref`. Only `refs/heads/<branch>` is a branch.
+ */
+function pushBaseBranch(environment: unknown, prefix: 'github_' | 'GITHUB_'): string | undefined {
+  const key = (name: string) => (prefix === 'GITHUB_' ? `GITHUB_${name.toUpperCase()}` : `github_${name}`);
+  const asBranch = (ref: unknown) => (typeof ref === 'string' && /^refs\/heads\/[^\s]+$/.test(ref) ? ref.slice('refs/heads/'.length) : undefined);
+  const direct = ownString(environment, key('base_ref'));
+  if (direct) return asBranch(direct);
+  if (ownString(environment, key('event_name')) !== 'push') return undefined;
+  return asBranch(ownPath(environment, key('event_payload'), 'base_ref'));
 }
 
 /** `git+https://github.com/OWNER/REPO@REF` (ref optional), split at the first `@` like slsa-verifier. */

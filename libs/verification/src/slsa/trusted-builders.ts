@@ -29,25 +29,26 @@ export const LOW_PERMS_DELEGATOR = workflow('delegator_lowperms-generic_slsa3.ym
 export const DELEGATOR_WORKFLOWS: readonly string[] = [GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR];
 
 /**
- * slsa-github-generator's SLSA 3 builders. slsa-verifier splits them by artifact kind (the
- * container generator only for images, the others only for files); one list serves both here and
- * the two subsets below reproduce slsa-verifier's split for callers that want it.
- * nodejs, maven and gradle only ever appear as the builder.id behind a delegator.
+ * The workflows slsa-verifier trusts as the certificate's signer, by artifact kind
+ * (verifiers/internal/gha: defaultArtifactTrustedReusableWorkflows plus the BYOB delegators for
+ * files, defaultContainerTrustedReusableWorkflows for images). Nothing else signs directly.
  */
-export const DEFAULT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [
-  GENERIC_GENERATOR,
-  CONTAINER_GENERATOR,
-  GO_BUILDER,
-  NODEJS_BUILDER,
-  MAVEN_BUILDER,
-  GRADLE_BUILDER,
-  CONTAINER_BASED_BUILDER,
-  GENERIC_DELEGATOR,
-  LOW_PERMS_DELEGATOR,
-].map((id) => ({ id }));
-
-export const ARTIFACT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = DEFAULT_TRUSTED_BUILDERS.filter((b) => b.id !== CONTAINER_GENERATOR);
+export const ARTIFACT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [GENERIC_GENERATOR, GO_BUILDER, CONTAINER_BASED_BUILDER, GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR].map((id) => ({ id }));
 export const IMAGE_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [{ id: CONTAINER_GENERATOR }];
+/** Files are what a caller that names no kind verifies (slsa-verifier verify-artifact). */
+export const DEFAULT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = ARTIFACT_TRUSTED_BUILDERS;
+
+/**
+ * slsa-github-generator's "bring your own builder" workflows: they run the build and call a
+ * delegator, which signs; their id appears only as the provenance's builder.id behind a
+ * delegator. A certificate naming one of them (or JReleaser's) as its own signer is not output
+ * of the framework, whatever --builder-id says.
+ */
+export const DELEGATED_BUILDERS: readonly string[] = [NODEJS_BUILDER, MAVEN_BUILDER, GRADLE_BUILDER];
+
+export function isDelegatedOnlyBuilder(name: string): boolean {
+  return DELEGATED_BUILDERS.includes(name) || name.startsWith(`${JRELEASER_REPOSITORY}/`);
+}
 
 /** A workflow identity split at its ref, as Fulcio writes it into the SAN. */
 export interface WorkflowId {

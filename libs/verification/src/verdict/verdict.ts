@@ -11,6 +11,11 @@ export type CheckStatus = 'pass' | 'fail' | 'missing' | 'error' | 'not-applicabl
 export interface SignerEvidence {
   /** Subject alternative name of the leaf certificate (URI or e-mail), absent for a bare public key. */
   identity?: string;
+  /**
+   * Which SAN the identity is: Fulcio writes workload (workflow) identities as a URI SAN and
+   * people as an e-mail SAN. A workflow URI written into an e-mail SAN is not a workflow identity.
+   */
+  identityKind?: 'uri' | 'email';
   /** OIDC issuer from the Fulcio issuer extension (v2 preferred, v1 fallback). */
   issuer?: string;
   /** Fulcio certificate extensions by name (githubWorkflowRef, sourceRepositoryDigest, buildSignerURI, ...). */
