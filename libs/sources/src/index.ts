@@ -5,3 +5,4 @@ export * from './rekor/rekor.client';
 export * from './tuf/sigstore-trust-root.source';
 export * from './source-verdict';
 export * from './github';
+export * from './files/regular-file';

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readRegularFile } from '../files/regular-file';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,9 +32,8 @@ export interface TrustRootSourceOptions {
 export async function loadTrustRootDocument(options: TrustRootSourceOptions = {}): Promise<TrustRootDocument> {
   if (options.trustedRootFile) {
     const file = options.trustedRootFile;
-    const info = await stat(file);
-    if (info.size > MAX_TRUSTED_ROOT_FILE_BYTES) throw new Error(`trusted root ${file} is larger than ${MAX_TRUSTED_ROOT_FILE_BYTES} bytes`);
-    return { json: await readFile(file), origin: 'file' };
+    // A FIFO or device named as the trusted root must not hang the caller (readRegularFile).
+    return { json: await readRegularFile(file, MAX_TRUSTED_ROOT_FILE_BYTES), origin: 'file' };
   }
   const mirrorURL = options.tufMirrorUrl ?? PUBLIC_GOOD_TUF_MIRROR;
   try {

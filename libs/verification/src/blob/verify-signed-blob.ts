@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { parseStatement, findSubjectByDigest } from '../intoto';
-import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, formatSha256, verifyBundle } from '../sigstore';
+import { parseStatement, findSubjectByArtifact } from '../intoto';
+import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, verifyBundle } from '../sigstore';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import { type TlogSearchResult, searchCutOff } from '../rekor';
 import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
@@ -17,7 +17,7 @@ export interface SignedBlobOptions {
  * signature) or an in-toto statement one of whose subjects is the artifact (DSSE).
  */
 export function verifyBlobBundle(bundle: Uint8Array | string | object, options: SignedBlobOptions): Verdict {
-  const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
+  const evidence: Evidence = { artifactDigests: artifactDigests(options.artifact) };
   try {
     const verified = verifyBundle(bundle, options);
     return passVerdict(describe(verified), { ...evidence, ...evidenceOf(verified), ...statementEvidence(verified, options.artifact) });
@@ -35,7 +35,9 @@ export function verifyLegacyBlob(
   input: { certificateDer: Buffer; signature: Buffer; tlogSearch: TlogSearchResult },
   options: SignedBlobOptions,
 ): Verdict {
-  const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
+  const evidence: Evidence = { artifactDigests: artifactDigests(options.artifact) };
+  const artifactSha256 = options.artifact.digests.sha256;
+  if (!artifactSha256) return verdictFromError(new VerificationError('input-unreadable', 'a signature without a bundle is found in the log by the artifact’s sha256, which was not given'), evidence);
   const { entries, truncated } = input.tlogSearch;
   if (entries.length === 0) {
     return verdictFromError(new VerificationError('tlog-entry-missing', 'no transparency log entry exists for this artifact'), evidence);
@@ -43,7 +45,7 @@ export function verifyLegacyBlob(
   let firstError: unknown;
   for (const rekorEntry of entries) {
     try {
-      const bundle = bundleFromLegacyBlobSignature({ ...input, artifactSha256: options.artifact.digests.sha256, rekorEntry });
+      const bundle = bundleFromLegacyBlobSignature({ ...input, artifactSha256, rekorEntry });
       const verified = verifyBundle(bundle, options);
       return passVerdict(describe(verified), { ...evidence, ...evidenceOf(verified) });
     } catch (err) {
@@ -62,14 +64,19 @@ export function evidenceOf(verified: VerifiedBundle): Evidence {
 function statementEvidence(verified: VerifiedBundle, artifact: Artifact): Evidence {
   if (!verified.dsse) return {};
   const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
-  const subject = findSubjectByDigest(statement, { sha256: artifact.digests.sha256.toString('hex') });
+  const subject = findSubjectByArtifact(statement, artifact.digests);
   if (!subject) {
-    throw new VerificationError(
-      'subject-digest-mismatch',
-      `no subject of the statement has sha256 ${artifact.digests.sha256.toString('hex')}`,
-    );
+    const computed = Object.entries(artifact.digests).map(([alg, d]) => `${alg}:${d!.toString('hex')}`).join(' or ');
+    throw new VerificationError('subject-digest-mismatch', `no subject of the statement has the artifact's digest ${computed}`);
   }
   return { predicateType: statement.predicateType, subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })) };
+}
+
+/** `sha256:<hex>` (and the other computed digests) of the artifact, for the evidence. */
+function artifactDigests(artifact: Artifact): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alg, digest] of Object.entries(artifact.digests)) if (digest) out[alg === 'sha256' ? 'artifact' : `artifact-${alg}`] = `${alg}:${digest.toString('hex')}`;
+  return out;
 }
 
 function describe(verified: VerifiedBundle): string {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { vector } from '../../../../test/support/vectors';
 import { VerificationError } from '../verdict';
-import { MAX_STATEMENT_BYTES, assertSubjectDigest, findSubjectByDigest, parseStatement } from './in-toto-statement';
+import { MAX_STATEMENT_BYTES, type Statement, assertSubjectDigest, findSubjectByArtifact, findSubjectByDigest, parseStatement } from './in-toto-statement';
 
 const TYPE = 'application/vnd.in-toto+json';
 const DIR = vector('slsa-github-generator', 'generic-v2.1.0');
@@ -91,5 +91,28 @@ describe('in-toto statements', () => {
     assert.equal(findSubjectByDigest(parsed, { sha256: 'b'.repeat(64) })?.name, 'b');
     assert.equal(findSubjectByDigest(parsed, { sha256: A, sha512: 'c'.repeat(128) }), undefined);
     assert.equal(findSubjectByDigest(parsed, {}), undefined);
+  });
+});
+
+describe('subjects matched by the algorithms they name (npm provenance: sha512 only)', () => {
+  const bytes = Buffer.from('package tarball');
+  const digests = {
+    sha256: createHash('sha256').update(bytes).digest(),
+    sha384: createHash('sha384').update(bytes).digest(),
+    sha512: createHash('sha512').update(bytes).digest(),
+  };
+  const statementWith = (...subjectDigests: Array<Record<string, string>>) =>
+    ({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'x', predicate: {}, subject: subjectDigests.map((digest, i) => ({ name: `s${i}`, digest })) }) as Statement;
+
+  test('a sha512-only subject matches the artifact hashed with sha512; so does a subject listing several that agree', () => {
+    assert.equal(findSubjectByArtifact(statementWith({ sha512: digests.sha512.toString('hex') }), digests)?.name, 's0');
+    assert.equal(findSubjectByArtifact(statementWith({ sha256: digests.sha256.toString('hex'), sha512: digests.sha512.toString('hex').toUpperCase() }), digests)?.name, 's0');
+    assert.equal(findSubjectByArtifact(statementWith({ sha512: digests.sha512.toString('hex') }), { sha512: digests.sha512 })?.name, 's0', 'a digest-only artifact');
+  });
+
+  test('forged: one agreeing algorithm does not excuse a disagreeing one; other algorithms never match', () => {
+    assert.equal(findSubjectByArtifact(statementWith({ sha256: digests.sha256.toString('hex'), sha512: 'f'.repeat(128) }), digests), undefined);
+    assert.equal(findSubjectByArtifact(statementWith({ sha1: createHash('sha1').update(bytes).digest('hex') }), digests), undefined);
+    assert.equal(findSubjectByArtifact(statementWith({ sha512: digests.sha512.toString('hex') }), { sha256: digests.sha256 }), undefined, 'nothing shared');
   });
 });

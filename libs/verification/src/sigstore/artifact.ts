@@ -7,14 +7,40 @@ export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
  * and, when they are at hand, its bytes. Digests are computed here, never taken from evidence.
  */
 export interface Artifact {
-  digests: Partial<Record<DigestAlgorithm, Buffer>> & { sha256: Buffer };
+  /** At least one; a caller that knows only a sha512 (an npm package's) gives that one. */
+  digests: Partial<Record<DigestAlgorithm, Buffer>>;
   bytes?: Buffer;
 }
 
-export function artifactFromBytes(bytes: Buffer, algorithms: DigestAlgorithm[] = ['sha256']): Artifact {
+/** An artifact whose bytes were hashed here: its SHA-256 is always among the digests. */
+export type HashedArtifact = Artifact & { digests: { sha256: Buffer } };
+
+export function artifactFromBytes(bytes: Buffer, algorithms: DigestAlgorithm[] = ['sha256']): HashedArtifact {
   const digests: Partial<Record<DigestAlgorithm, Buffer>> = {};
   for (const alg of new Set<DigestAlgorithm>(['sha256', ...algorithms])) digests[alg] = createHash(alg).update(bytes).digest();
-  return { digests: digests as Artifact['digests'], bytes };
+  return { digests: digests as HashedArtifact['digests'], bytes };
+}
+
+const DIGEST_ARGUMENT = /^(sha256|sha384|sha512):(.*)$/;
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/**
+ * `sha256:<hex>`, `sha384:<hex>` or `sha512:<hex>` as a digest argument. Anything that starts
+ * like one is one: a malformed value is an error (`reason`), never a file name to fall back to;
+ * otherwise undefined (not a digest). Hex is lowercase, as cosign and the conformance suite write it.
+ */
+export function parseDigestArgument(value: string): { algorithm: DigestAlgorithm; hex: string } | { reason: string } | undefined {
+  const m = DIGEST_ARGUMENT.exec(value);
+  if (!m) return undefined;
+  const algorithm = m[1] as DigestAlgorithm;
+  if (!new RegExp(`^[0-9a-f]{${HEX_LENGTH[algorithm]}}$`).test(m[2])) {
+    return { reason: `${JSON.stringify(value)} is not a ${algorithm} digest (${HEX_LENGTH[algorithm]} lowercase hex digits); a file of that name is given as ./${value}` };
+  }
+  return { algorithm, hex: m[2] };
+}
+
+export function artifactFromDigest(algorithm: DigestAlgorithm, hex: string): Artifact {
+  return { digests: { [algorithm]: Buffer.from(hex, 'hex') } };
 }
 
 /** An artifact known only by its SHA-256 digest (`sha256:<hex>` on the command line). */
