@@ -7,6 +7,7 @@ import {
   type SlsaExpectations,
   type TlogSearchResult,
   type Verdict,
+  VerificationError,
   applyEvidenceExpectation,
   checkReleaseAttestations,
   checkReleaseChecksums,
@@ -69,8 +70,17 @@ export class ReleaseVerifier {
     );
 
     const inputs = assets.map((a) => a.input);
-    const searches = new Map<string, TlogSearchResult>();
-    for (const sha of this.legacyDigestsNeedingRekor(inputs, target)) searches.set(sha, await this.deps.rekor.findByArtifactDigest(sha));
+    // A log that cannot be asked must not stop the run: the checks that need it become
+    // `error/tlog-unavailable` (retried), and every other check is still recorded.
+    const searches = new Map<string, TlogSearchResult | VerificationError>();
+    for (const sha of this.legacyDigestsNeedingRekor(inputs, target)) {
+      try {
+        searches.set(sha, await this.deps.rekor.findByArtifactDigest(sha));
+      } catch (err) {
+        if (!(err instanceof VerificationError && err.code === 'tlog-unavailable')) throw err;
+        searches.set(sha, err);
+      }
+    }
     const checkInput = {
       trustRoot: this.deps.trustRoot(),
       assets: inputs,
@@ -80,7 +90,11 @@ export class ReleaseVerifier {
       checksumsAsset: target.artifacts.checksums,
       sbomAssets: target.artifacts.sbom,
       requireFullCoverage: target.expect.coverage === 'all',
-      tlogSearch: (sha: string) => searches.get(sha),
+      tlogSearch: (sha: string) => {
+        const found = searches.get(sha);
+        if (found instanceof VerificationError) throw found;
+        return found;
+      },
     };
     let provenance = checkReleaseProvenance(checkInput);
     if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);

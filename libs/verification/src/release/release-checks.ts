@@ -34,7 +34,11 @@ export interface ReleaseCheckInput {
   sbomAssets?: string;
   /** Every executable or archive asset must be a provenance subject (`expect: { coverage: all }`). */
   requireFullCoverage?: boolean;
-  /** Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0). */
+  /**
+   * Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0), by
+   * artifact digest: undefined when that digest was not searched; throws (tlog-unavailable) when
+   * the log could not be asked. Either way the check needing it is `error`, never `fail`.
+   */
   tlogSearch?: (sha256Hex: string) => TlogSearchResult | undefined;
 }
 
@@ -78,12 +82,29 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
   if (covered.length === 0) {
     return verdictFromError(new VerificationError('subject-digest-mismatch', `the provenance names none of the release's assets (${artifacts.map((a) => a.name).join(', ') || 'none'})`));
   }
+  let tlogSearch: TlogSearchResult | undefined;
+  if (document.kind === 'legacy-envelopes') {
+    // Bare envelopes carry no log entry: the search is the only inclusion evidence. A log that
+    // could not be asked (or was not asked) leaves the check undecided; only an answer without a
+    // matching entry may fail it (tlog-entry-missing), never an outage.
+    try {
+      tlogSearch = input.tlogSearch?.(covered[0].asset.sha256);
+    } catch (err) {
+      return verdictFromError(err, { details: { provenanceAsset: provenance.name } });
+    }
+    if (!tlogSearch) {
+      return verdictFromError(
+        new VerificationError('tlog-unavailable', `${provenance.name} holds envelopes without log entries and the transparency log was not searched for ${covered[0].asset.name}`),
+        { details: { provenanceAsset: provenance.name } },
+      );
+    }
+  }
   const verdict = verifyArtifactProvenance({
     trustRoot: input.trustRoot,
     document,
     artifacts: covered.map((x) => ({ name: x.asset.name, sha256: Buffer.from(x.asset.sha256, 'hex') })),
     expectations: input.expectations,
-    tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset.sha256) : undefined,
+    tlogSearch,
   });
   const uncovered = artifacts.filter((a) => !covered.some((x) => x.asset === a)).map((a) => a.name);
   const uncoveredBuilds = uncovered.filter(isBuildOutput);
