@@ -14,6 +14,7 @@ import {
   checkReleaseProvenance,
   checkReleaseSboms,
   isEvidenceAsset,
+  legacyProvenanceSearchDigest,
   passVerdict,
 } from '@provwatch/verification';
 import type { WatchTarget } from '@provwatch/config';
@@ -189,11 +190,9 @@ export class ReleaseVerifier {
     const hasBundle = assets.some((a) => a.name === `${checksums}.sigstore.json`);
     const file = assets.find((a) => a.name === checksums);
     if (file && !hasBundle && assets.some((a) => a.name === `${checksums}.sig`)) digests.push(file.sha256);
-    const provenance = assets.find((a) => a.name === (target.artifacts.provenance ?? '') || a.name.endsWith('.intoto.jsonl'));
-    if (provenance?.bytes && !provenance.bytes.toString('utf8', 0, 200).includes('"mediaType"')) {
-      const artifact = assets.find((a) => !isEvidenceAsset(a.name) && a !== file);
-      if (artifact) digests.push(artifact.sha256);
-    }
+    // The asset the provenance check will verify the log entry for, not merely the first file.
+    const provenanceDigest = legacyProvenanceSearchDigest({ assets, provenanceAsset: target.artifacts.provenance });
+    if (provenanceDigest && !digests.includes(provenanceDigest)) digests.push(provenanceDigest);
     return digests;
   }
 }

@@ -8,7 +8,7 @@ import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vecto
 import type { RekorLogEntry, TlogSearchResult } from '../rekor';
 import { SigstoreTrustRoot, exactly, matching } from '../sigstore';
 import { VerificationError } from '../verdict';
-import { type ReleaseAssetInput, checkReleaseChecksums, checkReleaseProvenance, checkReleaseSboms } from './release-checks';
+import { type ReleaseAssetInput, checkReleaseChecksums, checkReleaseProvenance, checkReleaseSboms, legacyProvenanceSearchDigest } from './release-checks';
 
 /** The real generator v2.1.0 output as a GitHub release would hold it: assets named as the subjects. */
 const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
@@ -131,6 +131,17 @@ describe('legacy evidence and the transparency log search', () => {
     for (const verdict of [checkReleaseProvenance(checks(() => undefined)), checkReleaseProvenance(checks(undefined)), checkReleaseChecksums(checks(() => undefined))]) {
       assert.deepEqual([verdict.status, verdict.code], ['error', 'tlog-unavailable'], verdict.message);
     }
+  });
+
+  test('the log is searched by the asset the provenance covers, not by the first file of the release', () => {
+    const notes = Buffer.from('release notes\n');
+    const assets = [{ name: 'README.md', sha256: sha(notes), bytes: notes }, ...legacy.assets];
+    const digest = legacyProvenanceSearchDigest({ assets, provenanceAsset: 'multiple.intoto.jsonl' });
+    assert.equal(digest, legacy.assets.find((a) => a.name.endsWith('_darwin_amd64.tar.gz'))!.sha256);
+    const verdict = checkReleaseProvenance({ ...legacy, assets, tlogSearch: (s) => (s === digest ? answered(s) : undefined) });
+    assert.equal(verdict.status, 'pass', verdict.message);
+    // A provenance bundle carries its own entry: nothing to search.
+    assert.equal(legacyProvenanceSearchDigest({ assets: [asset('gha_generic-binary-linux-amd64-v14', BINARY), asset('multiple.intoto.jsonl', PROVENANCE, true)] }), undefined);
   });
 
   test('forged: the log answered and holds no entry for the envelope, which stays a failure', () => {

@@ -55,7 +55,7 @@ export function isEvidenceAsset(name: string): boolean {
  */
 export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
   const name = input.provenanceAsset;
-  const provenance = name ? input.assets.find((a) => a.name === name) : input.assets.find((a) => a.name.endsWith('.intoto.jsonl'));
+  const provenance = locateProvenance(input);
   if (!provenance) return missingVerdict(`no provenance asset${name ? ` ${name}` : ' (*.intoto.jsonl)'} in the release`);
   if (!provenance.bytes) return verdictFromError(new VerificationError('input-unreadable', `provenance asset ${provenance.name} was not downloaded`));
   let document: ProvenanceDocument;
@@ -121,6 +121,32 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
     ...verdict,
     evidence: { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, coverage, uncoveredAssets: uncovered } },
   };
+}
+
+/** The provenance asset: the declared name, else the first `*.intoto.jsonl`. */
+function locateProvenance(input: Pick<ReleaseCheckInput, 'assets' | 'provenanceAsset'>): ReleaseAssetInput | undefined {
+  const name = input.provenanceAsset;
+  return name ? input.assets.find((a) => a.name === name) : input.assets.find((a) => a.name.endsWith('.intoto.jsonl'));
+}
+
+/**
+ * The digest to search the log by for a provenance of bare envelopes (generator <= v2.0.0): the
+ * first asset the provenance covers, exactly the one checkReleaseProvenance verifies the entry
+ * for. Searching any other asset (the first file of the release, say, which may be a README no
+ * subject names) would leave the check undecided. Undefined when the provenance carries its own
+ * log entries or covers nothing (the check reports why).
+ */
+export function legacyProvenanceSearchDigest(input: Pick<ReleaseCheckInput, 'assets' | 'provenanceAsset'>): string | undefined {
+  const provenance = locateProvenance(input);
+  if (!provenance?.bytes) return undefined;
+  try {
+    const document = parseProvenanceDocument(provenance.bytes);
+    if (document.kind !== 'legacy-envelopes') return undefined;
+    const matched = matchSubjectsToAssets(statementSubjects(document), input.assets.filter((a) => !isEvidenceAsset(a.name)));
+    return matched.find((x) => x.subject.sha256 === x.asset.sha256)?.asset.sha256;
+  } catch {
+    return undefined;
+  }
 }
 
 interface SubjectMatch {
