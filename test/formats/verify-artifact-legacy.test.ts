@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { type DsseSigning, type GithubClaims, IN_TOTO_PAYLOAD_TYPE, SigningKit } from '../kit/signing-kit';
 import { RekorDouble } from '../support/rekor-double';
 import { cli } from '../support/run-cli';
+import { type StatementOverrides, generatorStatement, generatorWorkflow } from '../support/slsa-generator';
 import { Scratch, assertFailed, assertPassed, closedPortUrl } from './format-fixtures';
 
 /**
@@ -13,8 +14,7 @@ import { Scratch, assertFailed, assertPassed, closedPortUrl } from './format-fix
  * the artifact's digest. The statement mirrors the real generic generator's SLSA v0.2 output
  * (same fields as the v2.1.0 vectors in test/vectors), with pbs-exporter's values.
  */
-const GENERATOR_V2_0_0 =
-  'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.0.0';
+const GENERATOR_V2_0_0 = generatorWorkflow('generic', 'v2.0.0');
 const REPO = 'natrontech/pbs-exporter';
 const TAG = 'v0.6.0';
 const SOURCE_SHA1 = '9b0f5ac4c1a2e6b2b7c1d7a4f0e3c2b1a0f9e8d7';
@@ -35,48 +35,9 @@ const ARM64 = { name: 'pbs-exporter_0.6.0_linux_arm64.tar.gz', bytes: Buffer.fro
 const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The generic generator's SLSA v0.2 statement (in-toto Statement v0.1, as v2.0.0 wrote it). */
-function provenanceStatement(overrides: { repo?: string; ref?: string; builderId?: string; subjects?: Array<{ name: string; bytes: Buffer }> } = {}): Buffer {
-  const repo = overrides.repo ?? REPO;
-  const ref = overrides.ref ?? `refs/tags/${TAG}`;
-  const source = `git+https://github.com/${repo}@${ref}`;
-  return Buffer.from(
-    JSON.stringify({
-      _type: 'https://in-toto.io/Statement/v0.1',
-      predicateType: 'https://slsa.dev/provenance/v0.2',
-      subject: (overrides.subjects ?? [AMD64, ARM64]).map((s) => ({ name: s.name, digest: { sha256: sha256Hex(s.bytes) } })),
-      predicate: {
-        builder: { id: overrides.builderId ?? GENERATOR_V2_0_0 },
-        buildType: 'https://github.com/slsa-framework/slsa-github-generator/generic@v1',
-        invocation: {
-          configSource: { uri: source, digest: { sha1: SOURCE_SHA1 }, entryPoint: '.github/workflows/release.yml' },
-          parameters: {},
-          environment: {
-            github_actor: 'janfuhrer',
-            github_actor_id: '43584447',
-            github_base_ref: '',
-            github_event_name: 'push',
-            github_event_payload: { ref, repository: { full_name: repo } },
-            github_head_ref: '',
-            github_ref: ref,
-            github_ref_type: ref.startsWith('refs/tags/') ? 'tag' : 'branch',
-            github_repository_id: '614342349',
-            github_repository_owner: repo.split('/')[0],
-            github_repository_owner_id: '72906237',
-            github_run_attempt: '1',
-            github_run_id: '5412345678',
-            github_run_number: '42',
-            github_sha1: SOURCE_SHA1,
-          },
-        },
-        metadata: {
-          buildInvocationID: '5412345678-1',
-          completeness: { parameters: true, environment: false, materials: false },
-          reproducible: false,
-        },
-        materials: [{ uri: source, digest: { sha1: SOURCE_SHA1 } }],
-      },
-    }),
-  );
+function provenanceStatement(overrides: StatementOverrides & { subjects?: Array<{ name: string; bytes: Buffer }> } = {}): Buffer {
+  const subjects = (overrides.subjects ?? [AMD64, ARM64]).map((s) => ({ name: s.name, sha256: sha256Hex(s.bytes) }));
+  return generatorStatement('generic', 'v2.0.0', { repository: REPO, tag: TAG, sha: SOURCE_SHA1, runId: CLAIMS.runId! }, subjects, overrides);
 }
 
 const scratch = new Scratch();

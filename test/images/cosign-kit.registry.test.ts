@@ -2,8 +2,22 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 import { type DsseSignOptions, type SignOptions, SigningKit, inTotoStatement, simpleSigningPayload } from '../kit/signing-kit';
 import { KIT_IDENTITY, KIT_ISSUER, Scratch, assertFailed, assertPassed, flipBase64 } from '../formats/format-fixtures';
-import { type TestRegistry, pushBlob, pushJsonManifest, startRegistry } from '../support/registry';
-import { BUNDLE_V03, COSIGN_SIGN, CYCLONEDX, DSSE, EMPTY, IDENTITY, OCI_INDEX, OCI_MANIFEST, SBOM_POLICY, SIMPLE_SIGNING, SLSA_V1 } from '../support/cosign-evidence';
+import { type TestRegistry, startRegistry } from '../support/registry';
+import {
+  type BundleReferrer,
+  COSIGN_SIGN,
+  CYCLONEDX,
+  type CosignLayerInput,
+  DSSE,
+  IDENTITY,
+  OCI_MANIFEST,
+  SBOM_POLICY,
+  SIMPLE_SIGNING,
+  SLSA_V1,
+  pushBundleReferrers,
+  pushCosignManifest as pushCosignManifestTo,
+  pushMultiArchImage,
+} from '../support/cosign-evidence';
 import { cli } from '../support/run-cli';
 
 /**
@@ -50,46 +64,19 @@ interface PushedImage {
 /** Config blob + one layer + OCI manifest, under an OCI index tagged `v0.9.0`. */
 async function pushImage(): Promise<PushedImage> {
   const repo = `natrontech/pbs-exporter-kit-${++repoCounter}`;
-  const config = await pushBlob(registry.host, repo, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: repoCounter })));
-  const layer = await pushBlob(registry.host, repo, Buffer.from(`layer of ${repo}`));
-  const manifest = await pushJsonManifest(registry.host, repo, {
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-  });
-  const index = await pushJsonManifest(
-    registry.host,
-    repo,
-    { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: manifest.digest, size: manifest.size, platform: { architecture: 'amd64', os: 'linux' } }] },
-    ['v0.9.0'],
-  );
+  const { index, platforms } = await pushMultiArchImage(registry.host, repo, ['v0.9.0'], repo);
   return {
     repo,
     ref: `${registry.host}/${repo}:v0.9.0`,
     byDigest: `${registry.host}/${repo}@${index.digest}`,
-    index: { mediaType: OCI_INDEX, digest: index.digest, size: index.size },
-    platformDigest: manifest.digest,
+    index,
+    platformDigest: platforms[0].digest,
   };
 }
 
-interface CosignLayerInput {
-  mediaType: string;
-  blob: Buffer;
-  annotations: Record<string, string>;
-}
-
 /** A cosign tag-scheme manifest (`sha256-<hex>.sig|.att`) in `repo`, with these layers in order. */
-async function pushCosignManifest(repo: string, digest: string, suffix: 'sig' | 'att', layers: CosignLayerInput[]): Promise<void> {
-  const config = await pushBlob(registry.host, repo, Buffer.from('{}'));
-  const descriptors = [];
-  for (const layer of layers) descriptors.push({ mediaType: layer.mediaType, ...(await pushBlob(registry.host, repo, layer.blob)), annotations: layer.annotations });
-  await pushJsonManifest(
-    registry.host,
-    repo,
-    { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: descriptors },
-    [`${digest.replace(':', '-')}.${suffix}`],
-  );
+function pushCosignManifest(repo: string, digest: string, suffix: 'sig' | 'att', layers: CosignLayerInput[]): Promise<void> {
+  return pushCosignManifestTo(registry.host, repo, digest, suffix, layers);
 }
 
 /** A `.sig` layer: simple signing naming `digest`, signed by the kit. */
@@ -125,37 +112,9 @@ async function attLayer(...args: Parameters<typeof attest>): Promise<CosignLayer
   return { mediaType: DSSE, blob: signed.envelopeBytes, annotations: signed.ociAnnotations() };
 }
 
-interface Referrer {
-  bundle: object;
-  /** the dev.sigstore.bundle.predicateType annotation; undefined: none */
-  annotation?: string;
-  /** the manifest's subject; default the image index */
-  subject?: { mediaType: string; digest: string; size: number };
-}
-
-/**
- * cosign --new-bundle-format output on a registry without the referrers API: each bundle in a
- * referrer manifest pushed by digest, and the `sha256-<hex>` fallback index listing them.
- */
-async function pushReferrers(image: PushedImage, referrers: Referrer[]): Promise<void> {
-  const empty = await pushBlob(registry.host, image.repo, Buffer.from('{}'));
-  const descriptors = [];
-  for (const r of referrers) {
-    const layer = await pushBlob(registry.host, image.repo, Buffer.from(JSON.stringify(r.bundle)));
-    const annotations: Record<string, string> = { 'dev.sigstore.bundle.content': 'dsse-envelope' };
-    if (r.annotation !== undefined) annotations['dev.sigstore.bundle.predicateType'] = r.annotation;
-    const pushed = await pushJsonManifest(registry.host, image.repo, {
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      artifactType: BUNDLE_V03,
-      config: { mediaType: EMPTY, ...empty },
-      layers: [{ mediaType: BUNDLE_V03, ...layer }],
-      subject: r.subject ?? image.index,
-      annotations,
-    });
-    descriptors.push({ mediaType: OCI_MANIFEST, digest: pushed.digest, size: pushed.size, artifactType: BUNDLE_V03, annotations });
-  }
-  await pushJsonManifest(registry.host, image.repo, { schemaVersion: 2, mediaType: OCI_INDEX, manifests: descriptors }, [image.index.digest.replace(':', '-')]);
+/** cosign --new-bundle-format output (referrer manifests and the fallback tag) for the image index. */
+function pushReferrers(image: PushedImage, referrers: BundleReferrer[]): Promise<void> {
+  return pushBundleReferrers(registry.host, image.repo, image.index, referrers);
 }
 
 function run(command: string, ...args: string[]) {

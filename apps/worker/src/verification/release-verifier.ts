@@ -8,6 +8,7 @@ import {
   type SlsaExpectations,
   type TlogSearchResult,
   type Verdict,
+  VerificationError,
   applyEvidenceExpectation,
   checkReleaseAttestations,
   checkReleaseChecksums,
@@ -15,6 +16,7 @@ import {
   checkReleaseSboms,
   checkReleaseTag,
   isEvidenceAsset,
+  legacyProvenanceSearchDigest,
   passVerdict,
 } from '@provwatch/verification';
 import type { WatchTarget } from '@provwatch/config';
@@ -71,8 +73,17 @@ export class ReleaseVerifier {
     );
 
     const inputs = assets.map((a) => a.input);
-    const searches = new Map<string, TlogSearchResult>();
-    for (const sha of this.legacyDigestsNeedingRekor(inputs, target)) searches.set(sha, await this.deps.rekor.findByArtifactDigest(sha));
+    // A log that cannot be asked must not stop the run: the checks that need it become
+    // `error/tlog-unavailable` (retried), and every other check is still recorded.
+    const searches = new Map<string, TlogSearchResult | VerificationError>();
+    for (const sha of this.legacyDigestsNeedingRekor(inputs, target)) {
+      try {
+        searches.set(sha, await this.deps.rekor.findByArtifactDigest(sha));
+      } catch (err) {
+        if (!(err instanceof VerificationError && err.code === 'tlog-unavailable')) throw err;
+        searches.set(sha, err);
+      }
+    }
     const checkInput = {
       trustRoot: this.deps.trustRoot(),
       assets: inputs,
@@ -82,7 +93,11 @@ export class ReleaseVerifier {
       checksumsAsset: target.artifacts.checksums,
       sbomAssets: target.artifacts.sbom,
       requireFullCoverage: target.expect.coverage === 'all',
-      tlogSearch: (sha: string) => searches.get(sha),
+      tlogSearch: (sha: string) => {
+        const found = searches.get(sha);
+        if (found instanceof VerificationError) throw found;
+        return found;
+      },
     };
     let provenance = checkReleaseProvenance(checkInput);
     if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);
@@ -195,11 +210,9 @@ export class ReleaseVerifier {
     const hasBundle = assets.some((a) => a.name === `${checksums}.sigstore.json`);
     const file = assets.find((a) => a.name === checksums);
     if (file && !hasBundle && assets.some((a) => a.name === `${checksums}.sig`)) digests.push(file.sha256);
-    const provenance = assets.find((a) => a.name === (target.artifacts.provenance ?? '') || a.name.endsWith('.intoto.jsonl'));
-    if (provenance?.bytes && !provenance.bytes.toString('utf8', 0, 200).includes('"mediaType"')) {
-      const artifact = assets.find((a) => !isEvidenceAsset(a.name) && a !== file);
-      if (artifact) digests.push(artifact.sha256);
-    }
+    // The asset the provenance check will verify the log entry for, not merely the first file.
+    const provenanceDigest = legacyProvenanceSearchDigest({ assets, provenanceAsset: target.artifacts.provenance });
+    if (provenanceDigest && !digests.includes(provenanceDigest)) digests.push(provenanceDigest);
     return digests;
   }
 }

@@ -34,7 +34,11 @@ export interface ReleaseCheckInput {
   sbomAssets?: string;
   /** Every executable or archive asset must be a provenance subject (`expect: { coverage: all }`). */
   requireFullCoverage?: boolean;
-  /** Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0). */
+  /**
+   * Rekor answers for evidence without log entries (legacy .pem/.sig, generator <= v2.0.0), by
+   * artifact digest: undefined when that digest was not searched; throws (tlog-unavailable) when
+   * the log could not be asked. Either way the check needing it is `error`, never `fail`.
+   */
   tlogSearch?: (sha256Hex: string) => TlogSearchResult | undefined;
 }
 
@@ -51,7 +55,7 @@ export function isEvidenceAsset(name: string): boolean {
  */
 export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
   const name = input.provenanceAsset;
-  const provenance = name ? input.assets.find((a) => a.name === name) : input.assets.find((a) => a.name.endsWith('.intoto.jsonl'));
+  const provenance = locateProvenance(input);
   if (!provenance) return missingVerdict(`no provenance asset${name ? ` ${name}` : ' (*.intoto.jsonl)'} in the release`);
   if (!provenance.bytes) return verdictFromError(new VerificationError('input-unreadable', `provenance asset ${provenance.name} was not downloaded`));
   let document: ProvenanceDocument;
@@ -78,12 +82,29 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
   if (covered.length === 0) {
     return verdictFromError(new VerificationError('subject-digest-mismatch', `the provenance names none of the release's assets (${artifacts.map((a) => a.name).join(', ') || 'none'})`));
   }
+  let tlogSearch: TlogSearchResult | undefined;
+  if (document.kind === 'legacy-envelopes') {
+    // Bare envelopes carry no log entry: the search is the only inclusion evidence. A log that
+    // could not be asked (or was not asked) leaves the check undecided; only an answer without a
+    // matching entry may fail it (tlog-entry-missing), never an outage.
+    try {
+      tlogSearch = input.tlogSearch?.(covered[0].asset.sha256);
+    } catch (err) {
+      return verdictFromError(err, { details: { provenanceAsset: provenance.name } });
+    }
+    if (!tlogSearch) {
+      return verdictFromError(
+        new VerificationError('tlog-unavailable', `${provenance.name} holds envelopes without log entries and the transparency log was not searched for ${covered[0].asset.name}`),
+        { details: { provenanceAsset: provenance.name } },
+      );
+    }
+  }
   const verdict = verifyArtifactProvenance({
     trustRoot: input.trustRoot,
     document,
     artifacts: covered.map((x) => ({ name: x.asset.name, sha256: Buffer.from(x.asset.sha256, 'hex') })),
     expectations: input.expectations,
-    tlogSearch: document.kind === 'legacy-envelopes' ? input.tlogSearch?.(covered[0].asset.sha256) : undefined,
+    tlogSearch,
   });
   const uncovered = artifacts.filter((a) => !covered.some((x) => x.asset === a)).map((a) => a.name);
   const uncoveredBuilds = uncovered.filter(isBuildOutput);
@@ -100,6 +121,32 @@ export function checkReleaseProvenance(input: ReleaseCheckInput): Verdict {
     ...verdict,
     evidence: { ...verdict.evidence, details: { ...verdict.evidence.details, provenanceAsset: provenance.name, coverage, uncoveredAssets: uncovered } },
   };
+}
+
+/** The provenance asset: the declared name, else the first `*.intoto.jsonl`. */
+function locateProvenance(input: Pick<ReleaseCheckInput, 'assets' | 'provenanceAsset'>): ReleaseAssetInput | undefined {
+  const name = input.provenanceAsset;
+  return name ? input.assets.find((a) => a.name === name) : input.assets.find((a) => a.name.endsWith('.intoto.jsonl'));
+}
+
+/**
+ * The digest to search the log by for a provenance of bare envelopes (generator <= v2.0.0): the
+ * first asset the provenance covers, exactly the one checkReleaseProvenance verifies the entry
+ * for. Searching any other asset (the first file of the release, say, which may be a README no
+ * subject names) would leave the check undecided. Undefined when the provenance carries its own
+ * log entries or covers nothing (the check reports why).
+ */
+export function legacyProvenanceSearchDigest(input: Pick<ReleaseCheckInput, 'assets' | 'provenanceAsset'>): string | undefined {
+  const provenance = locateProvenance(input);
+  if (!provenance?.bytes) return undefined;
+  try {
+    const document = parseProvenanceDocument(provenance.bytes);
+    if (document.kind !== 'legacy-envelopes') return undefined;
+    const matched = matchSubjectsToAssets(statementSubjects(document), input.assets.filter((a) => !isEvidenceAsset(a.name)));
+    return matched.find((x) => x.subject.sha256 === x.asset.sha256)?.asset.sha256;
+  } catch {
+    return undefined;
+  }
 }
 
 interface SubjectMatch {
