@@ -33,7 +33,7 @@ import { RekorDouble } from '../support/rekor-double';
 import { type TestRegistry, startRegistry } from '../support/registry';
 
 const MIGRATIONS = join(resolve(__dirname, '../../..'), 'prisma', 'migrations');
-const RELEASE_CHECKS = ['release-assets', 'artifact-provenance', 'checksums-signature', 'release-sbom'] as const;
+const RELEASE_CHECKS = ['release-assets', 'artifact-provenance', 'checksums-signature', 'release-sbom', 'release-tag'] as const;
 const IMAGE_CHECKS = ['image-tag', 'image-signature', 'image-provenance', 'image-sbom'] as const;
 const TARGET = 'pbs-exporter';
 /** The release checks whose evidence carries no log entry of its own: only a Rekor search completes them. */

@@ -161,7 +161,7 @@ export async function buildEraRelease(kit: SigningKit, era: PbsExporterEra): Pro
   const assets: DoubleAsset[] = files.map((f, i) => ({ id: era.releaseId * 100 + i, name: f.name, bytes: f.bytes, updatedAt: uploaded }));
   return {
     era,
-    release: { id: era.releaseId, tag: era.tag, prerelease: false, publishedAt: era.publishedAt, assets },
+    release: { id: era.releaseId, tag: era.tag, prerelease: false, publishedAt: era.publishedAt, commit: era.sha, assets },
     archives,
     sboms,
     checksums,
