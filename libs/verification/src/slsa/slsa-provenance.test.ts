@@ -36,6 +36,7 @@ function signerFor(ref: string, trigger: string, run: string): SignerEvidence {
   const config = `${repo}/.github/workflows/verifier-e2e.all.workflow_dispatch.main.all.slsa3.yml@${ref}`;
   return {
     identity: GENERATOR_ID,
+    identityKind: 'uri',
     issuer: ISSUER,
     extensions: {
       issuer: ISSUER, // .1 and .8
@@ -235,6 +236,7 @@ describe('SLSA v1 provenance', () => {
   const NODEJS_ID = 'https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v2.1.0';
   const signer = (identity: string, ref = 'refs/tags/v0.9.0'): SignerEvidence => ({
     identity,
+    identityKind: 'uri',
     issuer: ISSUER,
     extensions: { buildSignerURI: identity, sourceRepositoryURI: REPO, sourceRepositoryRef: ref, sourceRepositoryDigest: COMMIT_V1 },
   });

@@ -3,6 +3,7 @@ import { isRecord, own, ownPath, ownString } from '../intoto/json-fields';
 import { type SignerEvidence, VerificationError } from '../verdict';
 import {
   DEFAULT_TRUSTED_BUILDERS,
+  DELEGATED_BUILDERS,
   DELEGATOR_WORKFLOWS,
   JRELEASER_REPOSITORY,
   type TrustedBuilder,
@@ -69,7 +70,13 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   // 1. Who signed: the certificate, before anything the signer wrote is read.
   const cert = readCertificate(signer);
   const delegated = DELEGATOR_WORKFLOWS.includes(cert.workflow.name) && trusted.has(cert.workflow.name);
-  if (!delegated) assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
+  if (delegated) {
+    // The delegator that signed is held to the same release-tag rule as a direct signer: a
+    // delegator run from a branch or a prerelease tag is not the released delegator code.
+    assertReleaseRef(cert.workflow, 'signed by');
+  } else {
+    assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
+  }
   if (cert.repository !== expectedRepo) {
     throw new VerificationError('source-mismatch', `the certificate says the build ran in ${cert.repository}, expected ${expectedRepo}`);
   }
@@ -82,7 +89,7 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
     // A delegator signs for the builder that called it; that builder is what must be trusted.
     const byob = parseWorkflowId(prov.builderId);
     if (!byob) throw new VerificationError('builder-untrusted', `the provenance names builder ${JSON.stringify(prov.builderId)}, which is not a GitHub workflow at a ref`);
-    assertTrustedBuilder(byob, expectations.builderId, trusted, signingId);
+    assertDelegatedBuilder(byob, expectations.builderId, signingId);
     builder = byob;
   } else {
     if (prov.builderId !== signingId) {
@@ -139,27 +146,45 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
 }
 
 /**
- * A builder is trusted when the user named it (--builder-id, which then is the only one trusted)
- * or, without a name, when it is in the trusted list; either way only at a release tag vX.Y.Z.
+ * A signing builder is trusted when the user named it (--builder-id, which then is the only one
+ * trusted, slsa-verifier's MatchesLoose) or, without a name, when it is in the trusted list for
+ * the artifact kind; either way only at a release tag vX.Y.Z.
  *
- * slsa-verifier's exceptions to the release-tag rule: `refs/heads/main` and prerelease tags for
- * its own end-to-end tests, only when SLSA_VERIFIER_TESTING is set (not supported here: this
- * library reads no environment, and production must never trust a branch), and JReleaser's
- * delegated builder at `vX.Y.Z-java` (supported, when the user names that builder).
- * Stricter than slsa-verifier: without --builder-id, a delegated builder must be in the trusted
- * list, where slsa-verifier accepts any workflow of the slsa-github-generator repository.
+ * slsa-verifier's exception to the release-tag rule, `refs/heads/main` and prerelease tags for its
+ * own end-to-end tests when SLSA_VERIFIER_TESTING is set, is not supported: this library reads no
+ * environment, and production must never trust a branch.
  */
-function assertTrustedBuilder(workflow: WorkflowId, expectedId: string | undefined, trusted: ReadonlySet<string>, delegator?: string): void {
+function assertTrustedBuilder(workflow: WorkflowId, expectedId: string | undefined, trusted: ReadonlySet<string>): void {
   const id = `${workflow.name}@${workflow.ref}`;
-  const role = delegator === undefined ? 'signed by' : `delegated by ${delegator} to`;
+  if (expectedId !== undefined) {
+    if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `signed by ${id}, expected builder ${expectedId}`);
+  } else if (!trusted.has(workflow.name)) {
+    throw new VerificationError('builder-untrusted', `signed by ${id}, which is not a trusted builder for this kind of artifact (trusted: ${[...trusted].map(shortName).join(', ')})`);
+  }
+  assertReleaseRef(workflow, 'signed by');
+}
+
+/**
+ * The builder a delegator names (builder.id): without --builder-id one of slsa-github-generator's
+ * BYOB builders, with it the one the user named (loose match); always at a release tag, except
+ * JReleaser's `vX.Y.Z-java` tags (slsa-verifier's one exception, for that repository only).
+ */
+function assertDelegatedBuilder(workflow: WorkflowId, expectedId: string | undefined, delegator: string): void {
+  const id = `${workflow.name}@${workflow.ref}`;
+  const role = `delegated by ${delegator} to`;
   if (expectedId !== undefined) {
     if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `${role} ${id}, expected builder ${expectedId}`);
-  } else if (!trusted.has(workflow.name)) {
-    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted: ${[...trusted].map(shortName).join(', ')})`);
+  } else if (!DELEGATED_BUILDERS.includes(workflow.name)) {
+    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted behind a delegator: ${DELEGATED_BUILDERS.map(shortName).join(', ')})`);
   }
-  const jreleaser = delegator !== undefined && workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`);
-  if (!isReleaseBuilderRef(workflow.ref) && !(jreleaser && isJReleaserBuilderRef(workflow.ref))) {
-    throw new VerificationError('builder-untrusted', `${role} ${id}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
+  const jreleaser = workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`);
+  if (jreleaser && isJReleaserBuilderRef(workflow.ref)) return;
+  assertReleaseRef(workflow, role);
+}
+
+function assertReleaseRef(workflow: WorkflowId, role: string): void {
+  if (!isReleaseBuilderRef(workflow.ref)) {
+    throw new VerificationError('builder-untrusted', `${role} ${workflow.name}@${workflow.ref}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
   }
 }
 
@@ -221,6 +246,11 @@ function readCertificate(signer: SignerEvidence): CertificateFacts {
   const issuer = signer.issuer ?? get('issuer');
   if (issuer !== GITHUB_ACTIONS_OIDC_ISSUER) {
     throw new VerificationError('issuer-mismatch', `the certificate was issued for ${JSON.stringify(issuer ?? null)}, expected GitHub Actions (${GITHUB_ACTIONS_OIDC_ISSUER})`);
+  }
+  // Fulcio writes workflow identities into the URI SAN; an e-mail SAN whose text is a workflow
+  // URI is a person's (or a forged) identity dressed as a builder.
+  if (signer.identityKind !== 'uri') {
+    throw new VerificationError('builder-untrusted', `the certificate identity ${JSON.stringify(signer.identity ?? null)} is ${signer.identityKind === 'email' ? 'an e-mail SAN' : 'not from a URI SAN'}; a builder's workflow identity is only ever a URI SAN`);
   }
   const workflow = signer.identity ? parseWorkflowId(signer.identity) : undefined;
   if (!workflow) {

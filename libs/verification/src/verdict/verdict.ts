@@ -7,6 +7,8 @@ export type CheckStatus = 'pass' | 'fail' | 'missing' | 'error';
 export interface SignerEvidence {
   /** Subject alternative name of the leaf certificate (URI or e-mail), absent for a bare public key. */
   identity?: string;
+  /** Which SAN the identity came from: `uri` (workflow and other workload identities) or `email` (people). */
+  identityKind?: 'uri' | 'email';
   /** OIDC issuer from the Fulcio issuer extension (v2 preferred, v1 fallback). */
   issuer?: string;
   /** Fulcio certificate extensions by name (githubWorkflowRef, sourceRepositoryDigest, buildSignerURI, ...). */
