@@ -271,3 +271,37 @@ describe('Fulcio v2 extensions: present means well-formed', () => {
     check(await sign(V02, v02(`${GENERIC}@refs/tags/v2.1.0`), { workflowUri: `${GENERIC}@refs/tags/v2.1.0`, extensionBytes: { '8': null } }));
   });
 });
+
+describe('--source-branch for a tag push: the event payload base_ref (slsa-verifier VerifyBranch)', () => {
+  const generic = (env: Record<string, unknown>) => sign(V02, v02(`${GENERIC}@refs/tags/v2.1.0`, undefined, env), { workflowUri: `${GENERIC}@refs/tags/v2.1.0` });
+  const byob = (internal: Record<string, unknown>) => delegated(DELEGATOR, 'refs/tags/v2.1.0', `${NODEJS}@refs/tags/v2.1.0`, internal);
+
+  test('pushed from main: --source-branch main passes (v0.2 generator and v1 delegator)', async () => {
+    assert.equal(check(await generic({}), { sourceBranch: 'main' }).sourceRef, REF);
+    assert.equal(check(await byob({}), { sourceBranch: 'main' }).sourceRef, REF);
+  });
+
+  test('forged: another branch, no base_ref, null, garbage, not a push, a pull-request base_ref, a payload for another ref => source-branch-mismatch', async () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['other branch', { github_event_payload: { base_ref: 'refs/heads/dev', ref: REF } }],
+      ['no base_ref', { github_event_payload: { ref: REF } }],
+      ['null base_ref', { github_event_payload: { base_ref: null, ref: REF } }],
+      ['garbage base_ref', { github_event_payload: { base_ref: 'main', ref: REF } }],
+      ['tag base_ref', { github_event_payload: { base_ref: 'refs/tags/main', ref: REF } }],
+      ['no payload', { github_event_payload: 'refs/heads/main' }],
+      ['release event', { github_event_name: 'release', github_event_payload: { release: { target_commitish: 'main' } } }],
+      ['not a tag', { github_ref_type: 'branch' }],
+      ['context base_ref', { github_base_ref: 'refs/heads/main', github_event_payload: { base_ref: 'refs/heads/main', ref: REF } }],
+      ['payload of another tag', { github_event_payload: { base_ref: 'refs/heads/main', ref: 'refs/tags/v9.9.9' } }],
+    ];
+    for (const [name, env] of cases) {
+      const s = await generic(env);
+      assert.throws(() => check(s, { sourceBranch: 'main' }), (err: unknown) => err instanceof VerificationError && err.code === 'source-branch-mismatch', name);
+    }
+    const upper = await byob({ GITHUB_EVENT_PAYLOAD: { base_ref: 'refs/heads/dev', ref: REF } });
+    rejects('source-branch-mismatch', () => check(upper, { sourceBranch: 'main' }), /pushed from branch dev/);
+    // A delegator writes upper-case keys: lower-case ones in its output are not its context.
+    const lower = await byob({ GITHUB_EVENT_PAYLOAD: undefined, github_event_payload: { base_ref: 'refs/heads/main', ref: REF } });
+    rejects('source-branch-mismatch', () => check(lower, { sourceBranch: 'main' }));
+  });
+});

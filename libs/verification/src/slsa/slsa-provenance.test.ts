@@ -118,10 +118,10 @@ describe('SLSA rules on real slsa-github-generator v2.1.0 provenance (v0.2)', ()
     failsWith('source-branch-mismatch', () => verify(DISPATCH, { sourceBranch: 'release' }), /expected branch release .*built from refs\/heads\/main/);
   });
 
-  test('a branch asked of a tag build fails (deviation: slsa-verifier passes it through the push base_ref)', () => {
-    // The push event payload of v14 says base_ref refs/heads/main, and slsa-verifier accepts
-    // --source-branch main for it; the certificate only knows refs/tags/v14, so we do not.
-    failsWith('source-branch-mismatch', () => verify(PUSH, { sourceBranch: 'main' }), /built from refs\/tags\/v14/);
+  test('a branch asked of a tag build: the push base_ref names it (slsa-verifier "valid main branch set"); another branch fails', () => {
+    // The push event payload of v14 says base_ref refs/heads/main: v14 was pushed from main.
+    assert.equal(verify(PUSH, { sourceBranch: 'main' }).sourceRef, 'refs/tags/v14');
+    failsWith('source-branch-mismatch', () => verify(PUSH, { sourceBranch: 'master' }), /built from refs\/tags\/v14, pushed from branch main/);
   });
 
   test('provenance of the other artifact: same bytes, so the ref tells them apart', () => {

@@ -133,7 +133,7 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   }
 
   // 4. The ref the user asked for, on the ref that was built.
-  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations);
+  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations, prov);
 
   return {
     predicateType: statement.predicateType,
@@ -192,18 +192,23 @@ function shortName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations): void {
+function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations, prov: ProvenanceFacts): void {
   const built = ref ?? `commit ${digest} outside any ref (a delegated builder may build one)`;
   const tag = ref?.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : undefined;
   const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
   if (expectations.sourceTag !== undefined && tag !== expectations.sourceTag) {
     throw new VerificationError('source-tag-mismatch', `expected tag ${expectations.sourceTag} (refs/tags/${expectations.sourceTag}), built from ${built}`);
   }
-  // Deviation: slsa-verifier also accepts a branch for a tag build when the push event's base_ref
-  // (or a release's target_commitish) names it; that comes from the event payload, which the
-  // certificate does not corroborate, so only a build on the branch itself matches here.
   if (expectations.sourceBranch !== undefined && branch !== expectations.sourceBranch) {
-    throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${built}`);
+    // A tag push names the branch it was pushed from in the event payload's base_ref (slsa-verifier
+    // accepts that for --source-branch, its test "valid main branch set"). That payload is in the
+    // provenance the trusted builder wrote, so it is as trusted as the ref itself.
+    const pushedFrom = tag !== undefined ? tagPushBranch(prov, ref!) : undefined;
+    if (pushedFrom === undefined || pushedFrom.branch !== expectations.sourceBranch) {
+      const why = pushedFrom === undefined ? '' : `, pushed from branch ${pushedFrom.branch}`;
+      const reason = tag !== undefined && pushedFrom === undefined ? ' (the tag push event names no branch base_ref)' : '';
+      throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${built}${why}${reason}`);
+    }
   }
   const versioned = expectations.sourceVersionedTag;
   if (versioned !== undefined) {
@@ -217,6 +222,30 @@ function checkExpectedRef(ref: string | undefined, digest: string, expectations:
       );
     }
   }
+}
+
+/**
+ * The branch of a tag push, from the GitHub context the builder recorded: the ref type is `tag`,
+ * the event is `push`, the context's own base_ref is empty (it is only set for pull requests), and
+ * the event payload's `base_ref` is `refs/heads/<branch>`; a payload `ref`, when present, must be
+ * the built tag. Anything else (absent, null, not a branch ref) names no branch.
+ *
+ * Stricter than slsa-verifier: a `release` event's `release.target_commitish` is not read (it is
+ * what the release form said, possibly a commit, not where the tag was pushed from), and a
+ * non-empty github_base_ref is refused instead of taken as the branch.
+ */
+function tagPushBranch(prov: ProvenanceFacts, tagRef: string): { branch: string } | undefined {
+  const env = prov.environment;
+  if (!isRecord(env)) return undefined;
+  const key = (k: string) => (prov.upperEnv ? k.toUpperCase() : k);
+  if (ownString(env, key('github_ref_type')) !== 'tag' || ownString(env, key('github_event_name')) !== 'push') return undefined;
+  if (Object.hasOwn(env, key('github_base_ref')) && own(env, key('github_base_ref')) !== '') return undefined;
+  const payload = own(env, key('github_event_payload'));
+  if (!isRecord(payload)) return undefined;
+  if (Object.hasOwn(payload, 'ref') && own(payload, 'ref') !== tagRef) return undefined;
+  const baseRef = ownString(payload, 'base_ref');
+  const m = baseRef === undefined ? null : /^refs\/heads\/([^\s]+)$/.exec(baseRef);
+  return m ? { branch: m[1] } : undefined;
 }
 
 /** `github.com/OWNER/REPO` in the forms slsa-verifier's users write it, as `https://github.com/OWNER/REPO`. */
@@ -299,6 +328,9 @@ interface ProvenanceFacts {
   triggerDigest?: string;
   /** GITHUB_REF as the builder recorded its environment, when it did. */
   environmentRef?: string;
+  /** The GitHub context the builder recorded (v0.2 invocation.environment, v1 internalParameters); keys in upper case when `upperEnv`. */
+  environment?: unknown;
+  upperEnv?: boolean;
 }
 
 function readProvenance(statement: Statement): ProvenanceFacts {
@@ -320,7 +352,7 @@ function readV02(p: Record<string, unknown>): ProvenanceFacts {
   const environment = ownPath(p, 'invocation', 'environment');
   // The generators write lowercase keys; delegators write the GITHUB_* names.
   const environmentRef = ownString(environment, 'github_ref') ?? ownString(environment, 'GITHUB_REF');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef };
+  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef, environment, upperEnv: buildType === BUILD_TYPES.byob };
 }
 
 /**
@@ -355,7 +387,18 @@ function readV1(p: Record<string, unknown>): ProvenanceFacts {
     trigger = withRef(parseGitUri(`git+https://github.com/${m[1]}@${m[2]}`, where), where);
   }
   const triggerDigest = optionalCommit(own(internal, 'GITHUB_SHA'), 'predicate.buildDefinition.internalParameters.GITHUB_SHA');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef: ownString(internal, 'GITHUB_REF') };
+  return {
+    builderId,
+    buildType,
+    trigger,
+    source,
+    sourceDigest,
+    triggerDigest,
+    environmentRef: ownString(internal, 'GITHUB_REF'),
+    // GitHub's attestations record no event payload: no branch can be read for their tag builds.
+    environment: buildType === BUILD_TYPES.githubActionsWorkflow ? undefined : internal,
+    upperEnv: true,
+  };
 }
 
 /** `git+https://github.com/OWNER/REPO@REF` (ref optional), split at the first `@` like slsa-verifier. */
