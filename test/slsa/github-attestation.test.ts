@@ -128,7 +128,7 @@ describe('GitHub attestations as gh attestation verify checks them', () => {
     const selfHosted = await sign({ github: { runnerEnvironment: 'self-hosted' } });
     verify(selfHosted, { repo: 'natrontech/pbs-exporter' });
     rejects('builder-untrusted', () => verify(selfHosted, { repo: 'natrontech/pbs-exporter', denySelfHostedRunners: true }), /self-hosted/);
-    rejects('predicate-type-mismatch', () => verify(s, { repo: 'natrontech/pbs-exporter', sourceTag: 'v0.8.0' }) && verify({ ...s, statement: { ...s.statement, predicateType: 'https://slsa.dev/provenance/v0.2' } }, { repo: 'natrontech/pbs-exporter' }));
+    rejects('predicate-type-mismatch', () => verify({ ...s, statement: { ...s.statement, predicateType: 'https://slsa.dev/provenance/v0.2' } }, { repo: 'natrontech/pbs-exporter' }));
     rejects('source-mismatch', () => verify({ ...s, statement: { ...s.statement, predicate: predicate({ ref: 'refs/tags/v9.9.9' }) } }, { repo: 'natrontech/pbs-exporter' }), /provenance says/);
     rejects('source-mismatch', () => verify({ ...s, statement: { ...s.statement, predicate: predicate({ commit: 'f'.repeat(40) }) } }, { repo: 'natrontech/pbs-exporter' }), /commit/);
     rejects('source-tag-mismatch', () => verify(s, { repo: 'natrontech/pbs-exporter', sourceTag: 'v0.9.0' }));
