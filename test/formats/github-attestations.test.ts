@@ -24,7 +24,8 @@ function predicate(ref = REF) {
       internalParameters: { github: { event_name: 'push', repository_id: '614342349', repository_owner_id: '72906237', runner_environment: 'github-hosted' } },
       resolvedDependencies: [{ uri: `git+${REPO}@${ref}`, digest: { gitCommit: SHA } }],
     },
-    runDetails: { builder: { id: `${WORKFLOW}@${ref}` }, metadata: { invocationId: `${REPO}/actions/runs/8123456789/attempts/1` } },
+    // What actions/attest-build-provenance writes: GitHub's runner, not the workflow that signed.
+    runDetails: { builder: { id: 'https://github.com/actions/runner/github-hosted' }, metadata: { invocationId: `${REPO}/actions/runs/8123456789/attempts/1` } },
   };
 }
 
@@ -70,5 +71,13 @@ describe('GitHub attestations as release provenance', () => {
       new Map([['pbs-exporter_0.8.0_linux_amd64.tar.gz', [await attestation()]]]),
     );
     assert.equal(stranger.code, 'identity-mismatch');
+  });
+
+  test('verified for the watched repository, as gh attestation verify --repo: another repository fails', async () => {
+    const bundles = new Map([['pbs-exporter_0.8.0_linux_amd64.tar.gz', [await attestation()]]]);
+    assert.equal(checkReleaseAttestations(input(), bundles, 'natrontech/pbs-exporter').status, 'pass');
+    const other = checkReleaseAttestations(input(), bundles, 'natrontech/other');
+    assert.equal(other.status, 'fail');
+    assert.equal(other.code, 'builder-untrusted', other.message);
   });
 });

@@ -64,6 +64,11 @@ export interface LeafOptions {
   notAfter?: Date;
   /** embed an SCT (default true) */
   sct?: boolean;
+  /**
+   * Fulcio extension values by the last OID arc ('8' for 1.3.6.1.4.1.57264.1.8), written as these
+   * exact bytes instead of the normal encoding (a Buffer), or left out (null): forged certificates.
+   */
+  extensionBytes?: Record<string, Buffer | null>;
 }
 
 export interface IssuedCertificate {
@@ -219,7 +224,13 @@ function identityExtensions(opts: LeafOptions): x509.Extension[] {
       utf8('22', c.visibility),
     );
   }
-  return exts;
+  const overrides = opts.extensionBytes ?? {};
+  return exts.flatMap((e) => {
+    const arc = e.type.startsWith('1.3.6.1.4.1.57264.1.') ? e.type.slice('1.3.6.1.4.1.57264.1.'.length) : undefined;
+    if (arc === undefined || !Object.hasOwn(overrides, arc)) return [e];
+    const bytes = overrides[arc];
+    return bytes === null ? [] : [new x509.Extension(e.type, false, bytes)];
+  });
 }
 
 export function spkiOf(key: KeyObject): Buffer {

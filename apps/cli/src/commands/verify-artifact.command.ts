@@ -6,24 +6,30 @@ import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
 import type { Command } from './command';
 import { COMMON_FLAGS, parseFlags } from './parse-flags';
-import { SLSA_FLAGS, slsaExpectationsFromFlags } from './slsa-flags';
+import { GITHUB_ATTESTATION_FLAGS, SLSA_FLAGS, githubAttestationPolicyFromFlags, slsaExpectationsFromFlags } from './slsa-flags';
 
 /** `slsa-verifier verify-artifact`, same flags. */
 export const verifyArtifactCommand: Command = {
   name: 'verify-artifact',
   summary: 'verify SLSA provenance of release artifacts (slsa-verifier flags)',
   usage:
-    'provwatch verify-artifact ARTIFACT... --provenance-path FILE --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--trusted-root FILE] [--rekor-url URL] [--json]',
+    'provwatch verify-artifact ARTIFACT... --provenance-path FILE --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--repo OWNER/REPO | --owner OWNER] [--signer-workflow [HOST/]OWNER/REPO/PATH | --cert-identity SAN] [--deny-self-hosted-runners] [--trusted-root FILE] [--rekor-url URL] [--json]',
   async run(argv, context) {
     const { values, positionals } = parseFlags(argv, {
       ...COMMON_FLAGS,
       'provenance-path': { type: 'string' },
       ...SLSA_FLAGS,
+      ...GITHUB_ATTESTATION_FLAGS,
       'rekor-url': { type: 'string' },
     });
     if (positionals.length === 0) throw new UsageError('at least one ARTIFACT is required');
     if (!values['provenance-path']) throw new UsageError('--provenance-path is required');
-    const expectations = slsaExpectationsFromFlags(values);
+    // gh's flags select `gh attestation verify`'s rules (GitHub artifact attestations);
+    // otherwise slsa-verifier's (slsa-github-generator provenance).
+    const attestation = githubAttestationPolicyFromFlags(values);
+    const expectations = attestation
+      ? { sourceUri: values['source-uri'] ?? `github.com/${attestation.repo ?? `${attestation.owner}/-`}` }
+      : slsaExpectationsFromFlags(values);
 
     const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
     const document = parseProvenanceDocument(await readEvidenceFile(values['provenance-path']));
@@ -43,6 +49,7 @@ export const verifyArtifactCommand: Command = {
       artifacts,
       tlogSearch,
       expectations,
+      attestation,
     });
   },
 };

@@ -140,7 +140,8 @@ export class ReleaseVerifier {
     } catch (err) {
       return verdictFromAnyError(err);
     }
-    return checkReleaseAttestations(input, bundles);
+    // As `gh attestation verify --repo OWNER/REPO`: the watched repository is the one the run belonged to.
+    return checkReleaseAttestations(input, bundles, `${owner}/${repo}`);
   }
 
   /**

@@ -3,7 +3,15 @@ import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
 import { assertSubjectDigest, parseStatement } from '../intoto';
 import { type RekorLogEntry, type TlogSearchResult, searchCutOff, tlogEntryFromRekor } from '../rekor';
 import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, exactly, formatSha256, verifyBundle } from '../sigstore';
-import { ARTIFACT_TRUSTED_BUILDERS, type SlsaExpectations, verifySlsaProvenance } from '../slsa';
+import {
+  ARTIFACT_TRUSTED_BUILDERS,
+  BUILD_TYPES,
+  type GitHubAttestationPolicy,
+  type SlsaExpectations,
+  type SlsaProvenanceFacts,
+  verifyGitHubAttestation,
+  verifySlsaProvenance,
+} from '../slsa';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import type { LegacyDsseEnvelope, ProvenanceDocument } from './provenance-document';
 
@@ -22,6 +30,15 @@ export const SLSA_GITHUB_GENERATOR_SIGNER: IdentityPolicy = {
   },
 };
 
+/**
+ * Any GitHub Actions workflow: the pre-filter when the user names the signer (--builder-id, or a
+ * GitHub attestation policy). Who exactly may sign is decided by the rules after it.
+ */
+export const GITHUB_WORKFLOW_SIGNER: IdentityPolicy = {
+  issuer: exactly(GITHUB_ACTIONS_ISSUER),
+  subject: { regexp: /^https:\/\/github\.com\/[^@\s]+@refs\/[^\s]+$/ },
+};
+
 export interface ArtifactProvenanceInput {
   trustRoot: SigstoreTrustRoot;
   document: ProvenanceDocument;
@@ -31,6 +48,12 @@ export interface ArtifactProvenanceInput {
   /** Log entries found online for a legacy envelope (searched by the caller by artifact digest). */
   tlogSearch?: TlogSearchResult;
   signer?: IdentityPolicy;
+  /**
+   * Verify as `gh attestation verify` does (GitHub artifact attestations) instead of by the
+   * slsa-github-generator rules. Without it, a GitHub attestation is still verified this way when
+   * the user named its signer with --builder-id (repository from --source-uri).
+   */
+  attestation?: GitHubAttestationPolicy;
 }
 
 /** `slsa-verifier verify-artifact`: signature chain, builder, source and subjects, one verdict. */
@@ -45,8 +68,7 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
     if (!dsse) throw new VerificationError('provenance-invalid', 'the provenance bundle signs a message, not an in-toto statement');
     const statement = parseStatement(dsse.payload, dsse.payloadType);
     for (const artifact of input.artifacts) assertSubjectDigest(statement, { sha256: artifact.sha256.toString('hex') }, artifact.name);
-    // Release artifacts come from the artifact builders, not the container generator (slsa-verifier's split).
-    const slsa = verifySlsaProvenance(statement, verified.signer, { trustedBuilders: ARTIFACT_TRUSTED_BUILDERS, ...input.expectations });
+    const slsa = checkProvenanceRules(statement, verified.signer, input);
     return passVerdict(`verified SLSA provenance: ${input.artifacts.map((a) => a.name).join(', ')} built by ${slsa.builderId} from ${slsa.sourceUri}${slsa.sourceRef ? `@${slsa.sourceRef}` : ''}`, {
       ...evidence,
       signer: verified.signer,
@@ -65,8 +87,34 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
   }
 }
 
+function checkProvenanceRules(statement: Parameters<typeof verifySlsaProvenance>[0], signer: Parameters<typeof verifySlsaProvenance>[1], input: ArtifactProvenanceInput): SlsaProvenanceFacts {
+  if (input.attestation) return verifyGitHubAttestation(statement, signer, input.attestation);
+  const e = input.expectations;
+  if (e.builderId !== undefined && buildTypeOf(statement) === BUILD_TYPES.githubActionsWorkflow) {
+    // GitHub's attestations name the runner as builder.id, not the workflow that signed: the
+    // user's --builder-id is that signing workflow, and --source-uri the repository (gh's --repo).
+    const repo = /^(?:https:\/\/)?github\.com\/([^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(e.sourceUri)?.[1];
+    if (!repo) throw new VerificationError('source-mismatch', `expected source ${JSON.stringify(e.sourceUri)} is not github.com/OWNER/REPO`);
+    return verifyGitHubAttestation(statement, signer, {
+      repo,
+      signerWorkflow: e.builderId,
+      sourceTag: e.sourceTag,
+      sourceBranch: e.sourceBranch,
+      sourceVersionedTag: e.sourceVersionedTag,
+    });
+  }
+  // Release artifacts come from the artifact builders, not the container generator (slsa-verifier's split).
+  return verifySlsaProvenance(statement, signer, { trustedBuilders: ARTIFACT_TRUSTED_BUILDERS, ...e });
+}
+
+function buildTypeOf(statement: { predicate: unknown }): unknown {
+  const p = statement.predicate as { buildDefinition?: { buildType?: unknown } } | null;
+  return p && typeof p === 'object' && Object.hasOwn(p, 'buildDefinition') && p.buildDefinition && Object.hasOwn(p.buildDefinition, 'buildType') ? p.buildDefinition.buildType : undefined;
+}
+
 function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBundle {
-  const identity = input.signer ?? SLSA_GITHUB_GENERATOR_SIGNER;
+  const named = input.attestation !== undefined || input.expectations.builderId !== undefined;
+  const identity = input.signer ?? (named ? GITHUB_WORKFLOW_SIGNER : SLSA_GITHUB_GENERATOR_SIGNER);
   if (input.document.kind === 'bundle') return verifyBundle(input.document.bundle, { trustRoot: input.trustRoot, identity });
 
   // Legacy envelopes carry no log entry: try each entry found online against each envelope.

@@ -5,8 +5,15 @@ import { decodeCosignCertificate, decodeCosignSignature, verifyLegacyBlob } from
 import { parseChecksumsFile, matchChecksums } from '../checksums';
 import { assertSubjectDigest, parseStatement } from '../intoto';
 import { summariseCycloneDx } from '../sbom';
-import { type SlsaExpectations, parseWorkflowId, verifySlsaProvenance } from '../slsa';
+import { type SlsaExpectations, verifyGitHubAttestation } from '../slsa';
 import { type Evidence, type Verdict, VerificationError, missingVerdict, passVerdict, verdictFromError } from '../verdict';
+
+/** `OWNER/REPO` of a `github.com/OWNER/REPO` source URI (the forms slsa-verifier's users write). */
+function repositoryOf(sourceUri: string): string {
+  const m = /^(?:git\+)?(?:https:\/\/)?github\.com\/([A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(sourceUri);
+  if (!m) throw new VerificationError('source-mismatch', `expected source ${JSON.stringify(sourceUri)} is not github.com/OWNER/REPO`);
+  return m[1];
+}
 
 /** Check names as stored, alerted on and shown by the API (stable). */
 export const RELEASE_CHECKS = {
@@ -281,11 +288,12 @@ export function checkReleaseSboms(input: ReleaseCheckInput, provenance: Verdict)
 /**
  * Provenance from GitHub's attestations API (`actions/attest-build-provenance`, what
  * `gh attestation verify` reads), for projects that publish no `.intoto.jsonl`. Those bundles are
- * signed by the project's own workflow, so the signer must match the target's identity, and that
- * workflow is the builder the SLSA rules trust (GitHub's model). Every asset that has attestations
- * must have one that verifies completely; assets without any are listed.
+ * signed by the project's own workflow, so the signer must match the target's identity, and they
+ * are verified as `gh attestation verify --repo OWNER/REPO` does (verifyGitHubAttestation) for the
+ * target's repository, plus the release tag. Every asset that has attestations must have one that
+ * verifies completely; assets without any are listed.
  */
-export function checkReleaseAttestations(input: ReleaseCheckInput, bundlesByAsset: ReadonlyMap<string, readonly object[]>): Verdict {
+export function checkReleaseAttestations(input: ReleaseCheckInput, bundlesByAsset: ReadonlyMap<string, readonly object[]>, repository?: string): Verdict {
   const artifacts = input.assets.filter((a) => !isEvidenceAsset(a.name) && (bundlesByAsset.get(a.name)?.length ?? 0) > 0);
   if (artifacts.length === 0) return missingVerdict('no provenance asset and no GitHub attestation for any release asset');
   const verifiedAssets: Record<string, unknown> = {};
@@ -300,9 +308,12 @@ export function checkReleaseAttestations(input: ReleaseCheckInput, bundlesByAsse
           if (!verified.dsse) throw new VerificationError('provenance-invalid', 'the attestation is not a DSSE envelope');
           const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
           assertSubjectDigest(statement, { sha256: asset.sha256 }, asset.name);
-          const workflow = verified.signer.identity ? parseWorkflowId(verified.signer.identity) : undefined;
-          if (!workflow) throw new VerificationError('builder-untrusted', `the attestation signer ${verified.signer.identity ?? '(none)'} is not a GitHub workflow`);
-          const facts = verifySlsaProvenance(statement, verified.signer, { ...input.expectations, builderId: workflow.name });
+          const facts = verifyGitHubAttestation(statement, verified.signer, {
+            repo: repository ?? repositoryOf(input.expectations.sourceUri),
+            sourceTag: input.expectations.sourceTag,
+            sourceBranch: input.expectations.sourceBranch,
+            sourceVersionedTag: input.expectations.sourceVersionedTag,
+          });
           verifiedAssets[asset.name] = { builderId: facts.builderId, sourceRef: facts.sourceRef, logIndex: verified.tlog[0]?.logIndex };
           evidence = { signer: verified.signer, tlog: verified.tlog, builderId: facts.builderId, sourceUri: facts.sourceUri, sourceRef: facts.sourceRef, sourceDigest: facts.sourceDigest, buildType: facts.buildType, predicateType: facts.predicateType };
           passed = true;

@@ -1,5 +1,5 @@
 import { ASN1Obj, X509Certificate } from '@sigstore/core';
-import type { SignerEvidence } from '../verdict';
+import { type SignerEvidence, VerificationError } from '../verdict';
 
 /**
  * Fulcio's certificate extensions (github.com/sigstore/fulcio docs/oid-info.md). The v1 ones
@@ -44,12 +44,19 @@ export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvid
     const value = utf8StringExtension(cert, oid);
     if (value !== undefined) extensions[name] = value;
   }
-  // v2 is authoritative; v1 (raw bytes) only appears in older certificates.
-  const issuer = utf8StringExtension(cert, OID_ISSUER_V2) ?? rawExtension(cert, OID_ISSUER_V1);
+  // v2 is authoritative; v1 (raw bytes) only appears in older certificates. A certificate whose
+  // two issuer claims disagree says two things at once (slsa-verifier refuses it too): forged or broken.
+  const issuerV2 = utf8StringExtension(cert, OID_ISSUER_V2);
+  const issuerV1 = rawExtension(cert, OID_ISSUER_V1);
+  if (issuerV2 !== undefined && issuerV1 !== undefined && issuerV2 !== issuerV1) {
+    throw new VerificationError('certificate-invalid', `the certificate's issuer extensions disagree: ${OID_ISSUER_V2} says ${JSON.stringify(issuerV2)}, ${OID_ISSUER_V1} says ${JSON.stringify(issuerV1)}`);
+  }
+  const issuer = issuerV2 ?? issuerV1;
   if (issuer !== undefined) extensions.issuer = issuer;
+  const san = subjectAlternativeNameWithKind(cert);
   return {
-    identity: subjectAlternativeName(cert),
-    identityKind: cert.extSubjectAltName?.uri !== undefined ? 'uri' : cert.extSubjectAltName?.rfc822Name !== undefined ? 'email' : undefined,
+    identity: san?.value,
+    identityKind: san?.kind,
     issuer,
     extensions,
     certificateSerial: cert.serialNumber.toString('hex'),
@@ -60,8 +67,18 @@ export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvid
 
 /** URI SAN for workload identities, e-mail SAN for people; Fulcio issues exactly one. */
 export function subjectAlternativeName(cert: X509Certificate): string | undefined {
+  return subjectAlternativeNameWithKind(cert)?.value;
+}
+
+/**
+ * The SAN with the kind it came from. A workflow identity is only ever a URI SAN: an e-mail SAN
+ * whose text looks like a workflow URI must not be read as one (the SLSA rules check the kind).
+ */
+export function subjectAlternativeNameWithKind(cert: X509Certificate): { value: string; kind: 'uri' | 'email' } | undefined {
   const san = cert.extSubjectAltName;
-  return san?.uri ?? san?.rfc822Name;
+  if (san?.uri !== undefined) return { value: san.uri, kind: 'uri' };
+  if (san?.rfc822Name !== undefined) return { value: san.rfc822Name, kind: 'email' };
+  return undefined;
 }
 
 function rawExtension(cert: X509Certificate, oid: string): string | undefined {
@@ -69,13 +86,25 @@ function rawExtension(cert: X509Certificate, oid: string): string | undefined {
   return ext ? ext.value.toString('utf8') : undefined;
 }
 
+const DER_UTF8_STRING = 0x0c;
+
+/**
+ * A v2 extension that is present must be exactly one DER UTF8String. Anything else fails the
+ * certificate (certificate-invalid): treating it as absent would let a forged certificate fall
+ * back to the v1 value (the issuer) or drop a claim the SLSA rules compare.
+ */
 function utf8StringExtension(cert: X509Certificate, oid: string): string | undefined {
   const ext = cert.extension(oid);
   if (!ext) return undefined;
+  const bytes = ext.value as Buffer<ArrayBuffer>;
+  let parsed: ASN1Obj | undefined;
   try {
-    return ASN1Obj.parseBuffer(ext.value as Buffer<ArrayBuffer>).value.toString('utf8');
+    parsed = ASN1Obj.parseBuffer(bytes);
   } catch {
-    // A malformed extension is treated as absent: identity checks then fail closed.
-    return undefined;
+    parsed = undefined;
   }
+  if (!parsed || bytes[0] !== DER_UTF8_STRING || parsed.subs.length > 0 || parsed.toDER().length !== bytes.length) {
+    throw new VerificationError('certificate-invalid', `the certificate's extension ${oid} is not a DER UTF8String`);
+  }
+  return parsed.value.toString('utf8');
 }

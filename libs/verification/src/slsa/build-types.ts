@@ -4,7 +4,9 @@ import {
   GENERIC_DELEGATOR,
   GENERIC_GENERATOR,
   GO_BUILDER,
+  JRELEASER_REPOSITORY,
   LOW_PERMS_DELEGATOR,
+  SLSA_GITHUB_GENERATOR_WORKFLOWS,
 } from './trusted-builders';
 
 /** buildType values of the provenance slsa-verifier knows how to read. */
@@ -46,6 +48,9 @@ const KNOWN: ReadonlyMap<string, ByPredicate> = new Map<string, ByPredicate>([
 const ATTESTATION: ByPredicate = { [V1]: [BUILD_TYPES.githubActionsWorkflow] };
 
 export function allowedBuildTypes(signingWorkflow: string, predicateType: string): readonly string[] {
+  // slsa-github-generator's other workflows (nodejs, maven, gradle builders: delegated only) and
+  // JReleaser's write no provenance of their own: signed directly by them, no shape is theirs.
+  if (!KNOWN.has(signingWorkflow) && (signingWorkflow.startsWith(`${SLSA_GITHUB_GENERATOR_WORKFLOWS}`) || signingWorkflow.startsWith(`${JRELEASER_REPOSITORY}/`))) return [];
   const table = KNOWN.get(signingWorkflow) ?? ATTESTATION;
   return Object.hasOwn(table, predicateType) ? table[predicateType] : [];
 }

@@ -6,7 +6,6 @@ import {
   DELEGATED_BUILDERS,
   DELEGATOR_WORKFLOWS,
   JRELEASER_REPOSITORY,
-  isDelegatedOnlyBuilder,
   type TrustedBuilder,
   type WorkflowId,
   builderIdMatches,
@@ -71,11 +70,13 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   // 1. Who signed: the certificate, before anything the signer wrote is read.
   const cert = readCertificate(signer);
   const delegated = DELEGATOR_WORKFLOWS.includes(cert.workflow.name) && trusted.has(cert.workflow.name);
-  // Threat: a delegator at a branch or a pre-release tag is code nobody released; signing for a
-  // trusted builder it names, it would launder any build. It is held to the same rule as a
-  // direct signer (slsa-verifier checks the certificate's ref before it knows of delegation).
-  if (delegated) assertReleaseTag(cert.workflow, 'signed by');
-  else assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
+  if (delegated) {
+    // The delegator that signed is held to the same release-tag rule as a direct signer: a
+    // delegator run from a branch or a prerelease tag is not the released delegator code.
+    assertReleaseRef(cert.workflow, 'signed by');
+  } else {
+    assertTrustedBuilder(cert.workflow, expectations.builderId, trusted);
+  }
   if (cert.repository !== expectedRepo) {
     throw new VerificationError('source-mismatch', `the certificate says the build ran in ${cert.repository}, expected ${expectedRepo}`);
   }
@@ -132,7 +133,7 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
   }
 
   // 4. The ref the user asked for, on the ref that was built.
-  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations, prov.tagBaseBranch);
+  checkExpectedRef(prov.source.ref, prov.sourceDigest, expectations, prov);
 
   return {
     predicateType: statement.predicateType,
@@ -145,35 +146,33 @@ export function verifySlsaProvenance(statement: Statement, signer: SignerEvidenc
 }
 
 /**
- * The certificate's own workflow, signing directly: trusted when the user named it (--builder-id,
- * which then is the only one trusted) or, without a name, when it is in the list for this kind
- * of artifact; either way only at a release tag vX.Y.Z. Builders that only ever work through a
- * delegator (nodejs, maven, gradle, JReleaser) never sign for themselves: a certificate that says
- * they did is refused even when named (stricter than slsa-verifier, which would match the name).
+ * A signing builder is trusted when the user named it (--builder-id, which then is the only one
+ * trusted, slsa-verifier's MatchesLoose) or, without a name, when it is in the trusted list for
+ * the artifact kind; either way only at a release tag vX.Y.Z.
  *
- * slsa-verifier's exception to the release-tag rule, `refs/heads/main` and prerelease tags for
- * its own end-to-end tests when SLSA_VERIFIER_TESTING is set, is not supported: this library
- * reads no environment, and production must never trust a branch.
+ * slsa-verifier's exception to the release-tag rule, `refs/heads/main` and prerelease tags for its
+ * own end-to-end tests when SLSA_VERIFIER_TESTING is set, is not supported: this library reads no
+ * environment, and production must never trust a branch.
  */
 function assertTrustedBuilder(workflow: WorkflowId, expectedId: string | undefined, trusted: ReadonlySet<string>): void {
   const id = `${workflow.name}@${workflow.ref}`;
-  if (isDelegatedOnlyBuilder(workflow.name)) {
+  // Threat: nodejs, maven, gradle and JReleaser only ever build behind a delegator; a certificate
+  // naming one as its own signer is not the framework's output, whatever --builder-id says.
+  if (DELEGATED_BUILDERS.includes(workflow.name) || workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`)) {
     throw new VerificationError('builder-untrusted', `signed by ${id}, a builder that only builds through a delegator (BYOB) and never signs itself`);
   }
   if (expectedId !== undefined) {
     if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `signed by ${id}, expected builder ${expectedId}`);
   } else if (!trusted.has(workflow.name)) {
-    throw new VerificationError('builder-untrusted', `signed by ${id}, which is not a trusted builder (trusted: ${[...trusted].map(shortName).join(', ')})`);
+    throw new VerificationError('builder-untrusted', `signed by ${id}, which is not a trusted builder for this kind of artifact (trusted: ${[...trusted].map(shortName).join(', ')})`);
   }
-  assertReleaseTag(workflow, 'signed by');
+  assertReleaseRef(workflow, 'signed by');
 }
 
 /**
- * The builder a delegator signed for (the provenance's builder.id): the one the user named
- * (--builder-id, matched as slsa-verifier's MatchesLoose does), or without a name one of
- * slsa-github-generator's BYOB builders. Stricter than slsa-verifier, which without --builder-id
- * accepts any workflow of the slsa-github-generator repository: a generator behind a delegator is
- * not a shape the framework produces. Release tags only; JReleaser's are `vX.Y.Z-java`.
+ * The builder a delegator names (builder.id): without --builder-id one of slsa-github-generator's
+ * BYOB builders, with it the one the user named (loose match); always at a release tag, except
+ * JReleaser's `vX.Y.Z-java` tags (slsa-verifier's one exception, for that repository only).
  */
 function assertDelegatedBuilder(workflow: WorkflowId, expectedId: string | undefined, delegator: string): void {
   const id = `${workflow.name}@${workflow.ref}`;
@@ -181,15 +180,14 @@ function assertDelegatedBuilder(workflow: WorkflowId, expectedId: string | undef
   if (expectedId !== undefined) {
     if (!builderIdMatches(expectedId, workflow)) throw new VerificationError('builder-untrusted', `${role} ${id}, expected builder ${expectedId}`);
   } else if (!DELEGATED_BUILDERS.includes(workflow.name)) {
-    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted behind a delegator: ${DELEGATED_BUILDERS.map(shortName).join(', ')}; name another with --builder-id)`);
+    throw new VerificationError('builder-untrusted', `${role} ${id}, which is not a trusted builder (trusted behind a delegator: ${DELEGATED_BUILDERS.map(shortName).join(', ')})`);
   }
   const jreleaser = workflow.name.startsWith(`${JRELEASER_REPOSITORY}/`);
-  if (!isReleaseBuilderRef(workflow.ref) && !(jreleaser && isJReleaserBuilderRef(workflow.ref))) {
-    throw new VerificationError('builder-untrusted', `${role} ${id}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
-  }
+  if (jreleaser && isJReleaserBuilderRef(workflow.ref)) return;
+  assertReleaseRef(workflow, role);
 }
 
-function assertReleaseTag(workflow: WorkflowId, role: string): void {
+function assertReleaseRef(workflow: WorkflowId, role: string): void {
   if (!isReleaseBuilderRef(workflow.ref)) {
     throw new VerificationError('builder-untrusted', `${role} ${workflow.name}@${workflow.ref}: a builder is trusted only at a release tag refs/tags/vX.Y.Z, not at ${workflow.ref}`);
   }
@@ -199,20 +197,23 @@ function shortName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations, tagBaseBranch?: string): void {
+function checkExpectedRef(ref: string | undefined, digest: string, expectations: SlsaExpectations, prov: ProvenanceFacts): void {
   const built = ref ?? `commit ${digest} outside any ref (a delegated builder may build one)`;
   const tag = ref?.startsWith('refs/tags/') ? ref.slice('refs/tags/'.length) : undefined;
-  // A tag push happens on a branch: slsa-verifier takes it from the push event's base_ref, which
-  // the trusted builder recorded in the signed provenance (its own test "valid main branch set").
-  // Only a push's `refs/heads/...` counts; a release event's target_commitish may be a bare
-  // name or a commit, and is not accepted (stricter than slsa-verifier).
-  const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : tag !== undefined ? tagBaseBranch : undefined;
+  const branch = ref?.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
   if (expectations.sourceTag !== undefined && tag !== expectations.sourceTag) {
     throw new VerificationError('source-tag-mismatch', `expected tag ${expectations.sourceTag} (refs/tags/${expectations.sourceTag}), built from ${built}`);
   }
   if (expectations.sourceBranch !== undefined && branch !== expectations.sourceBranch) {
-    const from = tag !== undefined && tagBaseBranch !== undefined ? `${built} pushed on branch ${tagBaseBranch}` : built;
-    throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${from}`);
+    // A tag push names the branch it was pushed from in the event payload's base_ref (slsa-verifier
+    // accepts that for --source-branch, its test "valid main branch set"). That payload is in the
+    // provenance the trusted builder wrote, so it is as trusted as the ref itself.
+    const pushedFrom = tag !== undefined ? tagPushBranch(prov, ref!) : undefined;
+    if (pushedFrom === undefined || pushedFrom.branch !== expectations.sourceBranch) {
+      const why = pushedFrom === undefined ? '' : `, pushed from branch ${pushedFrom.branch}`;
+      const reason = tag !== undefined && pushedFrom === undefined ? ' (the tag push event names no branch base_ref)' : '';
+      throw new VerificationError('source-branch-mismatch', `expected branch ${expectations.sourceBranch} (refs/heads/${expectations.sourceBranch}), built from ${built}${why}${reason}`);
+    }
   }
   const versioned = expectations.sourceVersionedTag;
   if (versioned !== undefined) {
@@ -226,6 +227,30 @@ function checkExpectedRef(ref: string | undefined, digest: string, expectations:
       );
     }
   }
+}
+
+/**
+ * The branch of a tag push, from the GitHub context the builder recorded: the ref type is `tag`,
+ * the event is `push`, the context's own base_ref is empty (it is only set for pull requests), and
+ * the event payload's `base_ref` is `refs/heads/<branch>`; a payload `ref`, when present, must be
+ * the built tag. Anything else (absent, null, not a branch ref) names no branch.
+ *
+ * Stricter than slsa-verifier: a `release` event's `release.target_commitish` is not read (it is
+ * what the release form said, possibly a commit, not where the tag was pushed from), and a
+ * non-empty github_base_ref is refused instead of taken as the branch.
+ */
+function tagPushBranch(prov: ProvenanceFacts, tagRef: string): { branch: string } | undefined {
+  const env = prov.environment;
+  if (!isRecord(env)) return undefined;
+  const key = (k: string) => (prov.upperEnv ? k.toUpperCase() : k);
+  if (ownString(env, key('github_ref_type')) !== 'tag' || ownString(env, key('github_event_name')) !== 'push') return undefined;
+  if (Object.hasOwn(env, key('github_base_ref')) && own(env, key('github_base_ref')) !== '') return undefined;
+  const payload = own(env, key('github_event_payload'));
+  if (!isRecord(payload)) return undefined;
+  if (Object.hasOwn(payload, 'ref') && own(payload, 'ref') !== tagRef) return undefined;
+  const baseRef = ownString(payload, 'base_ref');
+  const m = baseRef === undefined ? null : /^refs\/heads\/([^\s]+)$/.exec(baseRef);
+  return m ? { branch: m[1] } : undefined;
 }
 
 /** `github.com/OWNER/REPO` in the forms slsa-verifier's users write it, as `https://github.com/OWNER/REPO`. */
@@ -256,10 +281,10 @@ function readCertificate(signer: SignerEvidence): CertificateFacts {
   if (issuer !== GITHUB_ACTIONS_OIDC_ISSUER) {
     throw new VerificationError('issuer-mismatch', `the certificate was issued for ${JSON.stringify(issuer ?? null)}, expected GitHub Actions (${GITHUB_ACTIONS_OIDC_ISSUER})`);
   }
-  // Threat: an e-mail SAN is free text to Fulcio's e-mail flow; a workflow URI written there is a
-  // person's certificate dressed as a builder. Workflow identities live in the URI SAN only.
+  // Fulcio writes workflow identities into the URI SAN; an e-mail SAN whose text is a workflow
+  // URI is a person's (or a forged) identity dressed as a builder.
   if (signer.identityKind !== 'uri') {
-    throw new VerificationError('builder-untrusted', `the certificate's identity ${JSON.stringify(signer.identity ?? null)} is ${signer.identityKind === 'email' ? 'an e-mail' : 'not a URI'} SAN; a builder signs with its workflow as a URI SAN`);
+    throw new VerificationError('builder-untrusted', `the certificate identity ${JSON.stringify(signer.identity ?? null)} is ${signer.identityKind === 'email' ? 'an e-mail SAN' : 'not from a URI SAN'}; a builder's workflow identity is only ever a URI SAN`);
   }
   const workflow = signer.identity ? parseWorkflowId(signer.identity) : undefined;
   if (!workflow) {
@@ -308,8 +333,9 @@ interface ProvenanceFacts {
   triggerDigest?: string;
   /** GITHUB_REF as the builder recorded its environment, when it did. */
   environmentRef?: string;
-  /** For a tag pushed on a branch: that branch, from the push event the builder recorded (base_ref). */
-  tagBaseBranch?: string;
+  /** The GitHub context the builder recorded (v0.2 invocation.environment, v1 internalParameters); keys in upper case when `upperEnv`. */
+  environment?: unknown;
+  upperEnv?: boolean;
 }
 
 function readProvenance(statement: Statement): ProvenanceFacts {
@@ -331,8 +357,7 @@ function readV02(p: Record<string, unknown>): ProvenanceFacts {
   const environment = ownPath(p, 'invocation', 'environment');
   // The generators write lowercase keys; delegators write the GITHUB_* names.
   const environmentRef = ownString(environment, 'github_ref') ?? ownString(environment, 'GITHUB_REF');
-  const tagBaseBranch = pushBaseBranch(environment, 'github_') ?? pushBaseBranch(environment, 'GITHUB_');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef, tagBaseBranch };
+  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef, environment, upperEnv: buildType === BUILD_TYPES.byob };
 }
 
 /**
@@ -367,20 +392,18 @@ function readV1(p: Record<string, unknown>): ProvenanceFacts {
     trigger = withRef(parseGitUri(`git+https://github.com/${m[1]}@${m[2]}`, where), where);
   }
   const triggerDigest = optionalCommit(own(internal, 'GITHUB_SHA'), 'predicate.buildDefinition.internalParameters.GITHUB_SHA');
-  return { builderId, buildType, trigger, source, sourceDigest, triggerDigest, environmentRef: ownString(internal, 'GITHUB_REF'), tagBaseBranch: pushBaseBranch(internal, 'GITHUB_') };
-}
-
-/**
- * The branch a tag was pushed on: `<prefix>base_ref` when the builder recorded one, else, for a
- * push event, the event payload's `base_ref`. Only `refs/heads/<branch>` is a branch.
- */
-function pushBaseBranch(environment: unknown, prefix: 'github_' | 'GITHUB_'): string | undefined {
-  const key = (name: string) => (prefix === 'GITHUB_' ? `GITHUB_${name.toUpperCase()}` : `github_${name}`);
-  const asBranch = (ref: unknown) => (typeof ref === 'string' && /^refs\/heads\/[^\s]+$/.test(ref) ? ref.slice('refs/heads/'.length) : undefined);
-  const direct = ownString(environment, key('base_ref'));
-  if (direct) return asBranch(direct);
-  if (ownString(environment, key('event_name')) !== 'push') return undefined;
-  return asBranch(ownPath(environment, key('event_payload'), 'base_ref'));
+  return {
+    builderId,
+    buildType,
+    trigger,
+    source,
+    sourceDigest,
+    triggerDigest,
+    environmentRef: ownString(internal, 'GITHUB_REF'),
+    // GitHub's attestations record no event payload: no branch can be read for their tag builds.
+    environment: buildType === BUILD_TYPES.githubActionsWorkflow ? undefined : internal,
+    upperEnv: true,
+  };
 }
 
 /** `git+https://github.com/OWNER/REPO@REF` (ref optional), split at the first `@` like slsa-verifier. */

@@ -29,26 +29,34 @@ export const LOW_PERMS_DELEGATOR = workflow('delegator_lowperms-generic_slsa3.ym
 export const DELEGATOR_WORKFLOWS: readonly string[] = [GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR];
 
 /**
- * The workflows slsa-verifier trusts as the certificate's signer, by artifact kind
- * (verifiers/internal/gha: defaultArtifactTrustedReusableWorkflows plus the BYOB delegators for
- * files, defaultContainerTrustedReusableWorkflows for images). Nothing else signs directly.
+ * Who may sign provenance for each artifact kind, as slsa-verifier's tables
+ * (verifiers/internal/gha/builder.go) have it. Release artifacts: the generic generator, the Go
+ * builder, the container-based builder, and the two delegators (BYOB). Images: the container
+ * generator only. The nodejs, maven and gradle builders (and JReleaser's) never sign: they call a
+ * delegator, and appear only as the provenance's builder.id behind it (DELEGATED_BUILDERS).
  */
-export const ARTIFACT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [GENERIC_GENERATOR, GO_BUILDER, CONTAINER_BASED_BUILDER, GENERIC_DELEGATOR, LOW_PERMS_DELEGATOR].map((id) => ({ id }));
+export const ARTIFACT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [
+  GENERIC_GENERATOR,
+  GO_BUILDER,
+  CONTAINER_BASED_BUILDER,
+  GENERIC_DELEGATOR,
+  LOW_PERMS_DELEGATOR,
+].map((id) => ({ id }));
 export const IMAGE_TRUSTED_BUILDERS: readonly TrustedBuilder[] = [{ id: CONTAINER_GENERATOR }];
-/** Files are what a caller that names no kind verifies (slsa-verifier verify-artifact). */
+
+/**
+ * The default when a caller names no list: slsa-verifier verify-artifact's signers. (It used to be
+ * the union of every builder, which let builders that may only be delegated sign directly.)
+ */
 export const DEFAULT_TRUSTED_BUILDERS: readonly TrustedBuilder[] = ARTIFACT_TRUSTED_BUILDERS;
 
 /**
- * slsa-github-generator's "bring your own builder" workflows: they run the build and call a
- * delegator, which signs; their id appears only as the provenance's builder.id behind a
- * delegator. A certificate naming one of them (or JReleaser's) as its own signer is not output
- * of the framework, whatever --builder-id says.
+ * Builders a delegator may name as builder.id when the user gives no --builder-id.
+ * Stricter than slsa-verifier, which accepts any workflow path of the slsa-github-generator
+ * repository there: only its released BYOB builders are listed (a new workflow file in that
+ * repository, or one of its test workflows, is not trusted by default).
  */
 export const DELEGATED_BUILDERS: readonly string[] = [NODEJS_BUILDER, MAVEN_BUILDER, GRADLE_BUILDER];
-
-export function isDelegatedOnlyBuilder(name: string): boolean {
-  return DELEGATED_BUILDERS.includes(name) || name.startsWith(`${JRELEASER_REPOSITORY}/`);
-}
 
 /** A workflow identity split at its ref, as Fulcio writes it into the SAN. */
 export interface WorkflowId {
