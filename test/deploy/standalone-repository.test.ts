@@ -8,26 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { environmentVariables, watchlistKeys } from '../support/config-contract';
 
 const ROOT = resolve(__dirname, '../../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const CONFIGURATION = read('docs/configuration.md');
-
-/** Every key list the loader passes to its `map(node, field, [...allowed])`. */
-export function watchlistKeys(loaderSource: string): string[] {
-  const keys = new Set<string>();
-  for (const m of loaderSource.matchAll(/this\.map\([^,]+,[^,]+,\s*\[([^\]]*)\]/g))
-    for (const k of m[1].matchAll(/'([a-z_]+)'/g)) keys.add(k[1]);
-  return [...keys].sort();
-}
-
-/** Every environment variable service.config.ts reads: `env.NAME`, `env[...]` through its helpers' names. */
-export function environmentVariables(configSource: string): string[] {
-  const names = new Set<string>();
-  for (const m of configSource.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
-  for (const m of configSource.matchAll(/\b(?:url|int|bool|list)\('([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]);
-  return [...names].sort();
-}
 
 describe('a repository that stands alone', () => {
   test('no tracked file refers to a folder beside the clone', () => {
