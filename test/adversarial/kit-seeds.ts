@@ -78,6 +78,25 @@ export function byobV1(o: { builderId: string; ref?: string; repo?: string }) {
   };
 }
 
+/** GitHub's attestation shape (actions/attest-build-provenance), claiming `builderId`. */
+export function attestationV1(builderId: string, ref = 'refs/tags/v0.8.0') {
+  const repo = `https://github.com/${REPO}`;
+  return {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'pbs-exporter_0.8.0_linux_amd64.tar.gz', digest: { sha256: ARTIFACT_SHA256 } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: { workflow: { ref, repository: repo, path: '.github/workflows/release.yml' } },
+        internalParameters: { github: { event_name: 'push', repository_id: '614342349', repository_owner_id: '72906237' } },
+        resolvedDependencies: [{ uri: `git+${repo}@${ref}`, digest: { gitCommit: COMMIT } }],
+      },
+      runDetails: { builder: { id: builderId }, metadata: { invocationId: `${repo}/actions/runs/1/attempts/1` } },
+    },
+  };
+}
+
 export class KitContext {
   readonly trustRoot: SigstoreTrustRoot;
   constructor(readonly kit: SigningKit) {
@@ -275,6 +294,12 @@ export function slsaMutations(): KitMutation[] {
   for (const file of ['builder_nodejs_slsa3.yml', 'builder_maven_slsa3.yml', 'builder_gradle_slsa3.yml', 'generator_container_slsa3.yml', 'evil_slsa3.yml']) {
     const id = at(file, 'refs/tags/v2.1.0');
     prov(`direct-signer/${file}`, 'reject', () => genericV02({ builderId: id }), { workflowUri: id });
+  }
+  // Issue 9 #2: builders that may only be delegated, signing directly in the one shape a
+  // non-generator workflow may write (GitHub's attestation buildType).
+  for (const file of ['builder_nodejs_slsa3.yml', 'builder_maven_slsa3.yml', 'builder_gradle_slsa3.yml']) {
+    const id = at(file, 'refs/tags/v2.1.0');
+    prov(`direct-signer/${file}/attestation-shape`, 'reject', () => attestationV1(id), { workflowUri: id });
   }
   const lookalike = 'https://github.com/slsa-framew0rk/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0';
   prov('signer/lookalike-org', 'reject', () => genericV02({ builderId: lookalike }), { workflowUri: lookalike });
