@@ -1,0 +1,88 @@
+/**
+ * What the mutation suite finds today and the integrator has still to fix. Each entry names one
+ * mutation id (or a glob: `*` is any run of characters) and what happens. The suite fails on any finding
+ * not listed here, and (in the default run) on any entry that no longer happens: delete entries
+ * as fixes land.
+ */
+export type GapKind = 'false-pass' | 'false-fail' | 'crash' | 'hang' | 'raw-message';
+
+export interface KnownGap {
+  id: string;
+  kind: GapKind;
+  reason: string;
+  /** seen on the first run with PROVWATCH_MUTATIONS=3000 but outside the default sample: not checked for staleness */
+  longOnly?: true;
+}
+
+export const KNOWN_GAPS: KnownGap[] = [
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/main/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/main/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/main/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/feature/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/feature/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/heads/feature/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/tags/v2.1.0-rc.1/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/tags/v2.1.0-rc.1/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/tags/v2.1.0-rc.1/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/tags/v2.1.0/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: generator_generic_slsa3.yml is accepted as the builder behind a delegator; slsa-verifier delegates only to BYOB builders (nodejs, maven, gradle, JReleaser, or the --builder-id one) (slsa-provenance.ts delegated branch, trusted-builders.ts)" },
+  { id: "slsa-claims/delegator/delegator_generic_slsa3.yml@refs/tags/v2.1.0/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator_generic_slsa3.yml is accepted as the builder behind a delegator; slsa-verifier delegates only to BYOB builders (nodejs, maven, gradle, JReleaser, or the --builder-id one) (slsa-provenance.ts delegated branch, trusted-builders.ts)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/main/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/main/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/main/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/main is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/feature/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/feature/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/heads/feature/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/heads/feature is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/tags/v2.1.0-rc.1/builder_nodejs_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/tags/v2.1.0-rc.1/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/tags/v2.1.0-rc.1/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator at refs/tags/v2.1.0-rc.1 is not held to the release-tag rule (slsa-provenance.ts: `if (!delegated) assertTrustedBuilder(...)`)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/tags/v2.1.0/generator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: generator_generic_slsa3.yml is accepted as the builder behind a delegator; slsa-verifier delegates only to BYOB builders (nodejs, maven, gradle, JReleaser, or the --builder-id one) (slsa-provenance.ts delegated branch, trusted-builders.ts)" },
+  { id: "slsa-claims/delegator/delegator_lowperms-generic_slsa3.yml@refs/tags/v2.1.0/delegator_generic_slsa3.yml", kind: 'false-pass', reason: "issue 9 #1: delegator_generic_slsa3.yml is accepted as the builder behind a delegator; slsa-verifier delegates only to BYOB builders (nodejs, maven, gradle, JReleaser, or the --builder-id one) (slsa-provenance.ts delegated branch, trusted-builders.ts)" },
+  { id: "slsa-claims/direct-signer/builder_nodejs_slsa3.yml/attestation-shape", kind: 'false-pass', reason: "issue 9 #2: builder_nodejs_slsa3.yml (delegation-only builder) signing directly passes in GitHub attestation shape: it is in DEFAULT_TRUSTED_BUILDERS and allowedBuildTypes falls back to the attestation buildType (trusted-builders.ts, build-types.ts, slsa-provenance.ts assertTrustedBuilder)" },
+  { id: "slsa-claims/direct-signer/builder_maven_slsa3.yml/attestation-shape", kind: 'false-pass', reason: "issue 9 #2: builder_maven_slsa3.yml (delegation-only builder) signing directly passes in GitHub attestation shape: it is in DEFAULT_TRUSTED_BUILDERS and allowedBuildTypes falls back to the attestation buildType (trusted-builders.ts, build-types.ts, slsa-provenance.ts assertTrustedBuilder)" },
+  { id: "slsa-claims/direct-signer/builder_gradle_slsa3.yml/attestation-shape", kind: 'false-pass', reason: "issue 9 #2: builder_gradle_slsa3.yml (delegation-only builder) signing directly passes in GitHub attestation shape: it is in DEFAULT_TRUSTED_BUILDERS and allowedBuildTypes falls back to the attestation buildType (trusted-builders.ts, build-types.ts, slsa-provenance.ts assertTrustedBuilder)" },
+  { id: "slsa-claims/signer/email-san-with-workflow-text", kind: 'false-pass', reason: "issue 9 #3: the SLSA check takes the builder identity from an e-mail SAN (signerEvidenceFromCertificate / readCertificate in slsa-provenance.ts use signer.identity of any SAN type)" },
+  { id: "statement/duplicate-subject/wrong-first", kind: 'false-pass', reason: "duplicate \"subject\" key: JSON.parse keeps the last (genuine) one; a document that two parsers read differently is no proof (in-toto-statement.ts parseStatement uses JSON.parse; Go encoding/json also keeps the last, so slsa-verifier agrees: decide, then delete or reclassify)" },
+  { id: "trust-root/rekor2-happy-path/tlog-start-in-future", kind: 'false-pass', reason: "issue 9 #5: Rekor v2 (checkpoint-only) entry verifies although the log key is not valid at the entry time; bare sigstore-js has the same gap (bundle-verifier.ts / trust-root.ts must check tlogs[].publicKey.validFor against the entry's verified time)" },
+  { id: "trust-root/rekor2-happy-path/tlog-end-before-start", kind: 'false-pass', reason: "issue 9 #5: Rekor v2 (checkpoint-only) entry verifies although the log key is not valid at the entry time; bare sigstore-js has the same gap (bundle-verifier.ts / trust-root.ts must check tlogs[].publicKey.validFor against the entry's verified time)" },
+  { id: "trust-root/rekor2-happy-path/tlog-ended-in-2000", kind: 'false-pass', reason: "issue 9 #5: Rekor v2 (checkpoint-only) entry verifies although the log key is not valid at the entry time; bare sigstore-js has the same gap (bundle-verifier.ts / trust-root.ts must check tlogs[].publicKey.validFor against the entry's verified time)" },
+  { id: "bundle-fields/conformance:rekor2-checkpoint-cosigned/verificationMaterial.tlogEntries.0.inclusionProof.checkpoint.envelope/change-char", kind: 'false-pass', reason: "needs triage: a one-character case change in the checkpoint note still verifies (bare sigstore-js too); most likely inside a witness cosignature line whose key is not in the trust root, which nobody checks (@sigstore/verify tlog/checkpoint.js)" },
+  { id: "bundle-fields/conformance:rekor2-checkpoint-origin-not-first/verificationMaterial.tlogEntries.0.inclusionProof.checkpoint.envelope/change-char", kind: 'false-pass', reason: "needs triage: a one-character case change in the checkpoint note still verifies (bare sigstore-js too); most likely inside a witness cosignature line whose key is not in the trust root, which nobody checks (@sigstore/verify tlog/checkpoint.js)", longOnly: true },
+  { id: "bundle-fields/conformance:rekor2-dsse-happy-path/verificationMaterial.tlogEntries.0.inclusionProof.checkpoint.envelope/change-char", kind: 'false-pass', reason: "needs triage: a one-character case change in the checkpoint note still verifies (bare sigstore-js too); most likely inside a witness cosignature line whose key is not in the trust root, which nobody checks (@sigstore/verify tlog/checkpoint.js)", longOnly: true },
+  { id: "bundle-fields/conformance:rekor2-checkpoint-cosigned/verificationMaterial.timestampVerificationData.rfc3161Timestamps.0.signedTimestamp/flip-bit", kind: 'false-pass', reason: "needs triage: a flipped bit in the RFC 3161 token still verifies (bare sigstore-js too); most likely in an unsigned part of the token (an embedded certificate or unsigned attribute) (@sigstore/verify timestamp/)", longOnly: true },
+  { id: "non-regular-files/verify-bundle--bundle/fifo", kind: 'hang', reason: "issue 9 #7: a FIFO blocks open() before the regular-file check (apps/cli/src/io/local-files.ts readEvidenceFile opens first; the trust root through libs/sources loadTrustRootDocument)" },
+  { id: "non-regular-files/verify-bundle--trusted-root/fifo", kind: 'hang', reason: "issue 9 #7: a FIFO blocks open() before the regular-file check (apps/cli/src/io/local-files.ts readEvidenceFile opens first; the trust root through libs/sources loadTrustRootDocument)" },
+  { id: "non-regular-files/verify-artifact--provenance-path/fifo", kind: 'hang', reason: "issue 9 #7: a FIFO blocks open() before the regular-file check (apps/cli/src/io/local-files.ts readEvidenceFile opens first; the trust root through libs/sources loadTrustRootDocument)" },
+  { id: "non-regular-files/verify-bundle--trusted-root/dev-zero", kind: 'hang', reason: "issue 9 #7: --trusted-root /dev/zero is read without a regular-file check or size bound (libs/sources loadTrustRootDocument reads the file whole)" },
+  { id: "*hostile-json/*/bom", kind: 'raw-message', reason: "bundle-invalid message is JSON.parse's (\"Unexpected token ...\") instead of naming the problem; a UTF-8 BOM is not stripped (bundle-parser.ts / provenance-document.ts)" },
+  { id: "*hostile-json/*/nan-literal/logIndex", kind: 'raw-message', reason: "bundle-invalid message is JSON.parse's raw \"Unexpected token ...\" text (bundle-parser.ts parseBundle): name what is wrong instead" },
+  { id: "*hostile-json/*/nul-bytes", kind: 'raw-message', reason: "bundle-invalid message is JSON.parse's raw \"Unexpected token ...\" text (bundle-parser.ts parseBundle): name what is wrong instead" },
+  { id: "*hostile-json/*/binary-garbage", kind: 'raw-message', reason: "bundle-invalid message is JSON.parse's raw \"Unexpected token ...\" text (bundle-parser.ts parseBundle): name what is wrong instead" },
+  { id: "statement/not-json", kind: 'raw-message', reason: "statement-invalid message is JSON.parse's raw text (intoto/in-toto-statement.ts parseStatement)" },
+  { id: "statement/bom-prefixed", kind: 'raw-message', reason: "statement-invalid message is JSON.parse's raw text; a BOM-prefixed statement is refused with it (in-toto-statement.ts)" },
+  { id: "bundle-fields/conformance:happy-path-v0.*/verificationMaterial.tlogEntries.0.inclusionProof*", kind: 'raw-message', reason: "issue 9 (CPython case): a v0.3 entry without inclusionProof/checkpoint gives \"Cannot read properties of undefined (reading 'envelope')\" behind bundle-invalid (sigstore-error.mapping.ts passes sigstore-js's TypeError through)" },
+];
+
+/**
+ * Where provwatch and bare @sigstore/verify (same trust root, same identity) disagree on purpose
+ * or where one of them is wrong. `provwatch` = provwatch is right, `sigstore-js` = bare
+ * sigstore-js is right (then it is also a KNOWN_GAPS entry), `either` = both answers defensible.
+ */
+export interface Disagreement {
+  id: string;
+  right: 'provwatch' | 'sigstore-js' | 'either';
+  why: string;
+}
+
+export const DIFFERENTIAL: Disagreement[] = [
+  { id: "conformance/trust-root-tlog-missing-validity-start_fail", right: 'provwatch', why: "a tlog key without validFor.start would be valid since forever; provwatch refuses the root (trust-root.ts validateTrustedRootJSON), the conformance suite expects the failure, protobuf decoding in sigstore-js papers over it" },
+  { id: "statement/*", right: 'provwatch', why: "bare sigstore-js verifies only the DSSE signature; provwatch also parses the in-toto statement (_type, subject list, digests, predicateType, payloadType) and requires a subject with the artifact's digest (verify-signed-blob.ts statementEvidence)" },
+  { id: "certificates/san/trailing-slash", right: 'provwatch', why: "sigstore-js matches a plain identity with String.prototype.match, i.e. as an unanchored regexp (@sigstore/verify policy.js), so \"...v0.8.0/\" contains \"...v0.8.0\"; provwatch compares --certificate-identity exactly, as cosign does" },
+  { id: "trust-root/mediaType/other", right: 'provwatch', why: "a document that does not say it is a trusted root is not used as one (trust-root.ts validateTrustedRootJSON); sigstore-js ignores mediaType" },
+];
+
+/** An exact mutation id, or a glob where `*` stands for any run of characters (seed names, rounds). */
+export function matchesId(pattern: string, id: string): boolean {
+  if (!pattern.includes('*')) return pattern === id;
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(id);
+}
