@@ -19,7 +19,7 @@ import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
 
 /** What one verification answered: a verdict, or a crash (an exception escaped the library). */
 export interface Outcome {
-  status: 'pass' | 'fail' | 'error' | 'missing' | 'crash';
+  status: 'pass' | 'fail' | 'error' | 'missing' | 'not-applicable' | 'crash';
   code: string;
   message: string;
 }

@@ -11,3 +11,4 @@ export * from './intoto';
 export * from './slsa';
 export * from './checksums';
 export * from './release';
+export * from './json/signed-json';

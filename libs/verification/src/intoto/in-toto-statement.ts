@@ -1,3 +1,4 @@
+import { parseSignedJson } from '../json/signed-json';
 import { VerificationError } from '../verdict';
 import { isRecord, own } from './json-fields';
 
@@ -80,13 +81,11 @@ function parseJson(payload: Uint8Array): unknown {
   } catch {
     throw new VerificationError('statement-invalid', 'the statement is not valid UTF-8');
   }
-  try {
-    // JSON.parse makes "__proto__" an own data property, never a prototype: reading fields
-    // through own() below keeps inherited names (constructor, toString) out of the picture.
-    return JSON.parse(text);
-  } catch (err) {
-    throw new VerificationError('statement-invalid', `the statement is not JSON: ${(err as Error).message}`);
-  }
+  // JSON.parse (inside) makes "__proto__" an own data property, never a prototype: reading
+  // fields through own() below keeps inherited names (constructor, toString) out of the picture.
+  const parsed = parseSignedJson(text);
+  if ('reason' in parsed) throw new VerificationError('statement-invalid', `the statement cannot be read: ${parsed.reason}`);
+  return parsed.value;
 }
 
 function readSubjects(value: unknown, problems: string[]): StatementSubject[] {

@@ -1,3 +1,4 @@
+import { parseSignedJson } from '../json/signed-json';
 import { VerificationError } from '../verdict';
 
 /** A bare DSSE envelope as slsa-github-generator <= v2.0.0 wrote it: the certificate inline, no log entry. */
@@ -19,25 +20,23 @@ const MAX_LEGACY_ENVELOPES = 64;
 export function parseProvenanceDocument(bytes: Buffer): ProvenanceDocument {
   const text = bytes.toString('utf8').trim();
   if (text.length === 0) throw new VerificationError('provenance-invalid', 'the provenance file is empty');
-  try {
-    const doc = JSON.parse(text);
+  const whole = parseSignedJson(text);
+  if ('value' in whole) {
+    const doc = whole.value as Record<string, unknown> | null;
     if (doc && typeof doc === 'object' && !Array.isArray(doc)) {
       if (typeof doc.mediaType === 'string') return { kind: 'bundle', bundle: doc };
       if (typeof doc.payloadType === 'string') return { kind: 'legacy-envelopes', envelopes: [asEnvelope(doc, 1)] };
     }
-  } catch {
-    // Not a single JSON document: try JSON lines below.
+  } else if (/appears twice/.test(whole.reason)) {
+    throw new VerificationError('provenance-invalid', `the provenance file cannot be read: ${whole.reason}`);
   }
+  // Not a single JSON document: JSON lines below.
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length > MAX_LEGACY_ENVELOPES) throw new VerificationError('input-too-large', `more than ${MAX_LEGACY_ENVELOPES} envelopes in the provenance file`);
   const envelopes = lines.map((line, i) => {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(line);
-    } catch {
-      throw new VerificationError('provenance-invalid', `line ${i + 1} of the provenance file is not JSON`);
-    }
-    return asEnvelope(doc, i + 1);
+    const parsed = parseSignedJson(line);
+    if ('reason' in parsed) throw new VerificationError('provenance-invalid', `line ${i + 1} of the provenance file cannot be read: ${parsed.reason}`);
+    return asEnvelope(parsed.value, i + 1);
   });
   return { kind: 'legacy-envelopes', envelopes };
 }

@@ -1,3 +1,4 @@
+import { parseSignedJson } from '../json/signed-json';
 import {
   BUNDLE_V01_MEDIA_TYPE,
   BUNDLE_V02_MEDIA_TYPE,
@@ -27,11 +28,9 @@ export function parseBundle(input: Uint8Array | string | object): Bundle {
       throw new VerificationError('input-too-large', `bundle is larger than ${MAX_BUNDLE_BYTES} bytes`);
     }
     const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new VerificationError('bundle-invalid', `bundle is not valid JSON: ${(err as Error).message}`);
-    }
+    const parsed = parseSignedJson(text);
+    if ('reason' in parsed) throw new VerificationError('bundle-invalid', `the bundle cannot be read: ${parsed.reason}`);
+    json = parsed.value;
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new VerificationError('bundle-invalid', 'bundle is not a JSON object');
