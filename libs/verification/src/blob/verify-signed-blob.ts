@@ -56,7 +56,7 @@ export function verifyLegacyBlob(
 }
 
 export function evidenceOf(verified: VerifiedBundle): Evidence {
-  return { signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps };
+  return { signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps, ...(verified.warnings.length ? { warnings: verified.warnings } : {}) };
 }
 
 function statementEvidence(verified: VerifiedBundle, artifact: Artifact): Evidence {

@@ -51,6 +51,7 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
       ...evidence,
       signer: verified.signer,
       tlog: verified.tlog,
+      ...(verified.warnings.length ? { warnings: verified.warnings } : {}),
       timestamps: verified.timestamps,
       predicateType: statement.predicateType,
       subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })),
