@@ -260,3 +260,57 @@ describe('certificate chains that repeat the trust root: accepted with a warning
     });
   });
 });
+
+describe('malformed bundles: every parse error names the field, never a raw JavaScript message', () => {
+  let kit: SigningKit;
+  const ARTIFACT = Buffer.from('shape\n');
+  before(async () => {
+    kit = await SigningKit.create();
+  });
+
+  const rawJs = /Cannot read properties|is not a function|undefined \(reading|is not iterable/;
+  const cases: Array<[string, (b: any) => void, RegExp]> = [
+    ['v0.3 inclusionProof without checkpoint (as CPython 3.12.5)', (b) => delete b.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint, /tlogEntries\[0\]\.inclusionProof\.checkpoint/],
+    ['checkpoint.envelope a number', (b) => (b.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint = { envelope: 7 }), /inclusionProof\.checkpoint\.envelope/],
+    ['inclusionProof.hashes a string', (b) => (b.verificationMaterial.tlogEntries[0].inclusionProof.hashes = 'x'), /inclusionProof\.hashes/],
+    ['logIndex negative', (b) => (b.verificationMaterial.tlogEntries[0].logIndex = '-1'), /tlogEntries\[0\]\.logIndex/],
+    ['logId missing', (b) => delete b.verificationMaterial.tlogEntries[0].logId, /tlogEntries\[0\]\.logId/],
+    ['kindVersion.kind a number', (b) => (b.verificationMaterial.tlogEntries[0].kindVersion.kind = 1), /kindVersion\.kind/],
+    ['canonicalizedBody missing', (b) => delete b.verificationMaterial.tlogEntries[0].canonicalizedBody, /canonicalizedBody/],
+    ['tlogEntries an object', (b) => (b.verificationMaterial.tlogEntries = {}), /verificationMaterial\.tlogEntries/],
+    ['certificate.rawBytes missing', (b) => (b.verificationMaterial.certificate = {}), /verificationMaterial\.certificate\.rawBytes/],
+    ['two kinds of verification material', (b) => (b.verificationMaterial.publicKey = { hint: 'x' }), /exactly one is required/],
+    ['verificationMaterial missing', (b) => delete b.verificationMaterial, /verificationMaterial/],
+    ['dsseEnvelope.signatures empty', (b) => (b.dsseEnvelope.signatures = []), /dsseEnvelope\.signatures is empty/],
+    ['dsseEnvelope.signatures[0].sig a number', (b) => (b.dsseEnvelope.signatures[0].sig = 5), /dsseEnvelope\.signatures\[0\]\.sig/],
+    ['dsseEnvelope.payloadType missing', (b) => delete b.dsseEnvelope.payloadType, /dsseEnvelope\.payloadType/],
+    ['both contents', (b) => (b.messageSignature = { signature: 'AAAA' }), /exactly one is required/],
+    ['rfc3161Timestamps[0] without signedTimestamp', (b) => (b.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{}] }), /rfc3161Timestamps\[0\]\.signedTimestamp/],
+  ];
+
+  test('the unmodified kit bundle verifies (the cases below start from a good bundle)', async () => {
+    const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
+    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a', digest: { sha256: createHash('sha256').update(ARTIFACT).digest('hex') } }], predicateType: 'https://example.test/p', predicate: {} }));
+    const verdict = verifyBlobBundle((await kit.signDsse(statement)).bundle('0.3'), { trustRoot, artifact: artifactFromBytes(ARTIFACT), identity: KIT_POLICY });
+    assert.equal(verdict.status, 'pass', verdict.message);
+  });
+
+  for (const [name, mutate, field] of cases) {
+    test(`${name}: bundle-invalid naming the field`, async () => {
+      const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
+      const bundle: any = (await kit.signDsse(Buffer.from('{}'))).bundle('0.3');
+      mutate(bundle);
+      const verdict = verifyBlobBundle(bundle, { trustRoot, artifact: artifactFromBytes(ARTIFACT), identity: KIT_POLICY });
+      assert.equal(verdict.status, 'fail', verdict.message);
+      assert.equal(verdict.code, 'bundle-invalid', verdict.message);
+      assert.match(verdict.message, field);
+      assert.doesNotMatch(verdict.message, rawJs);
+    });
+  }
+
+  test('a v0.1 bundle needs no checkpoint (its SET is the inclusion evidence)', async () => {
+    const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
+    const verdict = verifyBlobBundle((await kit.signBlob(ARTIFACT)).bundle('0.1'), { trustRoot, artifact: artifactFromBytes(ARTIFACT), identity: KIT_POLICY });
+    assert.equal(verdict.status, 'pass', verdict.message);
+  });
+});
