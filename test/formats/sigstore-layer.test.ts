@@ -6,6 +6,7 @@ import {
   SigstoreTrustRoot,
   VerificationError,
   artifactFromBytes,
+  digestAlgorithmsForBundle,
   exactly,
   verifyBlobBundle,
   verifyBundle,
@@ -312,5 +313,54 @@ describe('malformed bundles: every parse error names the field, never a raw Java
     const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
     const verdict = verifyBlobBundle((await kit.signBlob(ARTIFACT)).bundle('0.1'), { trustRoot, artifact: artifactFromBytes(ARTIFACT), identity: KIT_POLICY });
     assert.equal(verdict.status, 'pass', verdict.message);
+  });
+});
+
+describe('DSSE subjects are matched with the digest algorithms they name (npm: sha512 only)', () => {
+  let kit: SigningKit;
+  const ARTIFACT = Buffer.from('npm tarball bytes\n');
+  const hex = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
+  const statementWith = (digest: Record<string, string>) =>
+    Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'pkg:npm/example@1.0.0', digest }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} }));
+  before(async () => {
+    kit = await SigningKit.create();
+  });
+  const run = async (digest: Record<string, string>, artifact = ARTIFACT) => {
+    const bundle = (await kit.signDsse(statementWith(digest))).bundle('0.3');
+    const algorithms = digestAlgorithmsForBundle(bundle);
+    return { algorithms, verdict: verifyBlobBundle(bundle, { trustRoot: SigstoreTrustRoot.fromJSON(kit.trustedRoot()), artifact: artifactFromBytes(artifact, algorithms), identity: KIT_POLICY }) };
+  };
+
+  test('a sha512-only subject: the bundle asks for sha512, and the artifact matches', async () => {
+    const { algorithms, verdict } = await run({ sha512: hex('sha512', ARTIFACT) });
+    assert.deepEqual(algorithms.sort(), ['sha256', 'sha512']);
+    assert.equal(verdict.status, 'pass', verdict.message);
+  });
+
+  test('sha384 subjects are matched too', async () => {
+    const { verdict } = await run({ sha384: hex('sha384', ARTIFACT) });
+    assert.equal(verdict.status, 'pass', verdict.message);
+  });
+
+  test('a sha512-only subject of another file is subject-digest-mismatch', async () => {
+    const { verdict } = await run({ sha512: hex('sha512', Buffer.from('other')) });
+    assert.equal(verdict.code, 'subject-digest-mismatch', verdict.message);
+    assert.match(verdict.message, /sha512:/);
+  });
+
+  test("a subject with the real sha256 but another file's sha512 is not this artifact", async () => {
+    const { verdict } = await run({ sha256: hex('sha256', ARTIFACT), sha512: hex('sha512', Buffer.from('other')) });
+    assert.equal(verdict.code, 'subject-digest-mismatch', verdict.message);
+  });
+
+  test('a subject naming only an algorithm we do not compute (sha1) never matches', async () => {
+    const { verdict } = await run({ sha1: hex('sha1', ARTIFACT) });
+    assert.equal(verdict.code, 'subject-digest-mismatch', verdict.message);
+  });
+
+  test('an artifact hashed with sha256 only does not match a sha512-only subject (no silent pass)', async () => {
+    const bundle = (await kit.signDsse(statementWith({ sha512: hex('sha512', ARTIFACT) }))).bundle('0.3');
+    const verdict = verifyBlobBundle(bundle, { trustRoot: SigstoreTrustRoot.fromJSON(kit.trustedRoot()), artifact: artifactFromBytes(ARTIFACT), identity: KIT_POLICY });
+    assert.equal(verdict.code, 'subject-digest-mismatch', verdict.message);
   });
 });

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { parseStatement, findSubjectByDigest } from '../intoto';
-import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, formatSha256, verifyBundle } from '../sigstore';
+import { parseStatement } from '../intoto';
+import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, describeDigests, formatSha256, subjectMatchesArtifact, verifyBundle } from '../sigstore';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import { type TlogSearchResult, searchCutOff } from '../rekor';
 import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
@@ -62,11 +62,12 @@ export function evidenceOf(verified: VerifiedBundle): Evidence {
 function statementEvidence(verified: VerifiedBundle, artifact: Artifact): Evidence {
   if (!verified.dsse) return {};
   const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
-  const subject = findSubjectByDigest(statement, { sha256: artifact.digests.sha256.toString('hex') });
+  const subject = statement.subject.find((s) => subjectMatchesArtifact(s.digest, artifact));
   if (!subject) {
+    const named = [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].join(', ');
     throw new VerificationError(
       'subject-digest-mismatch',
-      `no subject of the statement has sha256 ${artifact.digests.sha256.toString('hex')}`,
+      `no subject of the statement has the artifact's digest (${describeDigests(artifact)}); the subjects name ${named || 'no digests'}`,
     );
   }
   return { predicateType: statement.predicateType, subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })) };

@@ -56,6 +56,34 @@ export function messageDigestAlgorithm(bundle: Bundle): DigestAlgorithm | undefi
 }
 
 /**
+ * Which digests of the artifact verifying this bundle needs, so the caller hashes the file once
+ * with each: the message digest's algorithm, or every algorithm (of sha256/384/512) the DSSE
+ * statement's subjects name. Read from the unverified bundle only to decide what to compute:
+ * the match itself happens after verification. sha256 is always included (evidence shows it).
+ */
+export function digestAlgorithmsForBundle(input: Bundle | Uint8Array | string | object): DigestAlgorithm[] {
+  const bundle = isParsedBundle(input) ? input : parseBundle(input);
+  const needed = new Set<DigestAlgorithm>(['sha256']);
+  const message = messageDigestAlgorithm(bundle);
+  if (message) needed.add(message);
+  if (bundle.content.$case === 'dsseEnvelope') {
+    let statement: any;
+    try {
+      statement = JSON.parse(Buffer.from(bundle.content.dsseEnvelope.payload).toString('utf8'));
+    } catch {
+      statement = undefined; // not JSON: the statement check reports it after verification
+    }
+    const subjects: unknown[] = Array.isArray(statement?.subject) ? statement.subject : [];
+    for (const subject of subjects) {
+      const digest = (subject as { digest?: unknown })?.digest;
+      if (typeof digest !== 'object' || digest === null) continue;
+      for (const alg of ['sha256', 'sha384', 'sha512'] as const) if (Object.hasOwn(digest, alg)) needed.add(alg);
+    }
+  }
+  return [...needed];
+}
+
+/**
  * Verifies a Sigstore bundle offline: certificate chain to the trust root with SCTs, the
  * transparency log entry (inclusion proof or promise, checkpoint, body matches the content),
  * timestamps inside the certificate's validity, the signature, and finally the signer's
