@@ -4,6 +4,7 @@ import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type Verifi
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import { type TlogSearchResult, searchCutOff } from '../rekor';
 import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
+import { assertLegacyBlobOffline } from '../provenance/legacy-offline';
 
 export interface SignedBlobOptions {
   trustRoot: SigstoreTrustRoot;
@@ -36,6 +37,8 @@ export function verifyLegacyBlob(
   options: SignedBlobOptions,
 ): Verdict {
   const evidence: Evidence = { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } };
+  const offline = legacyBlobOfflineVerdict(input, options);
+  if (offline) return offline;
   const { entries, truncated } = input.tlogSearch;
   if (entries.length === 0) {
     return verdictFromError(new VerificationError('tlog-entry-missing', 'no transparency log entry exists for this artifact'), evidence);
@@ -53,6 +56,21 @@ export function verifyLegacyBlob(
   }
   if (truncated) return verdictFromError(searchCutOff(entries.length), evidence);
   return verdictFromError(firstError, evidence);
+}
+
+/**
+ * What `.pem` + `.sig` can prove without the log (certificate parses, issued by the trust root's
+ * CA, signer identity, signature over the artifact): the failing verdict, or undefined when a
+ * Rekor search is worth making. Callers ask this before searching, so a garbage certificate is
+ * `certificate-invalid`, not `tlog-unavailable` when the log is down.
+ */
+export function legacyBlobOfflineVerdict(input: { certificateDer: Buffer; signature: Buffer }, options: SignedBlobOptions): Verdict | undefined {
+  try {
+    assertLegacyBlobOffline(input, options);
+    return undefined;
+  } catch (err) {
+    return verdictFromError(err, { artifactDigests: { artifact: formatSha256(options.artifact.digests.sha256) } });
+  }
 }
 
 export function evidenceOf(verified: VerifiedBundle): Evidence {
