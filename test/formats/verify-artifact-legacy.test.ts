@@ -192,3 +192,34 @@ describe('verify-artifact: Rekor outages are errors, never PASSED', () => {
     });
   }
 });
+
+describe('verify-artifact: a legacy envelope is checked offline before Rekor is asked', () => {
+  const withSignature = (change: (s: { keyid: string; sig: string; cert?: string }) => void) => {
+    const envelope = signed.legacyEnvelope();
+    change(envelope.signatures[0]);
+    return `${JSON.stringify(envelope)}\n`;
+  };
+
+  for (const [name, provenance, code] of [
+    ['no certificate', () => withSignature((s) => delete s.cert), 'certificate-invalid'],
+    ['garbage certificate', () => withSignature((s) => (s.cert = 'not a certificate')), 'certificate-invalid'],
+    ['broken signature', () => withSignature((s) => (s.sig = Buffer.from(Buffer.from(s.sig, 'base64').map((b, i) => (i === 20 ? b ^ 1 : b))).toString('base64'))), 'signature-invalid'],
+  ] as const) {
+    test(`${name}, Rekor down: ${code}, not tlog-unavailable, and the log is not asked`, async () => {
+      assertFailed(await verifyArtifact(provenance(), RIGHT_SOURCE, [amd64Path], await closedPortUrl()), code);
+      rekor.misbehave('500');
+      assertFailed(await verifyArtifact(provenance(), RIGHT_SOURCE), code);
+      assert.equal(rekor.requests.length, 0, 'Rekor was asked although the envelope was already wrong');
+    });
+  }
+
+  test('a certificate of another Sigstore, Rekor down: certificate-chain-invalid', async () => {
+    const other = await SigningKit.create();
+    const foreign = await other.signDsse(provenanceStatement(), IN_TOTO_PAYLOAD_TYPE, { tlogKind: 'intoto/0.0.2', workflowUri: GENERATOR_V2_0_0, github: CLAIMS });
+    assertFailed(await verifyArtifact(jsonl(foreign), RIGHT_SOURCE, [amd64Path], await closedPortUrl()), 'certificate-chain-invalid');
+  });
+
+  test('a sound envelope with Rekor down still reaches the log: tlog-unavailable (offline checks are not a pass)', async () => {
+    assertFailed(await verifyArtifact(jsonl(signed), RIGHT_SOURCE, [amd64Path], await closedPortUrl()), 'tlog-unavailable');
+  });
+});

@@ -37,6 +37,12 @@ function verifyBlobBundle(bundle: object, artifact = artifactPath, identity = ID
   return cli(['verify-blob', artifact, '--bundle', scratch.file('checksums.txt.sigstore.json', bundle), '--trusted-root', root, ...identity]);
 }
 
+function flipSig(b64: string): string {
+  const sig = Buffer.from(b64, 'base64');
+  sig[sig.length - 5] ^= 0x01;
+  return sig.toString('base64');
+}
+
 function verifyBlobLegacy(pem: string | Buffer, sig: string | Buffer, opts: { artifact?: string; rekorUrl?: string; flags?: string[] } = {}) {
   return cli([
     'verify-blob',
@@ -99,15 +105,15 @@ describe('verify-blob --certificate --signature (Rekor search)', () => {
     assertFailed(result, 'identity-mismatch');
   });
 
-  test('the file is not what was signed: its digest has no entry (tlog-entry-missing)', async () => {
-    assertFailed(await verifyBlobLegacy(signed.cosignPem, signed.cosignSig, { artifact: scratch.file('x', OTHER_BYTES) }), 'tlog-entry-missing');
+  test('the file is not what was signed: signature-invalid, seen offline before the log is searched', async () => {
+    assertFailed(await verifyBlobLegacy(signed.cosignPem, signed.cosignSig, { artifact: scratch.file('x', OTHER_BYTES) }), 'signature-invalid');
   });
 
   test('a genuine signature over other bytes fails even when the log hands back its genuine entry', async () => {
     // The index is not trusted: a lying or confused search result must not turn into a pass.
     const overOther = await kit.signBlob(OTHER_BYTES);
     rekor.add(overOther.rekorApiEntry(), sha256Hex(ARTIFACT));
-    assertFailed(await verifyBlobLegacy(overOther.cosignPem, overOther.cosignSig), 'tlog-entry-mismatch');
+    assertFailed(await verifyBlobLegacy(overOther.cosignPem, overOther.cosignSig), 'signature-invalid');
   });
 
   test("another signer's entry for the same digest does not verify this signature", async () => {
@@ -171,6 +177,17 @@ describe('verify-blob: Rekor outages are errors, never PASSED', () => {
     assertFailed(await verifyBlobLegacy(signed.cosignPem, signed.cosignSig, { rekorUrl: await closedPortUrl() }), 'tlog-unavailable');
   });
 
+  test('with Rekor down, what can be checked offline is reported first, and the log is not asked', async () => {
+    const down = await closedPortUrl();
+    assertFailed(await verifyBlobLegacy('hello, not a certificate', signed.cosignSig, { rekorUrl: down }), 'certificate-invalid');
+    assertFailed(await verifyBlobLegacy(signed.cosignPem, flipSig(signed.cosignSig), { rekorUrl: down }), 'signature-invalid');
+    const foreign = await (await SigningKit.create()).signBlob(ARTIFACT);
+    assertFailed(await verifyBlobLegacy(foreign.cosignPem, foreign.cosignSig, { rekorUrl: down }), 'certificate-chain-invalid');
+    rekor.misbehave('500');
+    assertFailed(await verifyBlobLegacy('hello, not a certificate', signed.cosignSig), 'certificate-invalid');
+    assert.equal(rekor.requests.length, 0, 'the log was asked although the evidence was already wrong');
+  });
+
   // The CLI's Rekor timeout is the client default (10 s): this case is slow on purpose.
   test('Rekor hangs: tlog-unavailable after the timeout', async () => {
     rekor.misbehave('hang', 'search');
@@ -200,8 +217,8 @@ describe('verify-blob: malformed .sig and .pem', () => {
 
   test('truncated .sig (cut on a quantum boundary) still fails: a short signature never verifies', async () => {
     const cut = signed.cosignSig.slice(0, 32);
-    // Valid base64 of a shorter DER: the logged entry records the full signature.
-    assertFailed(await verifyBlobLegacy(signed.cosignPem, cut), 'tlog-entry-mismatch');
+    // Valid base64 of a shorter DER: it does not verify, which is seen before the log is asked.
+    assertFailed(await verifyBlobLegacy(signed.cosignPem, cut), 'signature-invalid');
   });
 
   for (const [name, pem] of [

@@ -23,6 +23,11 @@ export class RekorDouble {
   private fault: { mode: RekorFault; on: RekorEndpoint } = { mode: 'none', on: 'all' };
   /** Extra ids returned by every search, whether or not they resolve (for limit tests). */
   extraSearchResults: string[] = [];
+  /**
+   * Rewrites every entry as served, to play a hostile log (an inclusion proof of the wrong
+   * shape, wrong types, huge numbers) without touching what was added.
+   */
+  hostileEntry?: (entry: RekorApiEntry[string]) => unknown;
   /** Search bodies received, parsed, to check what clients ask for. */
   readonly searches: unknown[] = [];
 
@@ -65,6 +70,7 @@ export class RekorDouble {
     this.index.clear();
     this.entries.clear();
     this.extraSearchResults = [];
+    this.hostileEntry = undefined;
     this.searches.length = 0;
     this.requests.length = 0;
     return this.misbehave('none');
@@ -144,7 +150,8 @@ export class RekorDouble {
     // Rekor accepts either the 64-hex uuid or the 80-hex entry id (tree id + uuid).
     const key = this.entries.has(id) ? id : id.length === 64 ? [...this.entries.keys()].find((k) => k.endsWith(id)) : undefined;
     if (key === undefined) return json(res, 404, { code: 404, message: 'entry not found' });
-    json(res, 200, { [key]: this.entries.get(key) });
+    const entry = this.entries.get(key)!;
+    json(res, 200, { [key]: this.hostileEntry ? this.hostileEntry(structuredClone(entry)) : entry });
   }
 }
 

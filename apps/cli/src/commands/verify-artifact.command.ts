@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { parseProvenanceDocument, verifyArtifactProvenance } from '@provwatch/verification';
+import { legacyProvenanceOfflineVerdict, parseProvenanceDocument, verifyArtifactProvenance } from '@provwatch/verification';
 import { RekorClient } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
 import { hashArtifactFile, readEvidenceFile } from '../io/local-files';
@@ -38,7 +38,9 @@ export const verifyArtifactCommand: Command = {
       const hashed = await hashArtifactFile(path);
       artifacts.push({ name: basename(path), sha256: hashed.digests.sha256 });
     }
-    // Generator <= v2.0.0 envelopes carry no log entry: search the log by the artifact's digest.
+    // Generator <= v2.0.0 envelopes carry no log entry: check them offline, then search the log.
+    const offline = legacyProvenanceOfflineVerdict({ trustRoot, document, artifacts, expectations });
+    if (offline) return offline;
     const tlogSearch =
       document.kind === 'legacy-envelopes'
         ? await new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL }).findByArtifactDigest(artifacts[0].sha256.toString('hex'))

@@ -10,6 +10,7 @@ import {
   parseChecksumsFile,
   verdictFromError,
   verifyBlobBundle,
+  legacyBlobOfflineVerdict,
   verifyLegacyBlob,
 } from '@provwatch/verification';
 import { RekorClient } from '@provwatch/sources';
@@ -48,6 +49,9 @@ async function verifySignedFile(file: string, values: BlobValues, context: Comma
   const certificateDer = decodeCosignCertificate(await readEvidenceFile(values.certificate!));
   const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
   const artifact = await hashArtifactFile(file);
+  // Offline checks before the log is asked: a broken .pem/.sig is not a Rekor outage.
+  const offline = legacyBlobOfflineVerdict({ certificateDer, signature }, { trustRoot, artifact, identity });
+  if (offline) return offline;
   const rekor = new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL });
   const tlogSearch = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
   return verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity });

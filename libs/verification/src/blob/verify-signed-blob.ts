@@ -1,9 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import { parseStatement, findSubjectByArtifact } from '../intoto';
-import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, verifyBundle } from '../sigstore';
+import { parseStatement } from '../intoto';
+import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, describeDigests, subjectMatchesArtifact, verifyBundle } from '../sigstore';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import { type TlogSearchResult, searchCutOff } from '../rekor';
 import { bundleFromLegacyBlobSignature } from './legacy-blob-signature';
+import { assertLegacyBlobOffline } from '../provenance/legacy-offline';
 
 export interface SignedBlobOptions {
   trustRoot: SigstoreTrustRoot;
@@ -38,6 +39,8 @@ export function verifyLegacyBlob(
   const evidence: Evidence = { artifactDigests: artifactDigests(options.artifact) };
   const artifactSha256 = options.artifact.digests.sha256;
   if (!artifactSha256) return verdictFromError(new VerificationError('input-unreadable', 'a signature without a bundle is found in the log by the artifact’s sha256, which was not given'), evidence);
+  const offline = legacyBlobOfflineVerdict(input, options);
+  if (offline) return offline;
   const { entries, truncated } = input.tlogSearch;
   if (entries.length === 0) {
     return verdictFromError(new VerificationError('tlog-entry-missing', 'no transparency log entry exists for this artifact'), evidence);
@@ -57,17 +60,35 @@ export function verifyLegacyBlob(
   return verdictFromError(firstError, evidence);
 }
 
+/**
+ * What `.pem` + `.sig` can prove without the log (certificate parses, issued by the trust root's
+ * CA, signer identity, signature over the artifact): the failing verdict, or undefined when a
+ * Rekor search is worth making. Callers ask this before searching, so a garbage certificate is
+ * `certificate-invalid`, not `tlog-unavailable` when the log is down.
+ */
+export function legacyBlobOfflineVerdict(input: { certificateDer: Buffer; signature: Buffer }, options: SignedBlobOptions): Verdict | undefined {
+  try {
+    assertLegacyBlobOffline(input, options);
+    return undefined;
+  } catch (err) {
+    return verdictFromError(err, { artifactDigests: artifactDigests(options.artifact) });
+  }
+}
+
 export function evidenceOf(verified: VerifiedBundle): Evidence {
-  return { signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps };
+  return { signer: verified.signer, tlog: verified.tlog, timestamps: verified.timestamps, ...(verified.warnings.length ? { warnings: verified.warnings } : {}) };
 }
 
 function statementEvidence(verified: VerifiedBundle, artifact: Artifact): Evidence {
   if (!verified.dsse) return {};
   const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
-  const subject = findSubjectByArtifact(statement, artifact.digests);
+  const subject = statement.subject.find((s) => subjectMatchesArtifact(s.digest, artifact));
   if (!subject) {
-    const computed = Object.entries(artifact.digests).map(([alg, d]) => `${alg}:${d!.toString('hex')}`).join(' or ');
-    throw new VerificationError('subject-digest-mismatch', `no subject of the statement has the artifact's digest ${computed}`);
+    const named = [...new Set(statement.subject.flatMap((s) => Object.keys(s.digest)))].join(', ');
+    throw new VerificationError(
+      'subject-digest-mismatch',
+      `no subject of the statement has the artifact's digest (${describeDigests(artifact)}); the subjects name ${named || 'no digests'}`,
+    );
   }
   return { predicateType: statement.predicateType, subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })) };
 }

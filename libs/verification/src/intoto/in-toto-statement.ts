@@ -142,20 +142,6 @@ export function findSubjectByDigest(statement: Statement, digest: Record<string,
 }
 
 /**
- * The subject that is this artifact, compared with the algorithm(s) each subject names, as
- * sigstore-go does (npm provenance subjects carry only sha512): a subject matches when it and
- * the artifact share at least one of sha256, sha384, sha512 and every shared one is equal. A
- * subject whose only digests are of other algorithms (sha1, md5) never matches.
- */
-export function findSubjectByArtifact(statement: Statement, digests: Partial<Record<'sha256' | 'sha384' | 'sha512', Buffer>>): StatementSubject | undefined {
-  const computed = (['sha256', 'sha384', 'sha512'] as const).filter((alg) => digests[alg] !== undefined);
-  return statement.subject.find((s) => {
-    const shared = computed.filter((alg) => Object.hasOwn(s.digest, alg));
-    return shared.length > 0 && shared.every((alg) => s.digest[alg].toLowerCase() === digests[alg]!.toString('hex'));
-  });
-}
-
-/**
  * The artifact must be a subject of the statement (slsa-verifier's subject check). Fails with
  * `subject-digest-mismatch` saying what was expected and what the statement lists.
  */

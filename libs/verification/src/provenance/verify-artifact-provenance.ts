@@ -14,6 +14,7 @@ import {
 } from '../slsa';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import type { LegacyDsseEnvelope, ProvenanceDocument } from './provenance-document';
+import { assertLegacyEnvelopeOffline } from './legacy-offline';
 
 export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 
@@ -73,6 +74,7 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
       ...evidence,
       signer: verified.signer,
       tlog: verified.tlog,
+      ...(verified.warnings.length ? { warnings: verified.warnings } : {}),
       timestamps: verified.timestamps,
       predicateType: statement.predicateType,
       subjects: statement.subject.map((s) => ({ name: s.name, digest: { ...s.digest } })),
@@ -117,7 +119,9 @@ function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBund
   const identity = input.signer ?? (named ? GITHUB_WORKFLOW_SIGNER : SLSA_GITHUB_GENERATOR_SIGNER);
   if (input.document.kind === 'bundle') return verifyBundle(input.document.bundle, { trustRoot: input.trustRoot, identity });
 
-  // Legacy envelopes carry no log entry: try each entry found online against each envelope.
+  // Legacy envelopes carry no log entry: what needs no log is checked first (a broken envelope
+  // is its own fault, not "no entry"), then each entry found online against each envelope.
+  assertSomeEnvelopeOffline(input);
   const entries = input.tlogSearch?.entries ?? [];
   if (entries.length === 0) {
     throw new VerificationError('tlog-entry-missing', 'the provenance has no transparency log entry and none was found for the artifact');
@@ -133,6 +137,33 @@ function verifyProvenanceSignature(input: ArtifactProvenanceInput): VerifiedBund
     }
   }
   throw input.tlogSearch?.truncated ? searchCutOff(entries.length) : firstError;
+}
+
+function assertSomeEnvelopeOffline(input: Pick<ArtifactProvenanceInput, 'document' | 'trustRoot' | 'signer'>): void {
+  if (input.document.kind !== 'legacy-envelopes') return;
+  let firstError: unknown;
+  for (const envelope of input.document.envelopes) {
+    try {
+      return assertLegacyEnvelopeOffline(envelope, input.trustRoot, input.signer ?? SLSA_GITHUB_GENERATOR_SIGNER);
+    } catch (err) {
+      firstError ??= err;
+    }
+  }
+  throw firstError ?? new VerificationError('envelope-invalid', 'the provenance holds no envelope');
+}
+
+/**
+ * For callers that search Rekor for legacy envelopes: the failing verdict when the envelopes are
+ * already wrong offline (then do not ask the log), undefined when the search is worth making.
+ */
+export function legacyProvenanceOfflineVerdict(input: Omit<ArtifactProvenanceInput, 'tlogSearch'>): Verdict | undefined {
+  if (input.document.kind !== 'legacy-envelopes') return undefined;
+  try {
+    assertSomeEnvelopeOffline(input);
+    return undefined;
+  } catch (err) {
+    return verdictFromError(err, { artifactDigests: Object.fromEntries(input.artifacts.map((a) => [a.name, formatSha256(a.sha256)])) });
+  }
 }
 
 /** A bare envelope plus its Rekor entry, re-expressed as a v0.1 bundle for the one verifier. */

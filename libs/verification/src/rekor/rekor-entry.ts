@@ -30,6 +30,7 @@ export function tlogEntryFromRekor(entry: RekorLogEntry): Record<string, unknown
   if (!Number.isSafeInteger(entry?.integratedTime) || entry.integratedTime <= 0) problems.push('integratedTime');
   if (typeof entry?.logID !== 'string' || !/^[0-9a-f]{64}$/i.test(entry.logID)) problems.push('logID');
   if (!Number.isSafeInteger(entry?.logIndex) || entry.logIndex < 0) problems.push('logIndex');
+  problems.push(...verificationProblems(entry?.verification));
   if (problems.length > 0) throw new VerificationError('tlog-entry-invalid', `Rekor entry has invalid fields: ${problems.join(', ')}`);
 
   let body: { kind?: unknown; apiVersion?: unknown };
@@ -60,6 +61,41 @@ export function tlogEntryFromRekor(entry: RekorLogEntry): Record<string, unknown
       : undefined,
     canonicalizedBody: entry.body,
   };
+}
+
+/** A Merkle path longer than this cannot come from a log of fewer than 2^64 entries. */
+const MAX_PROOF_HASHES = 64;
+const HEX_SHA256 = /^[0-9a-f]{64}$/i;
+
+/**
+ * The log's answer is untrusted until verified, and a hostile log (or anyone in the path) can
+ * send any JSON: every field the conversion reads is checked for shape here, so a bad answer is
+ * `tlog-entry-invalid` naming the field, never a TypeError deep in the conversion.
+ */
+function verificationProblems(verification: unknown): string[] {
+  if (verification === undefined) return [];
+  if (!isRecord(verification)) return ['verification'];
+  const problems: string[] = [];
+  const set = verification.signedEntryTimestamp;
+  if (set !== undefined && (typeof set !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(set))) problems.push('verification.signedEntryTimestamp');
+  const proof = verification.inclusionProof;
+  if (proof === undefined) return problems;
+  if (!isRecord(proof)) return [...problems, 'verification.inclusionProof'];
+  const where = 'verification.inclusionProof';
+  if (!Number.isSafeInteger(proof.logIndex) || (proof.logIndex as number) < 0) problems.push(`${where}.logIndex`);
+  if (!Number.isSafeInteger(proof.treeSize) || (proof.treeSize as number) <= 0) problems.push(`${where}.treeSize`);
+  else if (Number.isSafeInteger(proof.logIndex) && (proof.logIndex as number) >= (proof.treeSize as number)) problems.push(`${where}.logIndex (not below treeSize)`);
+  if (typeof proof.rootHash !== 'string' || !HEX_SHA256.test(proof.rootHash)) problems.push(`${where}.rootHash`);
+  const hashes = proof.hashes;
+  if (!Array.isArray(hashes)) problems.push(`${where}.hashes (not an array)`);
+  else if (hashes.length > MAX_PROOF_HASHES) problems.push(`${where}.hashes (${hashes.length} entries, more than ${MAX_PROOF_HASHES})`);
+  else hashes.forEach((h, i) => (typeof h !== 'string' || !HEX_SHA256.test(h) ? problems.push(`${where}.hashes[${i}]`) : undefined));
+  if (proof.checkpoint !== undefined && typeof proof.checkpoint !== 'string') problems.push(`${where}.checkpoint`);
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

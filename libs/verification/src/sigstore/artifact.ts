@@ -58,3 +58,28 @@ export function parseSha256Digest(value: string): string | undefined {
 export function formatSha256(digest: Buffer): string {
   return `sha256:${digest.toString('hex')}`;
 }
+
+export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ['sha256', 'sha384', 'sha512'];
+
+/**
+ * The subject that is this artifact, compared as sigstore-go does with the algorithms the subject
+ * names: every algorithm both the subject and the artifact's computed digests have must agree,
+ * and there must be at least one (sha512-only npm subjects match a sha512 digest). Threat: a
+ * subject that lists the real sha256 next to another file's sha512 is not this artifact.
+ * Algorithms we do not compute (sha1, md5, gitCommit) are never the basis of a match.
+ */
+export function subjectMatchesArtifact(subjectDigest: Record<string, string>, artifact: Artifact): boolean {
+  let compared = 0;
+  for (const alg of DIGEST_ALGORITHMS) {
+    const mine = artifact.digests[alg];
+    if (!mine || !Object.hasOwn(subjectDigest, alg)) continue;
+    if (String(subjectDigest[alg]).toLowerCase() !== mine.toString('hex')) return false;
+    compared++;
+  }
+  return compared > 0;
+}
+
+/** `sha256:<hex> sha512:<hex>` of what was computed, for messages. */
+export function describeDigests(artifact: Artifact): string {
+  return DIGEST_ALGORITHMS.filter((a) => artifact.digests[a]).map((a) => `${a}:${artifact.digests[a]!.toString('hex')}`).join(' ');
+}

@@ -39,6 +39,8 @@ export function parseBundle(input: Uint8Array | string | object): Bundle {
   if (typeof mediaType !== 'string' || !KNOWN_MEDIA_TYPES.has(mediaType)) {
     throw new VerificationError('bundle-unsupported-version', `unsupported bundle media type ${JSON.stringify(mediaType)}`);
   }
+  const problems = bundleShapeProblems(json as Record<string, unknown>, mediaType);
+  if (problems.length > 0) throw new VerificationError('bundle-invalid', `bundle is malformed: ${problems.join('; ')}`);
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(json) as Bundle;
@@ -49,6 +51,104 @@ export function parseBundle(input: Uint8Array | string | object): Bundle {
   }
   assertCanonicalBase64(json);
   return bundle;
+}
+
+/**
+ * The JSON shape every field sigstore-js reads, checked before it is handed over: its decoder
+ * fills missing fields with defaults and its verifier then dereferences them, so a bundle with a
+ * missing checkpoint (CPython 3.12.5's) surfaced as "Cannot read properties of undefined". Every
+ * bad field is listed by its path, like @sigstore/bundle's own validation does for the rest.
+ */
+export function bundleShapeProblems(json: Record<string, unknown>, mediaType: string): string[] {
+  const problems: string[] = [];
+  const need = (ok: boolean, field: string, what: string) => (ok ? true : (problems.push(`${field} ${what}`), false));
+  const str = (v: unknown, field: string) => need(typeof v === 'string' && v.length > 0, field, 'is missing or not a string');
+  const int = (v: unknown, field: string) =>
+    need((typeof v === 'string' && /^\d{1,19}$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0), field, 'is missing or not a non-negative integer');
+  const obj = (v: unknown, field: string): v is Record<string, any> => need(isRecord(v), field, 'is missing or not an object');
+  const arr = (v: unknown, field: string): v is unknown[] => need(Array.isArray(v), field, 'is missing or not a list');
+  const checkpointRequired = mediaType !== BUNDLE_V01_MEDIA_TYPE;
+
+  const vm = json.verificationMaterial;
+  if (obj(vm, 'verificationMaterial')) {
+    const kinds = ['x509CertificateChain', 'certificate', 'publicKey'].filter((k) => vm[k] !== undefined);
+    if (kinds.length !== 1) problems.push(`verificationMaterial has ${kinds.length} of x509CertificateChain/certificate/publicKey; exactly one is required`);
+    if (vm.x509CertificateChain !== undefined && obj(vm.x509CertificateChain, 'verificationMaterial.x509CertificateChain')) {
+      const certs = vm.x509CertificateChain.certificates;
+      if (arr(certs, 'verificationMaterial.x509CertificateChain.certificates')) {
+        need(certs.length > 0, 'verificationMaterial.x509CertificateChain.certificates', 'is empty');
+        certs.forEach((c, i) => obj(c, `verificationMaterial.x509CertificateChain.certificates[${i}]`) && str(c.rawBytes, `verificationMaterial.x509CertificateChain.certificates[${i}].rawBytes`));
+      }
+    }
+    if (vm.certificate !== undefined && obj(vm.certificate, 'verificationMaterial.certificate')) str(vm.certificate.rawBytes, 'verificationMaterial.certificate.rawBytes');
+    if (vm.publicKey !== undefined && obj(vm.publicKey, 'verificationMaterial.publicKey')) need(typeof vm.publicKey.hint === 'string' || vm.publicKey.hint === undefined, 'verificationMaterial.publicKey.hint', 'is not a string');
+    const entries = vm.tlogEntries ?? [];
+    if (arr(entries, 'verificationMaterial.tlogEntries')) {
+      entries.forEach((e, i) => {
+        const at = `verificationMaterial.tlogEntries[${i}]`;
+        if (!obj(e, at)) return;
+        int(e.logIndex, `${at}.logIndex`);
+        if (obj(e.logId, `${at}.logId`)) str(e.logId.keyId, `${at}.logId.keyId`);
+        if (obj(e.kindVersion, `${at}.kindVersion`)) {
+          str(e.kindVersion.kind, `${at}.kindVersion.kind`);
+          str(e.kindVersion.version, `${at}.kindVersion.version`);
+        }
+        if (e.integratedTime !== undefined) int(e.integratedTime, `${at}.integratedTime`);
+        str(e.canonicalizedBody, `${at}.canonicalizedBody`);
+        if (e.inclusionPromise !== undefined && obj(e.inclusionPromise, `${at}.inclusionPromise`)) str(e.inclusionPromise.signedEntryTimestamp, `${at}.inclusionPromise.signedEntryTimestamp`);
+        const proof = e.inclusionProof;
+        if (proof === undefined) return;
+        if (!obj(proof, `${at}.inclusionProof`)) return;
+        int(proof.logIndex, `${at}.inclusionProof.logIndex`);
+        int(proof.treeSize, `${at}.inclusionProof.treeSize`);
+        str(proof.rootHash, `${at}.inclusionProof.rootHash`);
+        if (arr(proof.hashes ?? [], `${at}.inclusionProof.hashes`)) {
+          ((proof.hashes ?? []) as unknown[]).forEach((h, j) => need(typeof h === 'string', `${at}.inclusionProof.hashes[${j}]`, 'is not a string'));
+        }
+        if (proof.checkpoint !== undefined || checkpointRequired) {
+          if (obj(proof.checkpoint, `${at}.inclusionProof.checkpoint`)) str(proof.checkpoint.envelope, `${at}.inclusionProof.checkpoint.envelope`);
+        }
+      });
+    }
+    const tsv = vm.timestampVerificationData;
+    if (tsv !== undefined && obj(tsv, 'verificationMaterial.timestampVerificationData')) {
+      const list = tsv.rfc3161Timestamps ?? [];
+      if (arr(list, 'verificationMaterial.timestampVerificationData.rfc3161Timestamps')) {
+        list.forEach((t, i) => {
+          const at = `verificationMaterial.timestampVerificationData.rfc3161Timestamps[${i}]`;
+          if (obj(t, at)) str(t.signedTimestamp, `${at}.signedTimestamp`);
+        });
+      }
+    }
+  }
+  const contents = ['messageSignature', 'dsseEnvelope'].filter((k) => json[k] !== undefined);
+  if (contents.length !== 1) problems.push(`the bundle has ${contents.length} of messageSignature/dsseEnvelope; exactly one is required`);
+  const ms = json.messageSignature;
+  if (ms !== undefined && obj(ms, 'messageSignature')) {
+    str(ms.signature, 'messageSignature.signature');
+    if (ms.messageDigest !== undefined && obj(ms.messageDigest, 'messageSignature.messageDigest')) {
+      need(typeof ms.messageDigest.digest === 'string', 'messageSignature.messageDigest.digest', 'is not a string');
+      need(ms.messageDigest.algorithm === undefined || typeof ms.messageDigest.algorithm === 'string', 'messageSignature.messageDigest.algorithm', 'is not a string');
+    }
+  }
+  const env = json.dsseEnvelope;
+  if (env !== undefined && obj(env, 'dsseEnvelope')) {
+    need(typeof env.payload === 'string', 'dsseEnvelope.payload', 'is missing or not a string');
+    str(env.payloadType, 'dsseEnvelope.payloadType');
+    if (arr(env.signatures, 'dsseEnvelope.signatures')) {
+      need(env.signatures.length > 0, 'dsseEnvelope.signatures', 'is empty');
+      env.signatures.forEach((sig, i) => {
+        if (!obj(sig, `dsseEnvelope.signatures[${i}]`)) return;
+        str(sig.sig, `dsseEnvelope.signatures[${i}].sig`);
+        need(sig.keyid === undefined || typeof sig.keyid === 'string', `dsseEnvelope.signatures[${i}].keyid`, 'is not a string');
+      });
+    }
+  }
+  return problems;
+}
+
+function isRecord(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { X509Certificate } from '@sigstore/core';
+import { X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
-import { type SignedEntity, toSignedEntity } from '@sigstore/verify';
+import { type SignedEntity, type TrustMaterial, toSignedEntity } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
 import { type SignerEvidence, type TlogEvidence, VerificationError } from '../verdict';
 import type { Artifact, DigestAlgorithm } from './artifact';
@@ -35,6 +35,8 @@ export interface VerifiedBundle {
   tlog: TlogEvidence[];
   /** Verified signing times (tlog integrated times and RFC 3161 timestamps), ISO 8601. */
   timestamps: string[];
+  /** Accepted oddities worth showing (e.g. `chainIncludesTrustRoot: ...`); never a reason to pass. */
+  warnings: string[];
   /** The DSSE payload, present when the bundle signs an envelope; only trust it after this returns. */
   dsse?: { payloadType: string; payload: Buffer };
 }
@@ -51,6 +53,34 @@ export function messageDigestAlgorithm(bundle: Bundle): DigestAlgorithm | undefi
   if (bundle.content.$case !== 'messageSignature') return undefined;
   const alg = bundle.content.messageSignature.messageDigest?.algorithm ?? HashAlgorithm.SHA2_256;
   return DIGEST_ALGORITHMS[alg];
+}
+
+/**
+ * Which digests of the artifact verifying this bundle needs, so the caller hashes the file once
+ * with each: the message digest's algorithm, or every algorithm (of sha256/384/512) the DSSE
+ * statement's subjects name. Read from the unverified bundle only to decide what to compute:
+ * the match itself happens after verification. sha256 is always included (evidence shows it).
+ */
+export function digestAlgorithmsForBundle(input: Bundle | Uint8Array | string | object): DigestAlgorithm[] {
+  const bundle = isParsedBundle(input) ? input : parseBundle(input);
+  const needed = new Set<DigestAlgorithm>(['sha256']);
+  const message = messageDigestAlgorithm(bundle);
+  if (message) needed.add(message);
+  if (bundle.content.$case === 'dsseEnvelope') {
+    let statement: any;
+    try {
+      statement = JSON.parse(Buffer.from(bundle.content.dsseEnvelope.payload).toString('utf8'));
+    } catch {
+      statement = undefined; // not JSON: the statement check reports it after verification
+    }
+    const subjects: unknown[] = Array.isArray(statement?.subject) ? statement.subject : [];
+    for (const subject of subjects) {
+      const digest = (subject as { digest?: unknown })?.digest;
+      if (typeof digest !== 'object' || digest === null) continue;
+      for (const alg of ['sha256', 'sha384', 'sha512'] as const) if (Object.hasOwn(digest, alg)) needed.add(alg);
+    }
+  }
+  return [...needed];
 }
 
 /**
@@ -73,8 +103,10 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
     }
   }
 
-  assertNoRootInChain(bundle);
-  let entity = signedEntity(bundle, options.artifact);
+  const chain = leafOnlyChain(bundle, options.trustRoot);
+  const warnings: string[] = chain.warnings;
+  let entity = signedEntity(chain.bundle, options.artifact);
+  const tlog = bundle.verificationMaterial.tlogEntries.map(tlogEvidence);
   const thresholds: VerifierThresholds = {
     tlogThreshold: 1,
     ctlogThreshold: material.$case === 'publicKey' ? 0 : 1,
@@ -101,6 +133,12 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
     entity = { ...entity, tlogEntries: entity.tlogEntries.filter((e) => !isIntotoV001(e)) };
     thresholds.tlogThreshold = Math.max(0, thresholds.tlogThreshold - legacyEntries.length);
   }
+  // Said before sigstore-js, which crashes on a certificate with no time at all to check it at.
+  entity.tlogEntries.forEach((entry, i) => {
+    if (isCheckpointOnly(entry) && !entity.timestamps.some((ts) => ts.$case === 'timestamp-authority')) {
+      throw new VerificationError('tlog-entry-invalid', `verificationMaterial.tlogEntries[${i}] has no signed entry timestamp and the bundle has no RFC 3161 timestamp: the time it was logged is not authenticated`);
+    }
+  });
   const verifier = options.publicKey
     ? options.trustRoot.keyVerifier(options.publicKey, thresholds)
     : options.trustRoot.verifier(thresholds);
@@ -109,6 +147,8 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   } catch (err) {
     throw fromSigstoreError(err);
   }
+  // Only now are the RFC 3161 times authenticated (sigstore-js verified each one).
+  assertCheckpointKeysValid(entity, options.trustRoot.trustMaterial);
 
   const signer: SignerEvidence =
     entity.key.$case === 'certificate' ? signerEvidenceFromCertificate(entity.key.certificate) : { keyHint: entity.key.hint };
@@ -117,7 +157,8 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   return {
     bundle,
     signer,
-    tlog: bundle.verificationMaterial.tlogEntries.map(tlogEvidence),
+    tlog,
+    warnings,
     timestamps: entity.timestamps.map((ts) =>
       ts.$case === 'transparency-log'
         ? new Date(Number(ts.tlogEntry.integratedTime) * 1000).toISOString()
@@ -157,23 +198,60 @@ function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEnt
 }
 
 /**
- * Roots come from the trust root only. A self-signed certificate inside the bundle's chain is
- * either useless or an attempt to make the bundle carry its own anchor: reject it outright.
+ * Roots and intermediates come from the trust root only. Older clients (npm provenance in 2023,
+ * v0.1/v0.2 bundles) shipped the whole Fulcio chain after the leaf; sigstore-python warns on such
+ * chains and sigstore-go/-js use the leaf. Threat: a bundle carrying its own anchor (a self-signed
+ * root or an intermediate of another CA) to make a foreign leaf look trusted. So an extra
+ * certificate is accepted only when it is byte-equal to a certificate of one of the trust root's
+ * own CA chains (it then adds nothing: the leaf is verified against the trust root alone, and the
+ * bundle handed on carries the leaf only); any other extra certificate is rejected.
  */
-function assertNoRootInChain(bundle: Bundle): void {
+function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[] } {
   const material = bundle.verificationMaterial.content;
-  if (material.$case !== 'x509CertificateChain') return;
-  material.x509CertificateChain.certificates.forEach((raw, i) => {
-    let cert: X509Certificate;
+  if (material.$case !== 'x509CertificateChain') return { bundle, warnings: [] };
+  const raws = material.x509CertificateChain.certificates;
+  const certs = raws.map((raw, i) => {
     try {
-      cert = X509Certificate.parse(Buffer.from(raw.rawBytes));
+      return X509Certificate.parse(Buffer.from(raw.rawBytes));
     } catch (err) {
-      throw new VerificationError('certificate-invalid', `certificate ${i} in the bundle's chain cannot be parsed: ${(err as Error).message}`);
-    }
-    if (cert.subject.equals(cert.issuer) && safeSelfVerify(cert)) {
-      throw new VerificationError('certificate-chain-invalid', `certificate ${i} in the bundle's chain is a self-signed root; roots come only from the trust root`);
+      throw new VerificationError('certificate-invalid', `verificationMaterial.x509CertificateChain.certificates[${i}] cannot be parsed as X.509: ${describeParseError(err)}`);
     }
   });
+  if (certs.length === 0) throw new VerificationError('certificate-invalid', 'verificationMaterial.x509CertificateChain.certificates is empty');
+  const leaf = certs[0];
+  if (leaf.subject.equals(leaf.issuer) && safeSelfVerify(leaf)) {
+    throw new VerificationError('certificate-chain-invalid', "certificate 0 (the leaf) in the bundle's chain is self-signed; roots come only from the trust root");
+  }
+  if (certs.length === 1) return { bundle, warnings: [] };
+  const trusted = trustRoot.trustMaterial.certificateAuthorities.flatMap((ca) => ca.certChain);
+  certs.forEach((cert, i) => {
+    if (i === 0) return;
+    if (!trusted.some((t) => t.equals(cert))) {
+      const root = cert.subject.equals(cert.issuer) && safeSelfVerify(cert) ? 'a self-signed root that is' : 'a certificate';
+      throw new VerificationError(
+        'certificate-chain-invalid',
+        `certificate ${i} in the bundle's chain is ${root} not in the trust root's certificate authorities; roots and intermediates come only from the trust root`,
+      );
+    }
+  });
+  const leafOnly: Bundle = {
+    ...bundle,
+    verificationMaterial: {
+      ...bundle.verificationMaterial,
+      content: { $case: 'x509CertificateChain', x509CertificateChain: { certificates: [raws[0]] } },
+    },
+  };
+  return {
+    bundle: leafOnly,
+    warnings: [
+      `chainIncludesTrustRoot: the bundle's certificate chain carries ${certs.length - 1} certificate(s) of the trust root's own certificate authorities after the leaf; they were ignored and the leaf verified against the trust root`,
+    ],
+  };
+}
+
+function describeParseError(err: unknown): string {
+  // ASN.1 decoder messages name the fault; a TypeError from deeper down does not, so hide it.
+  return err instanceof TypeError || !(err instanceof Error) ? 'not DER' : err.message;
 }
 
 function safeSelfVerify(cert: X509Certificate): boolean {
@@ -184,15 +262,95 @@ function safeSelfVerify(cert: X509Certificate): boolean {
   }
 }
 
-function tlogEvidence(entry: TransparencyLogEntry): TlogEvidence {
+/**
+ * For entries with a signed entry timestamp (Rekor v1) the SET authenticates the top-level log
+ * index. Checkpoint-only entries (Rekor v2) have no SET: only the inclusion proof's index is
+ * proven (the Merkle path is computed from it), so that is the one reported, and a top-level
+ * index that disagrees is a forged or broken entry. (Rekor v1 entries may legitimately differ:
+ * the SET covers the global index, the proof the shard's.)
+ */
+function tlogEvidence(entry: TransparencyLogEntry, i: number): TlogEvidence {
   const integrated = Number(entry.integratedTime);
+  let logIndex = String(entry.logIndex);
+  if (isCheckpointOnly(entry)) {
+    const proven = String(entry.inclusionProof!.logIndex);
+    if (proven !== logIndex) {
+      throw new VerificationError(
+        'tlog-entry-invalid',
+        `verificationMaterial.tlogEntries[${i}].logIndex ${logIndex} differs from the index its inclusion proof proves (inclusionProof.logIndex ${proven})`,
+      );
+    }
+    logIndex = proven;
+  }
   return {
-    logIndex: String(entry.logIndex),
+    logIndex,
     logId: Buffer.from(entry.logId.keyId).toString('hex'),
-    integratedTime: integrated > 0 ? new Date(integrated * 1000).toISOString() : undefined,
+    // Without a SET the integrated time is not signed by anyone: do not report it as a fact.
+    integratedTime: integrated > 0 && !isCheckpointOnly(entry) ? new Date(integrated * 1000).toISOString() : undefined,
     kind: entry.kindVersion.kind,
     version: entry.kindVersion.version,
   };
+}
+
+/** No signed entry timestamp: inclusion rests on the checkpoint alone (Rekor v2, some v0.2+ bundles). */
+function isCheckpointOnly(entry: TransparencyLogEntry): boolean {
+  return !entry.inclusionPromise?.signedEntryTimestamp?.length && entry.inclusionProof !== undefined;
+}
+
+/**
+ * sigstore-js checks a SET against log keys valid at the integrated time, but a checkpoint against
+ * every log key of the trust root whatever its validity. Threat: a retired (or not yet valid) log
+ * key, or one whose window is inverted, vouching for an entry. For checkpoint-only entries the
+ * integrated time is unsigned, so the authenticated times are the verified RFC 3161 timestamps
+ * (they sign the very signature the entry logs): some log key that signs the checkpoint must be
+ * valid at every one of them. No verified timestamp means no authenticated time: fail closed.
+ */
+function assertCheckpointKeysValid(entity: SignedEntity, trust: TrustMaterial): void {
+  const times = entity.timestamps.flatMap((ts) => (ts.$case === 'timestamp-authority' ? [ts.timestamp.signingTime] : []));
+  entity.tlogEntries.forEach((entry, i) => {
+    if (!isCheckpointOnly(entry)) return;
+    const where = `verificationMaterial.tlogEntries[${i}]`;
+    if (times.length === 0) {
+      throw new VerificationError('tlog-entry-invalid', `${where} has no signed entry timestamp and no verified RFC 3161 timestamp: the time it was logged is not authenticated`);
+    }
+    const signers = checkpointSigners(entry, trust);
+    const valid = signers.filter((log) => times.every((t) => log.validFor.start <= t && t <= log.validFor.end));
+    if (valid.length === 0) {
+      const window = signers.map((l) => `${l.validFor.start.toISOString()} to ${l.validFor.end.toISOString()}`).join(', ') || 'none';
+      throw new VerificationError(
+        'tlog-inclusion-invalid',
+        `${where}: the log key that signed its checkpoint is not valid at the verified timestamp(s) ${times.map((t) => t.toISOString()).join(', ')} (key validity: ${window})`,
+      );
+    }
+  });
+}
+
+/** The trust root's logs whose key verifies a signature on the entry's checkpoint (as sigstore-js matches them). */
+function checkpointSigners(entry: TransparencyLogEntry, trust: TrustMaterial): TrustMaterial['tlogs'] {
+  const envelope = entry.inclusionProof?.checkpoint?.envelope ?? '';
+  const split = envelope.indexOf('\n\n');
+  if (split < 0) return [];
+  const note = Buffer.from(envelope.slice(0, split + 1), 'utf8');
+  const signers = new Set<TrustMaterial['tlogs'][number]>();
+  for (const match of envelope.slice(split + 2).matchAll(/\u2014 (\S+) (\S+)\n/g)) {
+    const raw = Buffer.from(match[2], 'base64');
+    if (raw.length <= 4) continue;
+    const hint = raw.subarray(0, 4);
+    const signature = raw.subarray(4);
+    for (const log of trust.tlogs) {
+      if (!log.logID.subarray(0, 4).equals(hint) || !log.baseURL.includes(match[1])) continue;
+      if (safeCheck(() => sigstoreCrypto.verify(note, log.publicKey, signature))) signers.add(log);
+    }
+  }
+  return [...signers];
+}
+
+function safeCheck(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
 }
 
 function isParsedBundle(input: unknown): input is Bundle {

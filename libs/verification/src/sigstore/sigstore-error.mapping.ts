@@ -28,6 +28,10 @@ export function fromSigstoreError(err: unknown): VerificationError {
     if (code === 'tlog-entry-invalid' && /threshold|not enough|missing/i.test(err.message)) code = 'tlog-entry-missing';
     return new VerificationError(code, err.message, { cause: err });
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new VerificationError('bundle-invalid', `malformed evidence: ${message}`, { cause: err });
+  // A TypeError/RangeError from inside sigstore-js says nothing the user can act on ("Cannot read
+  // properties of undefined"): keep it as the cause, not as the message.
+  if (err instanceof TypeError || err instanceof RangeError || !(err instanceof Error)) {
+    return new VerificationError('bundle-invalid', 'malformed evidence: the bundle has a field of the wrong shape that the Sigstore verifier could not read', { cause: err });
+  }
+  return new VerificationError('bundle-invalid', `malformed evidence: ${err.message}`, { cause: err });
 }

@@ -97,6 +97,7 @@ export function validateTrustedRootJSON(json: unknown): string[] {
       const publicKey = isObject(log) ? log.publicKey : undefined;
       if (!isObject(publicKey) || typeof publicKey.rawBytes !== 'string') problems.push(`${field}[${i}].publicKey.rawBytes is missing`);
       else if (!hasStart(publicKey.validFor)) problems.push(`${field}[${i}].publicKey.validFor.start is missing`);
+      else if (endsBeforeStart(publicKey.validFor)) problems.push(`${field}[${i}].publicKey.validFor.end is before its start`);
       if (!isObject(log) || !isObject(log.logId) || typeof log.logId.keyId !== 'string') problems.push(`${field}[${i}].logId.keyId is missing`);
     });
   }
@@ -111,6 +112,7 @@ export function validateTrustedRootJSON(json: unknown): string[] {
       const chain = isObject(ca.certChain) ? ca.certChain.certificates : undefined;
       if (!Array.isArray(chain) || chain.length === 0) problems.push(`${field}[${i}].certChain.certificates is empty`);
       if (!hasStart(ca.validFor)) problems.push(`${field}[${i}].validFor.start is missing`);
+      else if (endsBeforeStart(ca.validFor)) problems.push(`${field}[${i}].validFor.end is before its start`);
       return undefined;
     });
   }
@@ -119,6 +121,17 @@ export function validateTrustedRootJSON(json: unknown): string[] {
 
 function hasStart(validFor: unknown): boolean {
   return isObject(validFor) && typeof validFor.start === 'string' && !Number.isNaN(Date.parse(validFor.start));
+}
+
+/**
+ * An inverted window (end before start) is no window: rather than let each verifier decide what
+ * it means (sigstore-js's checkpoint check ignores validity entirely), the root is refused. An
+ * end that is present but not a date is refused too, instead of reading as "no end".
+ */
+function endsBeforeStart(validFor: Record<string, any>): boolean {
+  if (validFor.end === undefined || validFor.end === null) return false; // JSON null: no end, as protobuf reads it
+  const end = typeof validFor.end === 'string' ? Date.parse(validFor.end) : Number.NaN;
+  return Number.isNaN(end) || end < Date.parse(validFor.start);
 }
 
 function isObject(value: unknown): value is Record<string, any> {

@@ -54,6 +54,11 @@ export interface Evidence {
   sourceRef?: string;
   sourceDigest?: string;
   buildType?: string;
+  /**
+   * Oddities that were accepted but deserve a look, each `name: explanation` (e.g.
+   * `chainIncludesTrustRoot: ...`). Present only on verdicts that passed despite them.
+   */
+  warnings?: string[];
   /** Free-form structured detail of the check (policy output, SBOM summary, checksum entries). */
   details?: Record<string, unknown>;
 }
