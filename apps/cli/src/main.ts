@@ -36,17 +36,23 @@ function usage(): string {
 
 /**
  * Runs one command and returns the exit code: 0 PASSED, 1 FAILED (evidence wrong, missing, or
- * not checkable), 2 usage. Every verdict that is not `pass` exits 1: fail closed.
+ * not checkable), 2 usage. Every verdict that is not `pass` exits 1: fail closed. Whatever the
+ * arguments, the outcome is one of the three: usage errors print `error: <message>` and the usage,
+ * anything else thrown becomes a verdict (`FAILED: <code>: <message>`), never a stack trace.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout(usage());
-    return name ? EXIT_PASSED : EXIT_USAGE;
+    return EXIT_PASSED;
+  }
+  if (name === undefined || name === '') {
+    io.stderr(`error: no command given\n${usage()}`);
+    return EXIT_USAGE;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    io.stderr(`unknown command ${JSON.stringify(name)}\n${usage()}`);
+    io.stderr(`error: unknown command ${JSON.stringify(name)}\n${usage()}`);
     return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -65,7 +71,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     verdict = verdictFromAnyError(err);
   } finally {
-    await closePolicyEvaluator();
+    await closePolicyEvaluator().catch(() => undefined);
   }
   if (json) io.stdout(JSON.stringify(verdict, null, 2));
   if (verdict.status === 'pass') {
@@ -77,21 +83,39 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   return EXIT_FAILED;
 }
 
-/** Process entry: wires runCli to the real stdout, stderr, environment and exit code. */
+/** Once the verdict is out, the process ends within this even if a stalled read still holds it. */
+const EXIT_GRACE_MS = 1000;
+
+/**
+ * Process entry: wires runCli to the real stdout, stderr, environment and exit code. A failure
+ * outside any command (a bug, a stray rejection) is `FAILED: internal-error` with exit 1 and no
+ * stack trace; a closed stdout (`provwatch ... | head -1`) is not an error.
+ */
 export function main(): void {
+  const internal = (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      process.stderr.write(`FAILED: internal-error: unexpected error: ${message.split('\n')[0]}\n`);
+    } catch {
+      // stderr is gone too: the exit code still says it.
+    }
+    process.exit(EXIT_FAILED);
+  };
+  process.on('uncaughtException', internal);
+  process.on('unhandledRejection', internal);
+  const ignoreEpipe = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') internal(err);
+  };
+  process.stdout.on('error', ignoreEpipe);
+  process.stderr.on('error', ignoreEpipe);
   runCli(process.argv.slice(2), {
     stdout: (l) => process.stdout.write(`${l}\n`),
     stderr: (l) => process.stderr.write(`${l}\n`),
     env: process.env,
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      process.stderr.write(`internal error: ${(err as Error).stack ?? err}\n`);
-      process.exitCode = EXIT_FAILED;
-    },
-  );
+  }).then((code) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  }, internal);
 }
 
 if (require.main === module) main();

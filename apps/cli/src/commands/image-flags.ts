@@ -1,4 +1,5 @@
-import { ImageEvidenceCollector, OciRegistryClient } from '@provwatch/sources';
+import { ImageEvidenceCollector, OciRegistryClient, SourceError, parseImageReference, parseRepositoryName } from '@provwatch/sources';
+import { UsageError } from '../cli.error';
 
 export const IMAGE_FLAGS = {
   'insecure-registry': { type: 'string', multiple: true },
@@ -9,14 +10,44 @@ export function imageEvidenceCollector(values: { 'insecure-registry'?: string[] 
   return new ImageEvidenceCollector(new OciRegistryClient({ insecureHosts: values['insecure-registry'] ?? [], userAgent: 'provwatch-cli' }));
 }
 
-/** Comma-separated and repeated repository flags, plus cosign's COSIGN_REPOSITORY. */
-export function repositories(...values: Array<string | string[] | undefined>): string[] {
-  return values
-    .flat()
-    .filter((v): v is string => typeof v === 'string' && v !== '')
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
+/**
+ * The IMAGE argument, parsed before anything is fetched: a malformed reference is the caller's
+ * mistake (exit 2), not an unreachable registry (`source-unavailable`, retried). It must name a
+ * tag or a digest: which image "no tag" means is a guess provwatch does not make.
+ */
+export function imageArgument(value: string): string {
+  let ref;
+  try {
+    ref = parseImageReference(value);
+  } catch (err) {
+    if (err instanceof SourceError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (!ref.tag && !ref.digest) throw new UsageError(`image reference ${JSON.stringify(value)} names neither a tag nor a digest: add :TAG or @sha256:DIGEST`);
+  return value;
+}
+
+/**
+ * Comma-separated and repeated repository flags, plus cosign's COSIGN_REPOSITORY, each checked
+ * to be a repository name up front (usage error naming the flag or the variable).
+ */
+export function repositories(flag: string, values: string[] | undefined, env: NodeJS.ProcessEnv): string[] {
+  const sources: Array<[string, string]> = (values ?? []).map((v) => [`--${flag}`, v]);
+  if (env.COSIGN_REPOSITORY !== undefined && env.COSIGN_REPOSITORY !== '') sources.push(['COSIGN_REPOSITORY', env.COSIGN_REPOSITORY]);
+  const out: string[] = [];
+  for (const [origin, value] of sources) {
+    for (const item of value.split(',').map((v) => v.trim())) {
+      if (item === '') throw new UsageError(`${origin} ${JSON.stringify(value)} has an empty repository in its list`);
+      try {
+        parseRepositoryName(item);
+      } catch (err) {
+        if (err instanceof SourceError) throw new UsageError(`${origin}: ${err.message.replace('image reference', 'repository')}`);
+        throw err;
+      }
+      out.push(item);
+    }
+  }
+  return out;
 }
 
 /** cosign's `--type` shorthands for predicate types. */

@@ -1,60 +1,86 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../cli.error';
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type FlagTable = NonNullable<ParseArgsConfig['options']>;
 
 /** Flags shared by every verify command. */
 export const COMMON_FLAGS = {
   'trusted-root': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
-} as const satisfies Options;
+} as const satisfies FlagTable;
 
 /**
- * Strict flag parsing: an unknown, repeated or empty flag is a usage error (exit 2), never
- * ignored. Threat: `--trusted-root ''` fell back to the public-good root and passed; an empty
- * identity or issuer would match as an unanchored pattern matches: every string flag here names
- * a file, an identity, an issuer, a pattern, a URL, a digest or a ref, and none may be empty.
+ * Strict flag parsing, the one place every command's argv goes through, so no command can forget
+ * a rule: an unknown flag, a flag without its value, a value given to a boolean flag, a flag that
+ * takes one value given twice (which one wins would be a guess), an empty or blank value, and an
+ * empty argument are all usage errors (exit 2) naming the flag. Threat: `--trusted-root ''`
+ * silently fell back to the public-good root, `--certificate-identity=` to "no identity", and a
+ * flag swallowing the next one as its value (`--bundle --json`) verified something else than meant.
+ * Messages are our own: Node's parseArgs texts are not shown to users.
  */
-export function parseFlags<T extends Options>(argv: string[], options: T) {
-  let parsed;
+export function parseFlags<T extends FlagTable>(argv: string[], options: T) {
+  checkArguments(argv, options);
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
-  } catch (err) {
-    throw new UsageError(describeParseError(err as NodeJS.ErrnoException, argv, options));
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch {
+    // Not reachable after checkArguments; kept so a parser change still ends as a usage error.
+    throw new UsageError(`the flags could not be parsed: ${argv.map((a) => JSON.stringify(a)).join(' ')}`);
   }
+}
+
+function checkArguments(argv: string[], options: FlagTable): void {
+  const { tokens } = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
   const seen = new Set<string>();
-  for (const token of parsed.tokens ?? []) {
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (token.value.trim() === '') throw new UsageError('an empty argument was given (check for an unset shell variable)');
+      continue;
+    }
     if (token.kind !== 'option') continue;
-    const option = options[token.name];
-    if (!option?.multiple && seen.has(token.name)) throw new UsageError(`--${token.name} is given more than once`);
-    seen.add(token.name);
-    if (option?.type === 'string' && (token.value === undefined || token.value.trim() === '')) {
-      throw new UsageError(`--${token.name} needs a value; an empty one is not allowed`);
+    const typed = argv[token.index];
+    const flag = token.rawName;
+    const where = typed !== undefined && typed !== flag && !typed.startsWith(`${flag}=`) ? ` (in ${JSON.stringify(typed)})` : '';
+    if (!Object.hasOwn(options, token.name)) {
+      const suggestion = closest(token.name, Object.keys(options));
+      throw new UsageError(`unknown flag ${shown(flag)}${where}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`);
     }
-  }
-  return { values: parsed.values, positionals: parsed.positionals };
-}
-
-/** Node's parser messages quote oddly and suggest `--` tricks; say what is wrong in one line instead. */
-function describeParseError(err: NodeJS.ErrnoException, argv: string[], options: Options): string {
-  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1];
-  switch (err.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
-      const name = (flag ?? '').replace(/^-+/, '').split('=')[0];
-      const suggestion = closest(name, Object.keys(options));
-      return `unknown flag ${flag ?? argv.find((a) => a.startsWith('-')) ?? ''}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`;
+    const spec = options[token.name];
+    const name = `--${token.name}`;
+    if (spec.type === 'boolean') {
+      if (token.value !== undefined) throw new UsageError(`${name} takes no value`);
+      continue;
     }
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return flag ? `${flag.split(' ')[0]} ${/argument missing/.test(err.message) ? 'needs a value' : 'takes no value'}` : 'a flag has an invalid value';
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return 'unexpected argument';
-    default:
-      return 'invalid flags';
+    if (token.value === undefined) throw new UsageError(`${name} needs a value`);
+    if (!token.inlineValue && token.value.startsWith('-') && token.value.length > 1) {
+      throw new UsageError(`${name} needs a value, got the flag ${shown(token.value)} (write ${name}=VALUE for a value that starts with -)`);
+    }
+    if (token.value.trim() === '') throw new UsageError(`${name} needs a value; an empty one is not allowed`);
+    if (!spec.multiple) {
+      if (seen.has(token.name)) throw new UsageError(`${name} is given more than once; it takes one value`);
+      seen.add(token.name);
+    }
   }
 }
 
-/** The known flag within edit distance 3 of a mistyped one, if exactly one is closest. */
+function shown(text: string): string {
+  return /^[\x21-\x7e]{1,80}$/.test(text) ? text : JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+/** Exactly one of the named flags must be set. */
+export function exactlyOne(values: Record<string, unknown>, names: string[]): string {
+  const set = names.filter((n) => values[n] !== undefined);
+  if (set.length !== 1) throw new UsageError(`exactly one of ${names.map((n) => `--${n}`).join(', ')} is required`);
+  return set[0];
+}
+
+export function atMostOne(values: Record<string, unknown>, names: string[]): string | undefined {
+  const set = names.filter((n) => values[n] !== undefined);
+  if (set.length > 1) throw new UsageError(`only one of ${names.map((n) => `--${n}`).join(', ')} may be given`);
+  return set[0];
+}
+
+/** The known flag within edit distance 3 of a mistyped one (the closest). */
 export function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 4;
@@ -77,17 +103,4 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length];
-}
-
-/** Exactly one of the named flags must be set. */
-export function exactlyOne(values: Record<string, unknown>, names: string[]): string {
-  const set = names.filter((n) => values[n] !== undefined);
-  if (set.length !== 1) throw new UsageError(`exactly one of ${names.map((n) => `--${n}`).join(', ')} is required`);
-  return set[0];
-}
-
-export function atMostOne(values: Record<string, unknown>, names: string[]): string | undefined {
-  const set = names.filter((n) => values[n] !== undefined);
-  if (set.length > 1) throw new UsageError(`only one of ${names.map((n) => `--${n}`).join(', ')} may be given`);
-  return set[0];
 }

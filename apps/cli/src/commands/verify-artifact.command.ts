@@ -8,20 +8,23 @@ import type { Command } from './command';
 import { COMMON_FLAGS, parseFlags } from './parse-flags';
 import { GITHUB_ATTESTATION_FLAGS, SLSA_FLAGS, githubAttestationPolicyFromFlags, slsaExpectationsFromFlags } from './slsa-flags';
 
+const FLAGS = {
+  ...COMMON_FLAGS,
+  'provenance-path': { type: 'string' },
+  ...SLSA_FLAGS,
+  ...GITHUB_ATTESTATION_FLAGS,
+  'rekor-url': { type: 'string' },
+} as const;
+
 /** `slsa-verifier verify-artifact`, same flags. */
 export const verifyArtifactCommand: Command = {
   name: 'verify-artifact',
   summary: 'verify SLSA provenance of release artifacts (slsa-verifier flags)',
   usage:
     'provwatch verify-artifact ARTIFACT... --provenance-path FILE --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--repo OWNER/REPO | --owner OWNER] [--signer-workflow [HOST/]OWNER/REPO/PATH | --cert-identity SAN] [--deny-self-hosted-runners] [--trusted-root FILE] [--rekor-url URL] [--json]',
+  flags: FLAGS,
   async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, {
-      ...COMMON_FLAGS,
-      'provenance-path': { type: 'string' },
-      ...SLSA_FLAGS,
-      ...GITHUB_ATTESTATION_FLAGS,
-      'rekor-url': { type: 'string' },
-    });
+    const { values, positionals } = parseFlags(argv, FLAGS);
     if (positionals.length === 0) throw new UsageError('at least one ARTIFACT is required');
     if (!values['provenance-path']) throw new UsageError('--provenance-path is required');
     // gh's flags select `gh attestation verify`'s rules (GitHub artifact attestations);

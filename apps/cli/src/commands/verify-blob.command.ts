@@ -5,7 +5,6 @@ import {
   decodeCosignCertificate,
   decodeCosignSignature,
   matchChecksums,
-  messageDigestAlgorithm,
   parseBundle,
   parseChecksumsFile,
   verdictFromError,
@@ -15,8 +14,9 @@ import {
 } from '@provwatch/verification';
 import { RekorClient } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
-import { MAX_EVIDENCE_FILE_BYTES, hashArtifactFile, readEvidenceFile } from '../io/local-files';
+import { type HashedFile, MAX_EVIDENCE_FILE_BYTES, hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
+import { KEEP_BYTES_UP_TO, digestAlgorithmsFor } from './artifact-input';
 import type { Command, CommandContext } from './command';
 import { IDENTITY_FLAGS, identityPolicyFromFlags } from './identity-flags';
 import { COMMON_FLAGS, parseFlags } from './parse-flags';
@@ -30,10 +30,15 @@ const BLOB_FLAGS = {
   'rekor-url': { type: 'string' },
 } as const;
 
+const CHECKSUMS_FLAGS = { ...BLOB_FLAGS, 'require-all': { type: 'boolean' } } as const;
+
 type BlobValues = { bundle?: string; certificate?: string; signature?: string; 'rekor-url'?: string; 'trusted-root'?: string } & Record<string, unknown>;
 
-/** The signature part shared by verify-blob and verify-checksums: a bundle, or .pem + .sig with a Rekor lookup. */
-async function verifySignedFile(file: string, values: BlobValues, context: CommandContext): Promise<Verdict> {
+/**
+ * The signature part shared by verify-blob and verify-checksums: a bundle, or .pem + .sig with a
+ * Rekor lookup. Returns the file as hashed too, with its bytes when they are small enough.
+ */
+async function verifySignedFile(file: string, values: BlobValues, context: CommandContext, keepBytesUpTo = 0): Promise<{ verdict: Verdict; artifact: HashedFile }> {
   const legacy = values.certificate !== undefined || values.signature !== undefined;
   if (legacy && values.bundle) throw new UsageError('--bundle and --certificate/--signature are mutually exclusive');
   if (!legacy && !values.bundle) throw new UsageError('either --bundle or --certificate with --signature is required');
@@ -43,18 +48,18 @@ async function verifySignedFile(file: string, values: BlobValues, context: Comma
   const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
   if (values.bundle) {
     const bundle = parseBundle(await readEvidenceFile(values.bundle));
-    const artifact = await hashArtifactFile(file, [messageDigestAlgorithm(bundle) ?? 'sha256'], { keepBytesUpTo: 256 * 1024 * 1024 });
-    return verifyBlobBundle(bundle, { trustRoot, artifact, identity });
+    const artifact = await hashArtifactFile(file, digestAlgorithmsFor(bundle), { keepBytesUpTo: Math.max(KEEP_BYTES_UP_TO, keepBytesUpTo) });
+    return { verdict: verifyBlobBundle(bundle, { trustRoot, artifact, identity }), artifact };
   }
   const certificateDer = decodeCosignCertificate(await readEvidenceFile(values.certificate!));
   const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
-  const artifact = await hashArtifactFile(file);
+  const artifact = await hashArtifactFile(file, ['sha256'], { keepBytesUpTo });
   // Offline checks before the log is asked: a broken .pem/.sig is not a Rekor outage.
   const offline = legacyBlobOfflineVerdict({ certificateDer, signature }, { trustRoot, artifact, identity });
-  if (offline) return offline;
+  if (offline) return { verdict: offline, artifact };
   const rekor = new RekorClient({ baseUrl: values['rekor-url'] ?? context.env.REKOR_URL });
   const tlogSearch = await rekor.findByArtifactDigest(artifact.digests.sha256.toString('hex'));
-  return verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity });
+  return { verdict: verifyLegacyBlob({ certificateDer, signature, tlogSearch }, { trustRoot, artifact, identity }), artifact };
 }
 
 /** `cosign verify-blob`: a bundle, or the older detached certificate + signature pair. */
@@ -63,10 +68,11 @@ export const verifyBlobCommand: Command = {
   summary: 'verify a cosign blob signature (bundle, or --certificate/--signature with a Rekor lookup)',
   usage:
     'provwatch verify-blob FILE (--bundle B | --certificate C --signature S [--rekor-url URL]) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE] [--json]',
+  flags: BLOB_FLAGS,
   async run(argv, context) {
     const { values, positionals } = parseFlags(argv, BLOB_FLAGS);
     if (positionals.length !== 1) throw new UsageError('exactly one FILE is required');
-    return verifySignedFile(positionals[0], values, context);
+    return (await verifySignedFile(positionals[0], values, context)).verdict;
   },
 };
 
@@ -79,14 +85,20 @@ export const verifyChecksumsCommand: Command = {
   summary: 'verify a signed checksums.txt, then the digests of the release files it lists',
   usage:
     'provwatch verify-checksums CHECKSUMS_FILE FILE... (--bundle B | --certificate C --signature S) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--require-all] [--trusted-root FILE] [--json]',
+  flags: CHECKSUMS_FLAGS,
   async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, { ...BLOB_FLAGS, 'require-all': { type: 'boolean' } });
+    const { values, positionals } = parseFlags(argv, CHECKSUMS_FLAGS);
     if (positionals.length < 2) throw new UsageError('a CHECKSUMS_FILE and at least one FILE are required');
     const [checksumsPath, ...files] = positionals;
-    const signed = await verifySignedFile(checksumsPath, values, context);
+    const { verdict: signed, artifact: checksums } = await verifySignedFile(checksumsPath, values, context, MAX_EVIDENCE_FILE_BYTES);
     if (signed.status !== 'pass') return signed;
     try {
-      const entries = parseChecksumsFile(await readEvidenceFile(checksumsPath, MAX_EVIDENCE_FILE_BYTES));
+      // The entries are parsed from the very bytes whose signature was verified, not from a
+      // second read of the path (which could meanwhile name another file).
+      if (!checksums.bytes || checksums.size > MAX_EVIDENCE_FILE_BYTES) {
+        throw new VerificationError('input-too-large', `${checksumsPath} is ${checksums.size} bytes; a checksums file may have ${MAX_EVIDENCE_FILE_BYTES}`);
+      }
+      const entries = parseChecksumsFile(checksums.bytes);
       const actual = new Map<string, string>();
       for (const file of files) {
         const name = basename(file);

@@ -83,3 +83,61 @@ export function subjectMatchesArtifact(subjectDigest: Record<string, string>, ar
 export function describeDigests(artifact: Artifact): string {
   return DIGEST_ALGORITHMS.filter((a) => artifact.digests[a]).map((a) => `${a}:${artifact.digests[a]!.toString('hex')}`).join(' ');
 }
+
+
+/** A digest as written on a command line: `<algorithm>:<lower-case hex>`. */
+export interface ArtifactDigest {
+  algorithm: DigestAlgorithm;
+  hex: string;
+}
+
+/** Thrown for text that is written as a digest but is not a valid one (the CLI: a usage error). */
+export class DigestSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DigestSyntaxError';
+  }
+}
+
+// Anything that starts like `sha256:`, `SHA-512:`, `sha1:` or `md5:` was meant as a digest: a typo
+// in it must not turn it into a file name (a file of that name in the working directory would
+// then be verified instead of the digest the user typed).
+const DIGEST_LIKE = /^(?:sha[-_]?[0-9]*|md5):/i;
+
+/** True when `value` is written as a digest (well-formed or not); a file of that name needs `./`. */
+export function looksLikeDigest(value: string): boolean {
+  return DIGEST_LIKE.test(value);
+}
+
+/**
+ * Stricter than parseDigestArgument about what counts as an attempt: `SHA256:`, `sha1:`, `md5:`
+ * are digests written wrongly, not file names. Returns undefined for text not written as a
+ * digest at all; throws DigestSyntaxError saying what is wrong for a malformed one.
+ */
+export function parseArtifactDigest(value: string): ArtifactDigest | undefined {
+  if (!looksLikeDigest(value)) return undefined;
+  const colon = value.indexOf(':');
+  const prefix = value.slice(0, colon);
+  const hex = value.slice(colon + 1);
+  const shown = JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
+  const algorithm = DIGEST_ALGORITHMS.find((a) => a === prefix);
+  if (!algorithm) {
+    const lower = DIGEST_ALGORITHMS.find((a) => a === prefix.toLowerCase());
+    if (lower) throw new DigestSyntaxError(`${shown} is not a ${lower} digest: the algorithm must be written in lower case (${lower}:)`);
+    throw new DigestSyntaxError(`${shown} is not a sha256, sha384 or sha512 digest: unsupported algorithm ${JSON.stringify(prefix)}`);
+  }
+  const length = HEX_LENGTH[algorithm];
+  if (hex.length === 0) throw new DigestSyntaxError(`${shown} is not a ${algorithm} digest: no hex digits after ${algorithm}:`);
+  if (!/^[0-9a-f]*$/.test(hex)) {
+    const why = /^[0-9a-fA-F]*$/.test(hex) ? 'upper-case hex digits; write them in lower case' : 'characters that are not hex digits';
+    throw new DigestSyntaxError(`${shown} is not a ${algorithm} digest: ${why}`);
+  }
+  if (hex.length !== length) throw new DigestSyntaxError(`${shown} is not a ${algorithm} digest: it needs ${length} hex digits, got ${hex.length}`);
+  return { algorithm, hex };
+}
+
+/** The artifact's digest for reports: sha256 when known, else the algorithm it was given by. */
+export function formatArtifactDigest(artifact: Artifact): string {
+  const alg = DIGEST_ALGORITHMS.find((a) => artifact.digests[a]);
+  return alg ? `${alg}:${artifact.digests[alg]!.toString('hex')}` : '(no digest)';
+}
