@@ -37,6 +37,12 @@ export const DIFFERENTIAL: Disagreement[] = [
   { id: "statement/*", right: 'provwatch', why: "bare sigstore-js verifies only the DSSE signature; provwatch also parses the in-toto statement (_type, subject list, digests, predicateType, payloadType) and requires a subject with the artifact's digest (verify-signed-blob.ts statementEvidence)" },
   { id: "certificates/san/trailing-slash", right: 'provwatch', why: "sigstore-js matches a plain identity with String.prototype.match, i.e. as an unanchored regexp (@sigstore/verify policy.js), so \"...v0.8.0/\" contains \"...v0.8.0\"; provwatch compares --certificate-identity exactly, as cosign does" },
   { id: "trust-root/mediaType/other", right: 'provwatch', why: "a document that does not say it is a trusted root is not used as one (trust-root.ts validateTrustedRootJSON); sigstore-js ignores mediaType" },
+  { id: "bundle-fields/*/verificationMaterial.tlogEntries.0.inclusionProof.rootHash/*", right: 'provwatch', why: "an inclusion proof without a root hash string is malformed (bundle shape check); sigstore-js never reads this copy (it uses the signed checkpoint), but a bundle whose fields are of the wrong type is not evidence" },
+  { id: "bundle-fields/*/verificationMaterial.tlogEntries.0.inclusionProof.treeSize/*", right: 'provwatch', why: "a tree size that is not a non-negative integer is malformed (bundle shape check); sigstore-js uses the checkpoint's size and ignores it" },
+  { id: "bundle-fields/*/verificationMaterial.tlogEntries.0.logIndex/*", right: 'provwatch', why: "for a checkpoint-only (Rekor v2) entry the top-level logIndex is unauthenticated: provwatch requires it to equal the index the inclusion proof proves, and reports that one; sigstore-js ignores it" },
+  { id: "bundle-fields/*/verificationMaterial.publicKey.hint/*", right: 'provwatch', why: "a key hint that is not a string is malformed (bundle shape check); sigstore-js decodes it leniently" },
+  { id: "bundle-fields/*/verificationMaterial.timestampVerificationData/*", right: 'provwatch', why: "timestampVerificationData of the wrong type is malformed (bundle shape check); protobuf JSON decoding in sigstore-js drops it" },
+  { id: "trust-root/rekor2-happy-path/*", right: 'provwatch', why: "Rekor v2 log keys must be valid at the verified RFC 3161 time, and an inverted validity window is no trust root; bare sigstore-js checks neither (issue 9 #5)" },
 ];
 
 /** An exact mutation id, or a glob where `*` stands for any run of characters (seed names, rounds). */
