@@ -32,6 +32,11 @@ export interface WorkerRuntimeDeps {
   alerts?: AlertPublisher;
   /** Stopped with the runtime (its refresh timer). */
   trustRoots?: { stop(): void };
+  /**
+   * How often the discovery schedulers are made to match the watchlist again (default 60 s). A
+   * Redis that restarts empty loses every scheduler: without this, polling stops for good.
+   */
+  scheduleReconcileMs?: number;
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -53,6 +58,9 @@ export class WorkerRuntime {
   private readonly imageVerifier: ImageVerifier;
   /** One warm CUE evaluator per process (starting it costs hundreds of milliseconds). */
   private readonly cue = new CuePolicyEvaluator();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
@@ -113,7 +121,8 @@ export class WorkerRuntime {
       const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
       this.targets.set(target.name, { ...target, id });
     }
-    await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+    await this.reconcileSchedules('start');
+    this.watchSchedules();
     const workerOptions = {
       connection: this.deps.connection,
       prefix: this.prefix,
@@ -144,8 +153,53 @@ export class WorkerRuntime {
     return this.deps.prefix ?? this.deps.config.queuePrefix;
   }
 
+  /**
+   * Schedulers live in Redis only. A Redis restarted without its data (as `npm start` runs it)
+   * or flushed has none, and nothing would ever poll again while every gauge stays green: so
+   * they are upserted again (idempotent) on every reconnect and on a timer, which also heals a
+   * replica's Redis being swapped behind a load balancer without a reconnect event.
+   */
+  private watchSchedules(): void {
+    const everyMs = this.deps.scheduleReconcileMs ?? 60_000;
+    this.reconcileTimer = setInterval(() => void this.reconcileSchedules('timer'), everyMs);
+    this.reconcileTimer.unref();
+    void this.discoverQueue.getBackend().client.then(
+      (client) => {
+        let first = true;
+        client.on('ready', () => {
+          // The first 'ready' is the start itself, already reconciled.
+          if (first) return void (first = false);
+          void this.reconcileSchedules('redis reconnected');
+        });
+        if (client.status === 'ready') first = false;
+      },
+      () => undefined,
+    );
+  }
+
+  /** Single flight; a failure is one log line and waits for the next reconnect or tick. */
+  reconcileSchedules(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.reconciling ??= (async () => {
+      try {
+        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+        this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'ok' });
+        if (why !== 'timer' && why !== 'start') this.deps.log?.(`discovery schedules reconciled (${why}): ${result.upserted.length} upserted, ${result.removed.length} removed`);
+      } catch (err) {
+        this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'error' });
+        this.deps.log?.(`discovery schedules not reconciled (${why}): ${err instanceof Error ? err.message : String(err)}; retrying on the next reconnect or in ${Math.round((this.deps.scheduleReconcileMs ?? 60_000) / 1000)} s`);
+        if (why === 'start') throw err;
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+
   /** Closing a worker lets running jobs finish; then the queues close. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await Promise.all(this.workers.map((w) => w.close()));
     await this.deps.alerts?.stop();
     this.deps.trustRoots?.stop();

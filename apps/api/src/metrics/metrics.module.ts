@@ -56,7 +56,7 @@ class QueueDepthReader {
         const windows = new Map(watchlist.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }]));
         const names = [...windows.keys()];
         return new ProvwatchMetrics(
-          { version: VERSION },
+          { version: VERSION, pollIntervalSeconds: new Map(watchlist.targets.map((t) => [t.name, t.pollIntervalSeconds])) },
           {
             verdicts: { versions: () => statuses.verdictVersions(names), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
             polls: () => statuses.polls([...windows.values()]),

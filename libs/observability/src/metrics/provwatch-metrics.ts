@@ -19,6 +19,8 @@ export interface ProvwatchMetricsOptions {
   verdictMaxStalenessMs?: number;
   /** Targets read per query when verdicts changed (bounds one query's rows). Default 200. */
   verdictBatchSize?: number;
+  /** Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped. */
+  pollIntervalSeconds?: ReadonlyMap<string, number>;
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -51,6 +53,7 @@ export class ProvwatchMetrics {
   readonly scrapeErrorsTotal: Counter<'collector'>;
   readonly webhookDeliveriesTotal: Counter<'outcome'>;
   readonly trustRootRefreshFailuresTotal: Counter;
+  readonly scheduleReconcilesTotal: Counter<'result'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
@@ -123,6 +126,19 @@ export class ProvwatchMetrics {
       help: 'Scheduled refreshes of the Sigstore trust root that failed (the last good root stays in use).',
       registers,
     });
+    this.scheduleReconcilesTotal = new Counter({
+      name: 'provwatch_schedule_reconciles_total',
+      help: 'Times the worker made the discovery schedulers in Redis match the watchlist (start, timer, Redis reconnect), by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    });
+    const intervals = new Gauge({
+      name: 'provwatch_poll_interval_seconds',
+      help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
+      labelNames: ['target'],
+      registers,
+    });
+    for (const [target, secondsValue] of options.pollIntervalSeconds ?? []) intervals.set({ target }, secondsValue);
     const trustRoot = () => this.trustRoot?.();
     new Gauge({
       name: 'provwatch_trust_root_age_seconds',
@@ -186,6 +202,11 @@ export class ProvwatchMetrics {
       'provwatch_poll_last_success_timestamp_seconds',
       'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
       polls((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
+    );
+    this.register(
+      'provwatch_last_poll_timestamp_seconds',
+      'Last discovery poll of a source of a target, whatever its outcome (Unix seconds): stops moving when nothing polls any more.',
+      polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastPolledAt!) }))),
     );
     this.register(
       'provwatch_up',
