@@ -45,11 +45,21 @@ export class OwnRedis {
     if (!(await waitForPort('127.0.0.1', this.port))) throw new Error(`own redis-server did not start on ${this.port}`);
   }
 
+  /** SIGSTOP: connections stay open and nothing answers (a host gone off the network). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL, as a crash: no shutdown, no save. Resolves once the port refuses connections. */
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
+    child.kill('SIGCONT');
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;

@@ -19,6 +19,11 @@ export interface ProvwatchMetricsOptions {
   verdictMaxStalenessMs?: number;
   /** Targets read per query when verdicts changed (bounds one query's rows). Default 200. */
   verdictBatchSize?: number;
+  /**
+   * Longest a scrape waits for one dependency (Postgres, Redis) before it answers without that
+   * dependency's series. Default 2 s: a client that reconnects forever must not hold /metrics.
+   */
+  dependencyTimeoutMs?: number;
   /** Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped. */
   pollIntervalSeconds?: ReadonlyMap<string, number>;
 }
@@ -65,6 +70,9 @@ export class ProvwatchMetrics {
   private readonly verdictMaxStalenessMs: number;
   private readonly verdictBatchSize: number;
   private readonly countedFailures = new WeakSet<object>();
+  private readonly dependencyTimeoutMs: number;
+  /** Outcome of the last read of each dependency this process reads at scrape time. */
+  private readonly dependencyUp = new Map<'postgres' | 'redis', number>();
   /** What the scrape in progress read (see render). */
   private current: { polls?: PollSnapshot; queues?: QueueDepth[] } = {};
 
@@ -151,6 +159,20 @@ export class ProvwatchMetrics {
         if (state) this.set({ origin: state.origin }, Math.max(0, (Date.now() - state.obtainedAt) / 1000));
       },
     });
+    this.dependencyTimeoutMs = options.dependencyTimeoutMs ?? 2000;
+    if (sources.verdicts || sources.polls) this.dependencyUp.set('postgres', 1);
+    if (sources.queues) this.dependencyUp.set('redis', 1);
+    const dependencies = this.dependencyUp;
+    new Gauge({
+      name: 'provwatch_dependency_up',
+      help: 'Whether the last scrape-time read of a dependency (postgres, redis) answered in time (1) or failed or timed out (0).',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [dependency, value] of dependencies) this.set({ dependency }, value);
+      },
+    });
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
     this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
     this.verdictBatchSize = options.verdictBatchSize ?? 200;
@@ -172,7 +194,7 @@ export class ProvwatchMetrics {
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
   async renderChunks(): Promise<string[]> {
-    const [verdicts, polls, queues] = await Promise.all([this.verdicts.get(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
+    const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { polls, queues };
     return [await this.registry.metrics(), '\n', ...verdicts];
   }
@@ -268,6 +290,7 @@ export class ProvwatchMetrics {
         this.verdictCache = { parts: ordered, chunks: assembleVerdictChunks([...ordered.values()].map((p) => p.parts)), at: Date.now() };
         return true;
       } catch {
+        this.dependencyUp.set('postgres', 0);
         this.scrapeErrorsTotal.inc({ collector: 'postgres' });
         return false;
       } finally {
@@ -275,6 +298,28 @@ export class ProvwatchMetrics {
       }
     })();
     return this.verdictRefresh;
+  }
+
+  /** Verdict text within the dependency bound; past it, none (never a stale "current" status). */
+  private async verdictChunks(): Promise<string[]> {
+    if (!this.sources.verdicts) return [];
+    try {
+      return await this.bounded(this.verdicts.get(), 'postgres');
+    } catch {
+      this.dependencyUp.set('postgres', 0);
+      this.scrapeErrorsTotal.inc({ collector: 'postgres' });
+      return [];
+    }
+  }
+
+  /** Rejects after the dependency bound; the read itself goes on and may warm the next scrape. */
+  private bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${this.dependencyTimeoutMs} ms`)), this.dependencyTimeoutMs);
+    });
+    promise.catch(() => undefined);
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** A gauge whose series are computed when rendered (no stale series between scrapes). */
@@ -296,8 +341,11 @@ export class ProvwatchMetrics {
    */
   private async read<T>(reader: CoalescedReader<T>, collector: 'postgres' | 'redis'): Promise<T | undefined> {
     try {
-      return await reader.get();
+      const value = await this.bounded(reader.get(), collector);
+      this.dependencyUp.set(collector, 1);
+      return value;
     } catch (err) {
+      this.dependencyUp.set(collector, 0);
       const key = typeof err === 'object' && err !== null ? err : undefined;
       if (!key || !this.countedFailures.has(key)) {
         if (key) this.countedFailures.add(key);
