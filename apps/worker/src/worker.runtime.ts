@@ -202,7 +202,6 @@ export class WorkerRuntime {
       } catch (err) {
         this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'error' });
         this.deps.log?.(`discovery schedules not reconciled (${why}): ${err instanceof Error ? err.message : String(err)}; retrying on the next reconnect or in ${Math.round((this.deps.scheduleReconcileMs ?? 60_000) / 1000)} s`);
-        if (why === 'start') throw err;
       } finally {
         this.reconciling = undefined;
       }
