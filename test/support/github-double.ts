@@ -36,6 +36,13 @@ export interface DoubleTag {
 
 export type Fault = 'error-500' | 'rate-limited' | 'invalid-json' | 'hang';
 
+/**
+ * A fault on the API requests whose path matches: garbage instead of JSON, a 429 with no
+ * Retry-After (as GitHub's secondary limit sometimes answers), an asset redirect to a host the
+ * client must refuse (plain http elsewhere), a 500.
+ */
+export type PathFault = 'invalid-json' | 'rate-limited-no-retry-after' | 'redirect-refused' | 'error-500';
+
 export interface RecordedRequest {
   server: 'api' | 'storage';
   method: string;
@@ -52,6 +59,10 @@ export class GitHubDouble {
   readonly tags = new Map<string, Map<string, DoubleTag>>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   private fault: Fault | undefined;
+  /** Faults by API path (regexp on the path without query); first match applies. */
+  readonly pathFaults: Array<{ path: RegExp; fault: PathFault }> = [];
+  /** GitHub's asset `digest` field ("sha256:..."), sent unless a test turns it off. */
+  sendDigests = true;
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
   delayMs = 0;
   private hanging: ServerResponse[] = [];
@@ -119,6 +130,14 @@ export class GitHubDouble {
       return send(403, { message: 'API rate limit exceeded' }, { 'retry-after': '60' });
     }
     if (this.fault === 'invalid-json') return send(200, '{"not": json');
+    const pathFault = this.pathFaults.find((f) => f.path.test(url.pathname))?.fault;
+    if (pathFault === 'invalid-json') return this.charge(), send(200, '{"not": json');
+    if (pathFault === 'error-500') return send(500, { message: 'Server Error' });
+    if (pathFault === 'rate-limited-no-retry-after') return send(429, { message: 'You have exceeded a secondary rate limit.' });
+    if (pathFault === 'redirect-refused') {
+      // 127.0.0.2 is not an insecure host of the client: plain http there must be refused.
+      return this.charge(), send(302, '', { location: `http://127.0.0.2:${(this.storage.address() as AddressInfo).port}/assets/1` });
+    }
 
     let m = /^\/repos\/([^/]+)\/([^/]+)\/releases$/.exec(url.pathname);
     if (m) {
@@ -225,6 +244,7 @@ export class GitHubDouble {
         size: a.bytes.length,
         content_type: a.contentType ?? 'application/octet-stream',
         updated_at: a.updatedAt,
+        ...(this.sendDigests ? { digest: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` } : {}),
         url: `${this.url}/repos/${owner}/${repo}/releases/assets/${a.id}`,
         browser_download_url: `https://github.com/${owner}/${repo}/releases/download/${r.tag}/${a.name}`,
       })),

@@ -11,7 +11,7 @@ import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
 import { reconcileDiscoverySchedules } from './scheduler/discovery-schedule.reconciler';
-import { ReleaseVerifier } from './verification/release-verifier';
+import { ReleaseVerifier, type ReleaseVerifierLimits } from './verification/release-verifier';
 
 export interface WorkerRuntimeDeps {
   config: ServiceConfig;
@@ -32,6 +32,15 @@ export interface WorkerRuntimeDeps {
   alerts?: AlertPublisher;
   /** Stopped with the runtime (its refresh timer). */
   trustRoots?: { stop(): void };
+  /**
+   * How often the discovery schedulers are made to match the watchlist again (default 60 s). A
+   * Redis that restarts empty loses every scheduler: without this, polling stops for good.
+   */
+  scheduleReconcileMs?: number;
+  /** Size limits of downloads (tests shrink them). */
+  limits?: ReleaseVerifierLimits;
+  /** Back-off of undecided verifications (seconds). */
+  retry?: { baseSeconds: number; capSeconds: number };
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -53,6 +62,9 @@ export class WorkerRuntime {
   private readonly imageVerifier: ImageVerifier;
   /** One warm CUE evaluator per process (starting it costs hundreds of milliseconds). */
   private readonly cue = new CuePolicyEvaluator();
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
@@ -69,9 +81,9 @@ export class WorkerRuntime {
       github,
       pollStates: new PollStateRepository(deps.prisma),
       releases: this.releases,
-      enqueueVerify: async (payload, jobId) => {
-        await this.verifyQueue.add(JOBS.verifyRelease, payload, { ...VERIFY_JOB_OPTIONS, jobId });
-      },
+      enqueueVerify: (payload, jobId) => this.enqueue(JOBS.verifyRelease, payload, jobId),
+      recordFirstSeen: (target, release) => this.verifier.recordFirstSeen(target, release),
+      retry: deps.retry,
       now: deps.now,
     });
     const logins = deps.config.registryAuthFile ? loadRegistryAuthFile(deps.config.registryAuthFile) : new Map();
@@ -85,9 +97,7 @@ export class WorkerRuntime {
     this.imageDiscovery = new ImageDiscovery({
       registry,
       pollStates,
-      enqueueVerify: async (payload, jobId) => {
-        await this.verifyQueue.add(JOBS.verifyImage, payload, { ...VERIFY_JOB_OPTIONS, jobId });
-      },
+      enqueueVerify: (payload, jobId) => this.enqueue(JOBS.verifyImage, payload, jobId),
       now: deps.now,
     });
     this.imageVerifier = new ImageVerifier({
@@ -105,7 +115,19 @@ export class WorkerRuntime {
       verifications: new VerificationRepository(deps.prisma),
       trustRoot: deps.trustRoot,
       now: deps.now,
+      limits: deps.limits,
     });
+  }
+
+  /**
+   * Adds a verify job under its content-derived id. A job of that id left in BullMQ's failed set
+   * would swallow the add (same id) for as long as it is kept: the work would never run again.
+   * So a failed one is removed first; a waiting, active or completed one still collapses the add.
+   */
+  private async enqueue(name: string, payload: VerifyReleasePayload | VerifyImagePayload, jobId: string): Promise<void> {
+    const existing = await this.verifyQueue.getJob(jobId);
+    if (existing && (await existing.getState()) === 'failed') await existing.remove().catch(() => undefined);
+    await this.verifyQueue.add(name, payload, { ...VERIFY_JOB_OPTIONS, jobId });
   }
 
   async start(): Promise<void> {
@@ -113,7 +135,8 @@ export class WorkerRuntime {
       const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
       this.targets.set(target.name, { ...target, id });
     }
-    await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+    await this.reconcileSchedules('start');
+    this.watchSchedules();
     const workerOptions = {
       connection: this.deps.connection,
       prefix: this.prefix,
@@ -132,7 +155,7 @@ export class WorkerRuntime {
       ),
     ];
     for (const worker of this.workers) {
-      worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${err.message}`));
+      worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${describe(err)}`));
       // Connection trouble (Redis restarting) is reported, not thrown: BullMQ reconnects by itself.
       worker.on('error', (err) => this.deps.log?.(`worker: ${err.message}`));
     }
@@ -144,8 +167,52 @@ export class WorkerRuntime {
     return this.deps.prefix ?? this.deps.config.queuePrefix;
   }
 
+  /**
+   * Schedulers live in Redis only. A Redis restarted without its data (as `npm start` runs it)
+   * or flushed has none, and nothing would ever poll again while every gauge stays green: so
+   * they are upserted again (idempotent) on every reconnect and on a timer, which also heals a
+   * replica's Redis being swapped behind a load balancer without a reconnect event.
+   */
+  private watchSchedules(): void {
+    const everyMs = this.deps.scheduleReconcileMs ?? 60_000;
+    this.reconcileTimer = setInterval(() => void this.reconcileSchedules('timer'), everyMs);
+    this.reconcileTimer.unref();
+    void this.discoverQueue.getBackend().client.then(
+      (client) => {
+        let first = true;
+        client.on('ready', () => {
+          // The first 'ready' is the start itself, already reconciled.
+          if (first) return void (first = false);
+          void this.reconcileSchedules('redis reconnected');
+        });
+        if (client.status === 'ready') first = false;
+      },
+      () => undefined,
+    );
+  }
+
+  /** Single flight; a failure is one log line and waits for the next reconnect or tick. */
+  reconcileSchedules(why: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.reconciling ??= (async () => {
+      try {
+        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+        this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'ok' });
+        if (why !== 'timer' && why !== 'start') this.deps.log?.(`discovery schedules reconciled (${why}): ${result.upserted.length} upserted, ${result.removed.length} removed`);
+      } catch (err) {
+        this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'error' });
+        this.deps.log?.(`discovery schedules not reconciled (${why}): ${err instanceof Error ? err.message : String(err)}; retrying on the next reconnect or in ${Math.round((this.deps.scheduleReconcileMs ?? 60_000) / 1000)} s`);
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+
   /** Closing a worker lets running jobs finish; then the queues close. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await Promise.all(this.workers.map((w) => w.close()));
     await this.deps.alerts?.stop();
     this.deps.trustRoots?.stop();
@@ -196,10 +263,23 @@ export class WorkerRuntime {
     const target = this.target(job.data.target);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
+    const startedAt = this.deps.now?.() ?? new Date();
     try {
       result = await this.verifier.verify(target, job.data.releaseId, job.data.trigger);
     } catch (err) {
-      throw retryOrGiveUp(err);
+      // Recorded first: the run, not BullMQ's failed set, is what the API, metrics and alerts see.
+      let recorded = false;
+      try {
+        const failure = await this.verifier.recordFailure(target, job.data.tag, job.data.trigger, startedAt, err);
+        this.recorded(target.name, 'release', failure.recorded);
+        recorded = true;
+      } catch (recordErr) {
+        this.deps.log?.(`verification of ${target.name} ${job.data.tag} failed (${describe(err)}) and could not be recorded: ${describe(recordErr)}`);
+      }
+      const final = retryOrGiveUp(err);
+      // Unrecoverable and on record: the job is done; the retry schedule tries again later.
+      if (recorded && final instanceof UnrecoverableError) return { recorded: ['error'], error: final.message };
+      throw final;
     } finally {
       stopTimer?.();
     }
@@ -223,6 +303,15 @@ export class WorkerRuntime {
 function retryOrGiveUp(err: unknown): Error {
   if (err instanceof SourceError && !err.retryable) return new UnrecoverableError(`${err.code}: ${err.message}`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** An error's reason in one line: Prisma and pg errors often carry an empty message. */
+export function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  const parts = [err.name !== 'Error' ? err.name : '', typeof code === 'string' ? code : '', err.message.split('\n').filter(Boolean).pop() ?? ''].filter(Boolean);
+  const cause = err.cause instanceof Error ? ` (cause: ${describe(err.cause)})` : '';
+  return `${parts.join(': ') || 'unknown error'}${cause}`;
 }
 
 function configHash(target: WatchTarget): string {

@@ -8,3 +8,4 @@ export * from './poll-state.repository';
 export * from './image.repository';
 export * from './metrics.repository';
 export * from './status.repository';
+export * from './database-unavailable';

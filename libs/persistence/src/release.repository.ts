@@ -94,4 +94,41 @@ export class ReleaseRepository {
       LIMIT ${limit}`;
     return rows.map((r) => ({ tag: r.tag, githubReleaseId: Number(r.github_release_id) }));
   }
+
+  /** Which of these tags have a release row already (a release never seen before has none). */
+  async knownTags(targetId: number, tags: string[]): Promise<Set<string>> {
+    if (tags.length === 0) return new Set();
+    const rows = await this.prisma.release.findMany({ where: { targetId, tag: { in: tags } }, select: { tag: true } });
+    return new Set(rows.map((r) => r.tag));
+  }
+
+  /**
+   * Releases among the target's newest `window` (not deleted) whose latest run is `error` and
+   * older than its back-off: `baseSeconds` doubled per consecutive error run, at most
+   * `capSeconds`. Each comes with its latest run id, so a retry job id is new per failed run and
+   * never collapses into a job that already failed.
+   */
+  async dueForRetry(targetId: number, now: Date, options: { baseSeconds: number; capSeconds: number; window: number }): Promise<Array<{ tag: string; githubReleaseId: number; lastRunId: bigint }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ tag: string; github_release_id: bigint; run_id: bigint }>>`
+      SELECT r.tag, r.github_release_id, last.id AS run_id
+      FROM (
+        SELECT * FROM releases WHERE target_id = ${targetId} AND deleted_at IS NULL
+        ORDER BY published_at DESC NULLS LAST LIMIT ${options.window}
+      ) r
+      JOIN LATERAL (
+        SELECT v.id, v.status, v.finished_at FROM verification_runs v
+        WHERE v.target_id = r.target_id AND v.subject_kind = 'release' AND v.subject_key = r.tag
+        ORDER BY v.id DESC LIMIT 1
+      ) last ON true
+      JOIN LATERAL (
+        SELECT count(*)::int AS n FROM verification_runs v
+        WHERE v.target_id = r.target_id AND v.subject_kind = 'release' AND v.subject_key = r.tag AND v.status = 'error'
+          AND v.id > coalesce((SELECT max(w.id) FROM verification_runs w
+            WHERE w.target_id = r.target_id AND w.subject_kind = 'release' AND w.subject_key = r.tag AND w.status <> 'error'), 0)
+      ) errors ON true
+      WHERE last.status = 'error'
+        AND last.finished_at < ${now}::timestamptz - make_interval(secs => least(${options.capSeconds}::float8, ${options.baseSeconds}::float8 * power(2, greatest(errors.n - 1, 0))))
+      ORDER BY r.published_at DESC NULLS LAST`;
+    return rows.map((r) => ({ tag: r.tag, githubReleaseId: Number(r.github_release_id), lastRunId: BigInt(r.run_id) }));
+  }
 }

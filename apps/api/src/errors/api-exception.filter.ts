@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '@provwatch/persistence';
 import { ApiError } from './api-error';
 
 const BY_STATUS: Record<number, string> = {
@@ -49,6 +50,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const message =
         parser.type === 'entity.too.large' ? 'the request body is too large' : parser.type === 'entity.parse.failed' ? 'the request body is not valid JSON' : 'the request body could not be read';
       return { status: parser.status, code: BY_STATUS[parser.status] ?? 'bad-request', message };
+    }
+    // Postgres down or unreachable: the documented 503, one log line, no stack trace.
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error)?.message?.split('\n').filter(Boolean).pop() ?? String(exception)}`);
+      return { status: 503, code: 'unavailable', message: 'the database is unavailable; try again later' };
     }
     this.logger.error(`unexpected error: ${(exception as Error)?.stack ?? String(exception)}`);
     return { status: 500, code: 'internal-error', message: 'internal error' };

@@ -22,7 +22,7 @@ const VERSION: string = (() => {
 })();
 
 /** Queues opened only to read their depth at scrape time. */
-class QueueDepthReader {
+export class QueueDepthReader {
   private readonly queues: Queue[];
 
   constructor(config: ServiceConfig) {
@@ -37,8 +37,14 @@ class QueueDepthReader {
     return counts.flatMap(([queue, byState]) => JOB_STATES.map((state) => ({ queue, state, count: byState[state] ?? 0 })));
   }
 
-  close(): Promise<void> {
-    return Promise.all(this.queues.map((q) => q.close())).then(() => undefined);
+  /** Bounded: with Redis unreachable a graceful close would wait for a reconnect forever. */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.all(this.queues.map((q) => q.close())).then(() => 'closed' as const);
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 2000)));
+    const outcome = await Promise.race([closed.catch(() => 'late' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') for (const q of this.queues) void q.disconnect().catch(() => undefined);
   }
 }
 
@@ -56,7 +62,7 @@ class QueueDepthReader {
         const windows = new Map(watchlist.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }]));
         const names = [...windows.keys()];
         return new ProvwatchMetrics(
-          { version: VERSION },
+          { version: VERSION, pollIntervalSeconds: new Map(watchlist.targets.map((t) => [t.name, t.pollIntervalSeconds])) },
           {
             verdicts: { versions: () => statuses.verdictVersions(names), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
             polls: () => statuses.polls([...windows.values()]),

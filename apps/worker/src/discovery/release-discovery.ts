@@ -11,6 +11,10 @@ export interface ReleaseDiscoveryDeps {
   releases: ReleaseRepository;
   /** Queues a verify job; the job id collapses duplicates. */
   enqueueVerify: (payload: VerifyReleasePayload, jobId: string) => Promise<void>;
+  /** Records a release never seen before (row and a not-yet-verified run) before it is queued. */
+  recordFirstSeen?: (target: WatchTarget & { id: number }, release: GitHubRelease) => Promise<void>;
+  /** Back-off of verifications whose last run is `error` (default 60 s doubling, at most 1 h). */
+  retry?: { baseSeconds: number; capSeconds: number };
   now?: () => Date;
 }
 
@@ -45,7 +49,16 @@ export class ReleaseDiscovery {
       const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule' };
       await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, `reverify:${bucket}`));
     }
-    return due.map((r) => r.tag);
+    // Undecided releases are tried again on their back-off until a verdict is reached or they
+    // leave the watched window: a failure is never final only because a job gave up.
+    const retry = this.deps.retry ?? { baseSeconds: 60, capSeconds: 3600 };
+    const queued = new Set([...alreadyQueued, ...due.map((r) => r.tag)]);
+    const retried = (await this.deps.releases.dueForRetry(target.id, now, { ...retry, window: target.releases.keepLast })).filter((r) => !queued.has(r.tag));
+    for (const release of retried) {
+      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule' };
+      await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, `retry:${release.lastRunId}`));
+    }
+    return [...due, ...retried].map((r) => r.tag);
   }
 
   async discover(target: WatchTarget & { id: number }, trigger: VerifyReleasePayload['trigger'] = 'discovery'): Promise<DiscoveryResult> {
@@ -71,6 +84,10 @@ export class ReleaseDiscovery {
       .sort((a, b) => (b.publishedAt ?? '').localeCompare(a.publishedAt ?? ''))
       .slice(0, target.releases.keepLast);
     const queued: string[] = [];
+    if (this.deps.recordFirstSeen) {
+      const known = await this.deps.releases.knownTags(target.id, watched.map((r) => r.tag));
+      for (const release of watched) if (!known.has(release.tag)) await this.deps.recordFirstSeen(target, release);
+    }
     for (const release of watched) {
       const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.id, trigger };
       await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, contentKey(release)));

@@ -1,4 +1,4 @@
-import { type GitHubClient, type GitHubRelease, type RekorClient, verdictFromAnyError } from '@provwatch/sources';
+import { type GitHubClient, type GitHubRelease, type RekorClient, SourceError, verdictFromAnyError } from '@provwatch/sources';
 import type { CheckToRecord, ReleaseRepository, StatusChange, StoredAsset, VerificationRepository } from '@provwatch/persistence';
 import {
   RELEASE_CHECKS,
@@ -23,9 +23,26 @@ import type { WatchTarget } from '@provwatch/config';
 import { identityOf } from '../targets/target-identity';
 
 export const ASSETS_CHECK = 'release-assets';
+/** Every check a release run records, in order. */
+export const RELEASE_RUN_CHECKS = [ASSETS_CHECK, RELEASE_CHECKS.provenance, RELEASE_CHECKS.checksums, RELEASE_CHECKS.sbom] as const;
+/**
+ * The code of the run recorded when discovery first sees a release, before any evidence is read:
+ * a release is on record from its first sighting, whatever happens to its first verification.
+ */
+export const NOT_YET_VERIFIED = 'not-yet-verified';
 /** Evidence files are read whole; binaries only hashed. */
 const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
 const MAX_ASSET_BYTES = 2 * 1024 * 1024 * 1024;
+
+export interface ReleaseVerifierLimits {
+  maxEvidenceBytes?: number;
+  maxAssetBytes?: number;
+}
+
+interface UnreadableAsset {
+  name: string;
+  reason: string;
+}
 /** Attestation lookups per release (one API request each). */
 const MAX_ATTESTATION_LOOKUPS = 20;
 
@@ -36,6 +53,7 @@ export interface ReleaseVerifierDeps {
   verifications: VerificationRepository;
   trustRoot: () => SigstoreTrustRoot;
   now?: () => Date;
+  limits?: ReleaseVerifierLimits;
 }
 
 export interface ReleaseVerificationResult {
@@ -66,11 +84,21 @@ export class ReleaseVerifier {
       publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
     });
     const stored = await this.deps.releases.storedAssets(dbReleaseId);
-    const { assets, changed } = await this.readAssets(owner, repo, release, stored);
+    const { assets, changed, unreadable } = await this.readAssets(owner, repo, release, stored);
     await this.deps.releases.saveAssets(
       dbReleaseId,
       assets.filter((a) => !changed.some((c) => c.name === a.input.name)).map((a) => ({ ...a.observed, sha256: a.input.sha256 })),
     );
+    if (unreadable.length > 0) {
+      // Evidence that cannot be read again is no evidence: the old verdicts must not stand. A
+      // change already proven from GitHub's metadata is still a fail.
+      const what = unreadable.map((u) => `${u.name}: ${u.reason}`).join('; ');
+      const verdicts = new Map<string, Verdict>(
+        RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: 'source-unavailable', message: `release asset(s) could not be read: ${what}`, evidence: { details: { unreadable } } }]),
+      );
+      if (changed.length > 0) verdicts.set(ASSETS_CHECK, assetsVerdict(changed, []));
+      return this.record(target, release.tag, trigger, startedAt, [...verdicts], []);
+    }
 
     const inputs = assets.map((a) => a.input);
     // A log that cannot be asked must not stop the run: the checks that need it become
@@ -111,13 +139,41 @@ export class ReleaseVerifier {
 
     const inGrace = release.publishedAt !== null && this.now().getTime() - Date.parse(release.publishedAt) < target.gracePeriodSeconds * 1000;
     const pending = verdicts.filter(([, v]) => v.status === 'missing' && inGrace).map(([name]) => name);
+    return this.record(target, release.tag, trigger, startedAt, verdicts, pending);
+  }
+
+  /**
+   * A verification that could not even start or finish (the release unreadable, garbage from
+   * the API, the database of assets unreachable...) is a run like any other, every check
+   * `error`: never only a failed job in Redis that nobody looks at.
+   */
+  async recordFailure(target: WatchTarget & { id: number }, tag: string, trigger: string, startedAt: Date, err: unknown): Promise<ReleaseVerificationResult> {
+    const verdict = verdictFromAnyError(err);
+    const message = `verification could not complete: ${verdict.message}`;
+    return this.record(target, tag, trigger, startedAt, RELEASE_RUN_CHECKS.map((check) => [check, { ...verdict, status: 'error', message }]), []);
+  }
+
+  /** The first sighting of a release: its row and a run saying nothing is verified yet. */
+  async recordFirstSeen(target: WatchTarget & { id: number }, release: GitHubRelease): Promise<void> {
+    await this.deps.releases.upsertRelease(target.id, {
+      tag: release.tag,
+      githubReleaseId: release.id,
+      name: release.name,
+      prerelease: release.prerelease,
+      publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
+    });
+    const message = 'release seen; its evidence has not been verified yet';
+    await this.record(target, release.tag, 'discovery', this.now(), RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: NOT_YET_VERIFIED, message, evidence: {} } as unknown as Verdict]), []);
+  }
+
+  private async record(target: WatchTarget & { id: number }, tag: string, trigger: string, startedAt: Date, verdicts: Array<[string, Verdict]>, pending: string[]): Promise<ReleaseVerificationResult> {
     const recorded = verdicts
       .filter(([name]) => !pending.includes(name))
       .map(([check, v]): CheckToRecord => ({ check, status: v.status, code: v.code, message: v.message, evidence: v.evidence as Record<string, unknown> }));
     const { changes } = await this.deps.verifications.recordRun({
       targetId: target.id,
       subjectKind: 'release',
-      subjectKey: release.tag,
+      subjectKey: tag,
       trigger,
       startedAt,
       finishedAt: this.now(),
@@ -181,6 +237,9 @@ export class ReleaseVerifier {
   private async readAssets(owner: string, repo: string, release: GitHubRelease, stored: Map<string, StoredAsset>) {
     const assets: Array<{ input: ReleaseAssetInput; observed: { githubAssetId: number; name: string; size: number; contentType: string; githubUpdatedAt: Date } }> = [];
     const changed: Array<{ name: string; before: string; after: string }> = [];
+    const unreadable: UnreadableAsset[] = [];
+    const maxEvidence = this.deps.limits?.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
+    const maxAsset = this.deps.limits?.maxAssetBytes ?? MAX_ASSET_BYTES;
     for (const a of release.assets) {
       const observed = { githubAssetId: a.id, name: a.name, size: a.size, contentType: a.contentType, githubUpdatedAt: new Date(a.updatedAt) };
       const previous = stored.get(a.name);
@@ -190,18 +249,34 @@ export class ReleaseVerifier {
         previous.size === a.size &&
         previous.githubUpdatedAt.getTime() === observed.githubUpdatedAt.getTime();
       const evidence = isEvidenceAsset(a.name) || a.name.endsWith('.json') || a.name.endsWith('.txt');
+      // GitHub's own digest, or merely another size, proves a swap without a download: an
+      // attacker cannot hide the swap behind a file too large (or too slow) to fetch again.
+      const githubSha = a.digest?.slice('sha256:'.length);
+      if (previous?.sha256 && ((githubSha && githubSha !== previous.sha256) || a.size !== previous.size)) {
+        changed.push({ name: a.name, before: previous.sha256, after: githubSha ? githubSha : `(size ${a.size}, was ${previous.size})` });
+        if (!githubSha || evidence) unreadable.push({ name: a.name, reason: 'changed after it was first seen' });
+        else assets.push({ input: { name: a.name, sha256: githubSha }, observed });
+        continue;
+      }
       let input: ReleaseAssetInput;
       if (same && !evidence) {
         // Unchanged bytes need not travel again; the checks still run on the known digest.
         input = { name: a.name, sha256: previous.sha256! };
       } else {
-        const downloaded = await this.deps.github.downloadAsset(owner, repo, a.id, { maxBytes: evidence ? MAX_EVIDENCE_BYTES : MAX_ASSET_BYTES, keepBytesUpTo: evidence ? MAX_EVIDENCE_BYTES : 0 });
+        let downloaded;
+        try {
+          downloaded = await this.deps.github.downloadAsset(owner, repo, a.id, { maxBytes: evidence ? maxEvidence : maxAsset, keepBytesUpTo: evidence ? maxEvidence : 0 });
+        } catch (err) {
+          if (!(err instanceof SourceError)) throw err;
+          unreadable.push({ name: a.name, reason: `${err.code}: ${err.message}` });
+          continue;
+        }
         input = { name: a.name, sha256: downloaded.sha256, bytes: downloaded.bytes };
       }
       if (previous?.sha256 && previous.sha256 !== input.sha256) changed.push({ name: a.name, before: previous.sha256, after: input.sha256 });
       assets.push({ input, observed });
     }
-    return { assets, changed };
+    return { assets, changed, unreadable };
   }
 
   /** Digests whose evidence has no log entry of its own (legacy .pem/.sig, bare envelopes). */
@@ -230,7 +305,7 @@ function assetsVerdict(changed: Array<{ name: string; before: string; after: str
     return {
       status: 'fail',
       code: 'asset-changed',
-      message: `release assets changed after they were first seen: ${changed.map((c) => `${c.name} sha256:${c.before} -> sha256:${c.after}`).join('; ')}`,
+      message: `release assets changed after they were first seen: ${changed.map((c) => `${c.name} sha256:${c.before} -> ${/^[0-9a-f]{64}$/.test(c.after) ? `sha256:${c.after}` : c.after}`).join('; ')}`,
       evidence: { details: { changed } },
     };
   }

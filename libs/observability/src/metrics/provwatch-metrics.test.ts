@@ -145,8 +145,11 @@ describe('metrics exposition', () => {
   });
 
   test('timings, polls, rate limit and build info', async () => {
-    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false }, sources());
+    const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false, pollIntervalSeconds: new Map([['pbs-exporter', 300]]) }, sources());
     const s = series(await m.render());
+    // A failed poll is still a poll: the oci source was polled on the 25th though it last succeeded on the 24th.
+    assert.equal(s.get('provwatch_last_poll_timestamp_seconds{target="pbs-exporter",source="oci-tags",image="ghcr.io/natrontech/pbs-exporter"}'), Date.parse('2026-11-25T00:00:00Z') / 1000);
+    assert.equal(s.get('provwatch_poll_interval_seconds{target="pbs-exporter"}'), 300);
     assert.equal(s.get('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.9.0"}'), 42);
     assert.equal(s.has('provwatch_release_time_to_verdict_seconds{target="pbs-exporter",release="v0.8.0"}'), false, 'no verdict yet: no series');
     assert.equal(s.get('provwatch_release_published_timestamp_seconds{target="pbs-exporter",release="v0.8.0"}'), Date.parse('2026-10-01T00:00:00Z') / 1000);

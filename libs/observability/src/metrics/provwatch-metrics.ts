@@ -19,6 +19,13 @@ export interface ProvwatchMetricsOptions {
   verdictMaxStalenessMs?: number;
   /** Targets read per query when verdicts changed (bounds one query's rows). Default 200. */
   verdictBatchSize?: number;
+  /**
+   * Longest a scrape waits for one dependency (Postgres, Redis) before it answers without that
+   * dependency's series. Default 2 s: a client that reconnects forever must not hold /metrics.
+   */
+  dependencyTimeoutMs?: number;
+  /** Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped. */
+  pollIntervalSeconds?: ReadonlyMap<string, number>;
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -51,6 +58,7 @@ export class ProvwatchMetrics {
   readonly scrapeErrorsTotal: Counter<'collector'>;
   readonly webhookDeliveriesTotal: Counter<'outcome'>;
   readonly trustRootRefreshFailuresTotal: Counter;
+  readonly scheduleReconcilesTotal: Counter<'result'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
@@ -62,6 +70,9 @@ export class ProvwatchMetrics {
   private readonly verdictMaxStalenessMs: number;
   private readonly verdictBatchSize: number;
   private readonly countedFailures = new WeakSet<object>();
+  private readonly dependencyTimeoutMs: number;
+  /** Outcome of the last read of each dependency this process reads at scrape time. */
+  private readonly dependencyUp = new Map<'postgres' | 'redis', number>();
   /** What the scrape in progress read (see render). */
   private current: { polls?: PollSnapshot; queues?: QueueDepth[] } = {};
 
@@ -123,6 +134,19 @@ export class ProvwatchMetrics {
       help: 'Scheduled refreshes of the Sigstore trust root that failed (the last good root stays in use).',
       registers,
     });
+    this.scheduleReconcilesTotal = new Counter({
+      name: 'provwatch_schedule_reconciles_total',
+      help: 'Times the worker made the discovery schedulers in Redis match the watchlist (start, timer, Redis reconnect), by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    });
+    const intervals = new Gauge({
+      name: 'provwatch_poll_interval_seconds',
+      help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
+      labelNames: ['target'],
+      registers,
+    });
+    for (const [target, secondsValue] of options.pollIntervalSeconds ?? []) intervals.set({ target }, secondsValue);
     const trustRoot = () => this.trustRoot?.();
     new Gauge({
       name: 'provwatch_trust_root_age_seconds',
@@ -133,6 +157,20 @@ export class ProvwatchMetrics {
         this.reset();
         const state = trustRoot();
         if (state) this.set({ origin: state.origin }, Math.max(0, (Date.now() - state.obtainedAt) / 1000));
+      },
+    });
+    this.dependencyTimeoutMs = options.dependencyTimeoutMs ?? 2000;
+    if (sources.verdicts || sources.polls) this.dependencyUp.set('postgres', 1);
+    if (sources.queues) this.dependencyUp.set('redis', 1);
+    const dependencies = this.dependencyUp;
+    new Gauge({
+      name: 'provwatch_dependency_up',
+      help: 'Whether the last scrape-time read of a dependency (postgres, redis) answered in time (1) or failed or timed out (0).',
+      labelNames: ['dependency'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [dependency, value] of dependencies) this.set({ dependency }, value);
       },
     });
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
@@ -156,7 +194,7 @@ export class ProvwatchMetrics {
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
   async renderChunks(): Promise<string[]> {
-    const [verdicts, polls, queues] = await Promise.all([this.verdicts.get(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
+    const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { polls, queues };
     return [await this.registry.metrics(), '\n', ...verdicts];
   }
@@ -186,6 +224,11 @@ export class ProvwatchMetrics {
       'provwatch_poll_last_success_timestamp_seconds',
       'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
       polls((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
+    );
+    this.register(
+      'provwatch_last_poll_timestamp_seconds',
+      'Last discovery poll of a source of a target, whatever its outcome (Unix seconds): stops moving when nothing polls any more.',
+      polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastPolledAt!) }))),
     );
     this.register(
       'provwatch_up',
@@ -247,6 +290,7 @@ export class ProvwatchMetrics {
         this.verdictCache = { parts: ordered, chunks: assembleVerdictChunks([...ordered.values()].map((p) => p.parts)), at: Date.now() };
         return true;
       } catch {
+        this.dependencyUp.set('postgres', 0);
         this.scrapeErrorsTotal.inc({ collector: 'postgres' });
         return false;
       } finally {
@@ -254,6 +298,28 @@ export class ProvwatchMetrics {
       }
     })();
     return this.verdictRefresh;
+  }
+
+  /** Verdict text within the dependency bound; past it, none (never a stale "current" status). */
+  private async verdictChunks(): Promise<string[]> {
+    if (!this.sources.verdicts) return [];
+    try {
+      return await this.bounded(this.verdicts.get(), 'postgres');
+    } catch {
+      this.dependencyUp.set('postgres', 0);
+      this.scrapeErrorsTotal.inc({ collector: 'postgres' });
+      return [];
+    }
+  }
+
+  /** Rejects after the dependency bound; the read itself goes on and may warm the next scrape. */
+  private bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${this.dependencyTimeoutMs} ms`)), this.dependencyTimeoutMs);
+    });
+    promise.catch(() => undefined);
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** A gauge whose series are computed when rendered (no stale series between scrapes). */
@@ -275,8 +341,11 @@ export class ProvwatchMetrics {
    */
   private async read<T>(reader: CoalescedReader<T>, collector: 'postgres' | 'redis'): Promise<T | undefined> {
     try {
-      return await reader.get();
+      const value = await this.bounded(reader.get(), collector);
+      this.dependencyUp.set(collector, 1);
+      return value;
     } catch (err) {
+      this.dependencyUp.set(collector, 0);
       const key = typeof err === 'object' && err !== null ? err : undefined;
       if (!key || !this.countedFailures.has(key)) {
         if (key) this.countedFailures.add(key);

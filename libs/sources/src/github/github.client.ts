@@ -25,6 +25,8 @@ export interface GitHubAsset {
   size: number;
   contentType: string;
   updatedAt: string;
+  /** GitHub's own SHA-256 of the asset ("sha256:<hex>"), on assets uploaded since mid 2025. */
+  digest?: string;
 }
 
 export interface GitHubRelease {
@@ -217,8 +219,12 @@ export class GitHubClient {
     const status = response.status;
     const rate = readRateLimit(headers);
     const retryAfter = Number(headers.get('retry-after'));
-    if ((status === 403 || status === 429) && (rate.remaining === 0 || Number.isFinite(retryAfter) && headers.has('retry-after'))) {
-      const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : Math.max(0, (rate.reset ?? 0) - Math.floor(Date.now() / 1000));
+    // 429 is always a rate limit (GitHub's secondary limit may send no Retry-After); a 403 is one
+    // when the window is spent, Retry-After is given, or the body says so (read below).
+    if (status === 429 || (status === 403 && (rate.remaining === 0 || (Number.isFinite(retryAfter) && headers.has('retry-after'))))) {
+      // Neither header: GitHub's documented advice for secondary limits is to wait at least a minute.
+      const untilReset = rate.reset !== undefined ? rate.reset - Math.floor(Date.now() / 1000) : undefined;
+      const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : untilReset !== undefined && untilReset > 0 && rate.remaining === 0 ? untilReset : 60;
       throw new SourceError('github-rate-limited', `${what}: rate limited, retry in ${wait}s`, { retryAfterSeconds: wait });
     }
     if (status === 404) throw new SourceError('github-not-found', `${what}: HTTP 404`);
@@ -282,7 +288,9 @@ function toRelease(raw: any, where: string): GitHubRelease {
       if (!a || !Number.isSafeInteger(a.id) || typeof a.name !== 'string' || !Number.isSafeInteger(a.size) || typeof a.updated_at !== 'string') {
         throw new SourceError('github-bad-response', `${where}.assets[${i}]: not an asset`);
       }
-      return { id: a.id, name: a.name, size: a.size, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', updatedAt: a.updated_at };
+      // A digest in any other form is ignored, not trusted: it only spares a download when it differs.
+      const digest = typeof a.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(a.digest) ? a.digest : undefined;
+      return { id: a.id, name: a.name, size: a.size, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', updatedAt: a.updated_at, ...(digest ? { digest } : {}) };
     }),
   };
 }
