@@ -25,6 +25,18 @@ const PUBLISHED = '2025-02-25T21:00:00Z';
 
 const target: WatchTarget & { id: number } = { ...exampleTarget({ pollIntervalSeconds: 300 }), id: 0 };
 
+/** A release verifier on the GitHub double and a database, with no Rekor (a closed port). */
+function verifierOn(gh: GitHubDouble, prisma: PrismaClient, trustRoot: SigstoreTrustRoot, now: () => Date, github?: GitHubClient): ReleaseVerifier {
+  return new ReleaseVerifier({
+    github: github ?? new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
+    rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
+    releases: new ReleaseRepository(prisma),
+    verifications: new VerificationRepository(prisma),
+    trustRoot: () => trustRoot,
+    now,
+  });
+}
+
 describe('release verification into Postgres', () => {
   let gh: GitHubDouble;
   let db: { url: string; drop(): Promise<void> };
@@ -40,14 +52,7 @@ describe('release verification into Postgres', () => {
     const releases = new ReleaseRepository(prisma);
     target.id = await releases.upsertTarget(target.name, target.github, 'hash');
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
-    verifier = new ReleaseVerifier({
-      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
-      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
-      releases,
-      verifications: new VerificationRepository(prisma),
-      trustRoot: () => trustRoot,
-      now: () => now,
-    });
+    verifier = verifierOn(gh, prisma, trustRoot, () => now);
     gh.repos.set('slsa-framework/example-package', [
       {
         id: 14,
@@ -133,15 +138,7 @@ describe('evidence expectations, through the release verifier and Postgres', () 
   let releases: ReleaseRepository;
   const now = new Date('2025-06-01T00:00:00Z');
   const PBS_IDENTITY = { issuer: 'https://token.actions.githubusercontent.com', subjectRegexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+$' };
-  const verifierFor = (trustRoot: SigstoreTrustRoot) =>
-    new ReleaseVerifier({
-      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
-      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
-      releases,
-      verifications: new VerificationRepository(prisma),
-      trustRoot: () => trustRoot,
-      now: () => now,
-    });
+  const verifierFor = (trustRoot: SigstoreTrustRoot) => verifierOn(gh, prisma, trustRoot, () => now);
   const watched = async (name: string, github: string, overrides: Partial<WatchTarget>) => {
     const t = { ...exampleTarget({ name, github, ...overrides }), id: 0 };
     t.id = await releases.upsertTarget(t.name, t.github, 'hash');
@@ -278,14 +275,7 @@ describe('release tag, through the release verifier and GitHub double', () => {
     const releases = new ReleaseRepository(prisma);
     tagged.id = await releases.upsertTarget(tagged.name, tagged.github, 'hash');
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
-    verifier = new ReleaseVerifier({
-      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
-      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
-      releases,
-      verifications: new VerificationRepository(prisma),
-      trustRoot: () => trustRoot,
-      now: () => new Date('2025-02-25T21:10:00Z'),
-    });
+    verifier = verifierOn(gh, prisma, trustRoot, () => new Date('2025-02-25T21:10:00Z'));
     gh.repos.set('slsa-framework/example-package', [
       {
         id: 14,
@@ -348,14 +338,7 @@ describe('release tag, through the release verifier and GitHub double', () => {
     // Only the ref lookup goes to a closed port: everything else answers.
     const client = new GitHubClient({ baseUrl: 'http://127.0.0.1:9', insecureHosts: [gh.storageHost] });
     const resolve = client.resolveTag.bind(client);
-    const outage = new ReleaseVerifier({
-      github: Object.assign(new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }), { resolveTag: resolve }),
-      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
-      releases: new ReleaseRepository(prisma),
-      verifications: new VerificationRepository(prisma),
-      trustRoot: () => SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)),
-      now: () => new Date('2025-02-25T21:10:00Z'),
-    });
+    const outage = verifierOn(gh, prisma, SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)), () => new Date('2025-02-25T21:10:00Z'), Object.assign(new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }), { resolveTag: resolve }));
     const verdict = tagCheck(await outage.verify(other, 14, 'discovery'));
     assert.equal(verdict.status, 'error', verdict.message);
   });
