@@ -7,6 +7,7 @@ import {
   type SigstoreTrustRoot,
   type SlsaExpectations,
   type TlogSearchResult,
+  type ErrorCode,
   type Verdict,
   VerificationError,
   applyEvidenceExpectation,
@@ -29,7 +30,7 @@ export const RELEASE_RUN_CHECKS = [ASSETS_CHECK, RELEASE_CHECKS.provenance, RELE
  * The code of the run recorded when discovery first sees a release, before any evidence is read:
  * a release is on record from its first sighting, whatever happens to its first verification.
  */
-export const NOT_YET_VERIFIED = 'not-yet-verified';
+export const NOT_YET_VERIFIED = 'not-yet-verified' satisfies ErrorCode;
 /** Evidence files are read whole; binaries only hashed. */
 const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
 const MAX_ASSET_BYTES = 2 * 1024 * 1024 * 1024;

@@ -55,6 +55,8 @@ export const ERROR_CODES = [
   'network-error',
   // Another check this one relies on did not pass (e.g. an SBOM needs verified provenance).
   'prerequisite-failed',
+  // A release just discovered, before its first verification has run (recorded so it is never lost).
+  'not-yet-verified',
   // The evidence could not be fetched (registry, GitHub or log answered badly or not at all).
   'source-unavailable',
   'internal-error',
