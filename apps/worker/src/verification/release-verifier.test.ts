@@ -10,7 +10,7 @@ import { SigstoreTrustRoot } from '@provwatch/verification';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
-import { EXAMPLE_PACKAGE_V14_COMMIT, exampleTarget } from '../../../../test/support/watch-targets';
+import { EXAMPLE_PACKAGE_V14_COMMIT, exampleRelease, exampleTarget } from '../../../../test/support/watch-targets';
 import { SigningKit } from '../../../../test/kit/signing-kit';
 import { ASSETS_CHECK, ReleaseVerifier } from './release-verifier';
 
@@ -54,16 +54,7 @@ describe('release verification into Postgres', () => {
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     verifier = verifierOn(gh, prisma, trustRoot, () => now);
     gh.repos.set('slsa-framework/example-package', [
-      {
-        id: 14,
-        tag: 'v14',
-        publishedAt: PUBLISHED,
-        commit: EXAMPLE_PACKAGE_V14_COMMIT,
-        assets: [
-          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
-          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
-        ],
-      },
+      exampleRelease(BINARY, PROVENANCE),
       { id: 15, tag: 'v15', publishedAt: PUBLISHED, assets: [{ id: 1501, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' }] },
     ]);
   });
@@ -171,16 +162,7 @@ describe('evidence expectations, through the release verifier and Postgres', () 
   test('a provenance-only target passes: checksums and SBOM it never declared nor published are not-applicable, never pending', async () => {
     const target = await watched('provenance-only', 'acme/provenance-only', {});
     gh.repos.set('acme/provenance-only', [
-      {
-        id: 14,
-        tag: 'v14',
-        publishedAt: PUBLISHED,
-        commit: EXAMPLE_PACKAGE_V14_COMMIT,
-        assets: [
-          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
-          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
-        ],
-      },
+      exampleRelease(BINARY, PROVENANCE),
     ]);
     const result = await verifierFor(SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT))).verify(target, 14, 'discovery');
     const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
@@ -277,16 +259,7 @@ describe('release tag, through the release verifier and GitHub double', () => {
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     verifier = verifierOn(gh, prisma, trustRoot, () => new Date('2025-02-25T21:10:00Z'));
     gh.repos.set('slsa-framework/example-package', [
-      {
-        id: 14,
-        tag: 'v14',
-        publishedAt: PUBLISHED,
-        commit: EXAMPLE_PACKAGE_V14_COMMIT,
-        assets: [
-          { id: 1401, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' },
-          { id: 1402, name: 'multiple.intoto.jsonl', bytes: PROVENANCE, updatedAt: '2025-02-25T21:06:00Z' },
-        ],
-      },
+      exampleRelease(BINARY, PROVENANCE),
     ]);
   });
   after(async () => {

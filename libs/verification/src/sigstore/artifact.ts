@@ -21,23 +21,7 @@ export function artifactFromBytes(bytes: Buffer, algorithms: DigestAlgorithm[] =
   return { digests: digests as HashedArtifact['digests'], bytes };
 }
 
-const DIGEST_ARGUMENT = /^(sha256|sha384|sha512):(.*)$/;
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
-
-/**
- * `sha256:<hex>`, `sha384:<hex>` or `sha512:<hex>` as a digest argument. Anything that starts
- * like one is one: a malformed value is an error (`reason`), never a file name to fall back to;
- * otherwise undefined (not a digest). Hex is lowercase, as cosign and the conformance suite write it.
- */
-export function parseDigestArgument(value: string): { algorithm: DigestAlgorithm; hex: string } | { reason: string } | undefined {
-  const m = DIGEST_ARGUMENT.exec(value);
-  if (!m) return undefined;
-  const algorithm = m[1] as DigestAlgorithm;
-  if (!new RegExp(`^[0-9a-f]{${HEX_LENGTH[algorithm]}}$`).test(m[2])) {
-    return { reason: `${JSON.stringify(value)} is not a ${algorithm} digest (${HEX_LENGTH[algorithm]} lowercase hex digits); a file of that name is given as ./${value}` };
-  }
-  return { algorithm, hex: m[2] };
-}
 
 export function artifactFromDigest(algorithm: DigestAlgorithm, hex: string): Artifact {
   return { digests: { [algorithm]: Buffer.from(hex, 'hex') } };
@@ -110,8 +94,8 @@ export function looksLikeDigest(value: string): boolean {
 }
 
 /**
- * Stricter than parseDigestArgument about what counts as an attempt: `SHA256:`, `sha1:`, `md5:`
- * are digests written wrongly, not file names. Returns undefined for text not written as a
+ * What counts as an attempt is broad: `SHA256:`, `sha1:`, `md5:` are digests written wrongly,
+ * not file names. Returns undefined for text not written as a
  * digest at all; throws DigestSyntaxError saying what is wrong for a malformed one.
  */
 export function parseArtifactDigest(value: string): ArtifactDigest | undefined {
