@@ -33,7 +33,7 @@ function usageError(result: CliResult, flagOrText: string | RegExp): void {
   assert.match(result.stderr, /usage: provwatch/);
   if (typeof flagOrText === 'string') assert.ok(result.stderr.includes(flagOrText), `${flagOrText} not named: ${result.stderr}`);
   else assert.match(result.stderr, flagOrText);
-  assert.doesNotMatch(result.stdout + result.stderr, /\n\s+at |PASSED/);
+  assert.doesNotMatch(result.stdout + result.stderr, /\n\s+at |PASSED|Verified OK/);
 }
 
 /** Runs `cli` with the working directory set to `dir` (the conformance protocol resolves names there). */

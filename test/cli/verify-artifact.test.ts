@@ -33,7 +33,7 @@ describe('verify-artifact with generic generator v2.1.0 provenance', () => {
   test('a tag build verifies with the right source and tag', async () => {
     const result = await verifyArtifact(PUSH, PUSH_PROVENANCE, '--source-uri', SOURCE, '--source-tag', 'v14');
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /^PASSED: verified SLSA provenance/);
+    assert.match(result.stdout, /^PASSED: Verified SLSA provenance\nprovwatch: verified SLSA provenance: /);
   });
 
   test('--json carries the evidence: builder, source, signer, log entry, digests', async () => {

@@ -32,13 +32,14 @@ export class Scratch {
 
 export function assertPassed(result: CliResult): void {
   assert.equal(result.code, 0, `expected PASSED, got exit ${result.code}: ${result.stdout} ${result.stderr}`);
-  assert.match(result.stdout, /^PASSED: /);
+  // The replaced tool's own line first (slsa-verifier's or cosign's), then provwatch's detail.
+  assert.match(result.stdout, /^(PASSED: Verified [A-Za-z ]+|Verified OK)\nprovwatch: \S/);
 }
 
 /** Exit 1 with `FAILED: <code>:`; several codes allowed only where the library may legitimately pick either. */
 export function assertFailed(result: CliResult, ...codes: string[]): string {
   assert.equal(result.code, 1, `expected FAILED (${codes.join(' | ')}), got exit ${result.code}: ${result.stdout} ${result.stderr}`);
-  assert.doesNotMatch(result.stdout, /PASSED/);
+  assert.doesNotMatch(result.stdout, /PASSED|Verified OK/);
   const match = /^FAILED: ([a-z0-9-]+): /.exec(result.stdout);
   assert.ok(match, `no FAILED line: ${result.stdout}`);
   assert.ok(codes.includes(match[1]), `expected ${codes.join(' | ')}, got ${match[1]}: ${result.stdout}`);

@@ -273,6 +273,33 @@ describe('verify-bundle: managed key', () => {
     const bundle = managedKeyBundle(keys.privateKey, publicPem);
     assertFailed(await verifyBundle(bundle, artifactPath, '--key', scratch.file('key.pub', 'not a key')), 'input-unreadable');
   });
+
+  // cosign verify-blob --key: the same rules through verify-blob (and verify-checksums, which shares them).
+  const verifyBlobWithKey = (bundle: object, key: string, ...flags: string[]) =>
+    cli(['verify-blob', artifactPath, '--bundle', scratch.file('blob.sigstore.json', bundle), '--key', key, '--trusted-root', root, ...flags]);
+
+  test('verify-blob --key verifies a key-signed bundle and prints cosign\'s Verified OK', async () => {
+    const result = await verifyBlobWithKey(managedKeyBundle(keys.privateKey, publicPem), scratch.file('key.pub', publicPem));
+    assertPassed(result);
+    assert.match(result.stdout, /^Verified OK\n/);
+  });
+
+  test('verify-blob --key with another key, or over a certificate bundle, fails', async () => {
+    const otherPem = keyPair().publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    assertFailed(await verifyBlobWithKey(managedKeyBundle(keys.privateKey, publicPem), scratch.file('other.pub', otherPem)), 'signature-invalid');
+    // Threat: a keyless bundle passing for "signed by this key" because --key was not applied.
+    assertFailed(await verifyBlobWithKey((await kit.signBlob(ARTIFACT)).bundle('0.3'), scratch.file('key.pub', publicPem)), 'public-key-mismatch');
+  });
+
+  test('verify-blob --key with identity flags, or with a detached --signature, is a usage error', async () => {
+    const key = scratch.file('key.pub', publicPem);
+    const withIdentity = await verifyBlobWithKey(managedKeyBundle(keys.privateKey, publicPem), key, '--certificate-identity', KIT_IDENTITY);
+    assert.equal(withIdentity.code, 2, withIdentity.stderr);
+    assert.match(withIdentity.stderr, /--key and the --certificate-identity/);
+    const detached = await cli(['verify-blob', artifactPath, '--signature', scratch.file('a.sig', 'c2ln'), '--key', key, '--trusted-root', root]);
+    assert.equal(detached.code, 2, detached.stderr);
+    assert.match(detached.stderr, /--key verifies a --bundle/);
+  });
 });
 
 function tlogEntryJson(entry: LoggedEntry) {

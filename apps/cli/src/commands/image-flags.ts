@@ -1,13 +1,37 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, type RegistryLogin, loadRegistryAuthFile } from '@provwatch/config';
 import { ImageEvidenceCollector, OciRegistryClient, SourceError, parseImageReference, parseRepositoryName } from '@provwatch/sources';
 import { UsageError } from '../cli.error';
 
-export const IMAGE_FLAGS = {
-  'insecure-registry': { type: 'string', multiple: true },
-} as const;
+/**
+ * Registry access for one command: plain HTTP only for the hosts named with --insecure-registry,
+ * and the logins `docker login` / `crane auth login` wrote, as cosign and crane read them
+ * (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`). Credentials go only to the
+ * registry host they are stored for (the client drops them on redirects to storage hosts).
+ */
+export function imageEvidenceCollector(values: { 'insecure-registry'?: string[] }, env: NodeJS.ProcessEnv, warn: (m: string) => void): ImageEvidenceCollector {
+  const logins = registryLogins(env, warn);
+  return new ImageEvidenceCollector(
+    new OciRegistryClient({ insecureHosts: values['insecure-registry'] ?? [], userAgent: 'provwatch-cli', credentials: (host) => logins.get(host.toLowerCase()) }),
+  );
+}
 
-/** Registry access for one command: plain HTTP only for the hosts named with --insecure-registry. */
-export function imageEvidenceCollector(values: { 'insecure-registry'?: string[] }): ImageEvidenceCollector {
-  return new ImageEvidenceCollector(new OciRegistryClient({ insecureHosts: values['insecure-registry'] ?? [], userAgent: 'provwatch-cli' }));
+/** The Docker config's logins; none when there is no such file (anonymous pulls, as docker does). */
+export function registryLogins(env: NodeJS.ProcessEnv, warn: (m: string) => void): Map<string, RegistryLogin> {
+  const dir = env.DOCKER_CONFIG ? env.DOCKER_CONFIG : join(env.HOME || homedir(), '.docker');
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) return new Map();
+  try {
+    const logins = loadRegistryAuthFile(file);
+    if (logins.size === 0) warn(`note: ${file} holds no inline logins (credential helpers are not used); pulling anonymously`);
+    return logins;
+  } catch (err) {
+    // A broken credentials file is the caller's to fix; guessing "anonymous" could hide why a pull fails.
+    if (err instanceof ConfigError) throw new UsageError(`registry credentials: ${err.problems.map((p) => `${p.field}: ${p.message}`).join('; ')} (${file})`);
+    throw err;
+  }
 }
 
 /**
@@ -49,15 +73,3 @@ export function repositories(flag: string, values: string[] | undefined, env: No
   }
   return out;
 }
-
-/** cosign's `--type` shorthands for predicate types. */
-export const PREDICATE_TYPES: Record<string, string> = {
-  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance1: 'https://slsa.dev/provenance/v1',
-  cyclonedx: 'https://cyclonedx.org/bom',
-  spdxjson: 'https://spdx.dev/Document',
-  spdx: 'https://spdx.dev/Document',
-  vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
-  custom: 'https://cosign.sigstore.dev/attestation/v1',
-};

@@ -1,14 +1,7 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { UsageError } from '../cli.error';
 
-export type FlagTable = NonNullable<ParseArgsConfig['options']>;
-
-/** Flags shared by every verify command. */
-export const COMMON_FLAGS = {
-  'trusted-root': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies FlagTable;
+import type { FlagTable } from './flag-tables';
 
 /**
  * Strict flag parsing, the one place every command's argv goes through, so no command can forget

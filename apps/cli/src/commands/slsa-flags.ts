@@ -2,15 +2,6 @@ import type { GitHubAttestationPolicy, SlsaExpectations } from '@provwatch/verif
 import { UsageError } from '../cli.error';
 import { atMostOne } from './parse-flags';
 
-/** slsa-verifier's source and builder flags, shared by verify-artifact and verify-image. */
-export const SLSA_FLAGS = {
-  'source-uri': { type: 'string' },
-  'source-tag': { type: 'string' },
-  'source-branch': { type: 'string' },
-  'source-versioned-tag': { type: 'string' },
-  'builder-id': { type: 'string' },
-} as const;
-
 export function slsaExpectationsFromFlags(values: {
   'source-uri'?: string;
   'source-tag'?: string;
@@ -32,15 +23,6 @@ export function slsaExpectationsFromFlags(values: {
     builderId: values['builder-id'],
   };
 }
-
-/** `gh attestation verify`'s policy flags, for GitHub artifact attestations (verify-artifact). */
-export const GITHUB_ATTESTATION_FLAGS = {
-  'signer-workflow': { type: 'string' },
-  'cert-identity': { type: 'string' },
-  repo: { type: 'string' },
-  owner: { type: 'string' },
-  'deny-self-hosted-runners': { type: 'boolean' },
-} as const;
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 

@@ -1,4 +1,5 @@
-import { type StatementCheck, CuePolicyEvaluator, assertPolicyAllows, summariseCycloneDx } from '@provwatch/verification';
+import { type Evidence, type Statement, CuePolicyEvaluator, assertPolicyAllows, summariseCycloneDx } from '@provwatch/verification';
+import { onCliExit } from './exit-hooks';
 
 const CYCLONEDX_PREDICATE = 'https://cyclonedx.org/bom';
 
@@ -6,7 +7,10 @@ let evaluator: CuePolicyEvaluator | undefined;
 
 /** One warm CUE evaluator per process: starting the WebAssembly evaluator costs hundreds of ms. */
 function cueEvaluator(): CuePolicyEvaluator {
-  evaluator ??= new CuePolicyEvaluator();
+  if (!evaluator) {
+    evaluator = new CuePolicyEvaluator();
+    onCliExit(closePolicyEvaluator);
+  }
   return evaluator;
 }
 
@@ -14,7 +18,7 @@ function cueEvaluator(): CuePolicyEvaluator {
  * Checks after a verified attestation: a CycloneDX predicate must be a usable SBOM, and a
  * CUE policy (cosign's --policy) must accept the statement.
  */
-export function statementChecks(options: { predicateType: string; policySource?: string }): StatementCheck {
+export function statementChecks(options: { predicateType: string; policySource?: string }): (statement: Statement) => Promise<Evidence> {
   return async (statement) => {
     const details: Record<string, unknown> = {};
     if (options.predicateType === CYCLONEDX_PREDICATE) details.sbom = summariseCycloneDx(statement.predicate);

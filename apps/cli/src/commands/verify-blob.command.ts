@@ -17,22 +17,12 @@ import { UsageError } from '../cli.error';
 import { type HashedFile, MAX_EVIDENCE_FILE_BYTES, hashArtifactFile, readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
 import { KEEP_BYTES_UP_TO, digestAlgorithmsFor } from './artifact-input';
-import type { Command, CommandContext } from './command';
-import { IDENTITY_FLAGS, identityPolicyFromFlags } from './identity-flags';
-import { COMMON_FLAGS, parseFlags } from './parse-flags';
+import type { CommandContext, CommandRun } from './command';
+import { VERIFY_BLOB_FLAGS, VERIFY_CHECKSUMS_FLAGS } from './flag-tables';
+import { keyOrIdentity } from './identity-flags';
+import { parseFlags } from './parse-flags';
 
-const BLOB_FLAGS = {
-  ...COMMON_FLAGS,
-  ...IDENTITY_FLAGS,
-  bundle: { type: 'string' },
-  certificate: { type: 'string' },
-  signature: { type: 'string' },
-  'rekor-url': { type: 'string' },
-} as const;
-
-const CHECKSUMS_FLAGS = { ...BLOB_FLAGS, 'require-all': { type: 'boolean' } } as const;
-
-type BlobValues = { bundle?: string; certificate?: string; signature?: string; 'rekor-url'?: string; 'trusted-root'?: string } & Record<string, unknown>;
+type BlobValues = { bundle?: string; certificate?: string; signature?: string; key?: string; 'rekor-url'?: string; 'trusted-root'?: string } & Record<string, unknown>;
 
 /**
  * The signature part shared by verify-blob and verify-checksums: a bundle, or .pem + .sig with a
@@ -42,15 +32,21 @@ async function verifySignedFile(file: string, values: BlobValues, context: Comma
   const legacy = values.certificate !== undefined || values.signature !== undefined;
   if (legacy && values.bundle) throw new UsageError('--bundle and --certificate/--signature are mutually exclusive');
   if (!legacy && !values.bundle) throw new UsageError('either --bundle or --certificate with --signature is required');
+  if (legacy && values.key) {
+    // cosign finds a key-signed .sig in Rekor by the key's entries; provwatch verifies key
+    // signatures from bundles only (cosign sign-blob --bundle), which carry their log entry.
+    throw new UsageError('--key verifies a --bundle; a detached --signature with --key is not supported (sign with cosign sign-blob --bundle)');
+  }
   if (legacy && (!values.certificate || !values.signature)) throw new UsageError('--certificate and --signature go together');
 
-  const identity = identityPolicyFromFlags(values, context.warn);
+  const { identity, publicKey } = await keyOrIdentity(values, context.warn);
   const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
   if (values.bundle) {
     const bundle = parseBundle(await readEvidenceFile(values.bundle));
     const artifact = await hashArtifactFile(file, digestAlgorithmsFor(bundle), { keepBytesUpTo: Math.max(KEEP_BYTES_UP_TO, keepBytesUpTo) });
-    return { verdict: verifyBlobBundle(bundle, { trustRoot, artifact, identity }), artifact };
+    return { verdict: verifyBlobBundle(bundle, { trustRoot, artifact, identity, publicKey }), artifact };
   }
+  if (!identity) throw new UsageError('a --certificate/--signature pair is verified for a keyless identity');
   const certificateDer = decodeCosignCertificate(await readEvidenceFile(values.certificate!));
   const signature = decodeCosignSignature(await readEvidenceFile(values.signature!));
   const artifact = await hashArtifactFile(file, ['sha256'], { keepBytesUpTo });
@@ -63,57 +59,43 @@ async function verifySignedFile(file: string, values: BlobValues, context: Comma
 }
 
 /** `cosign verify-blob`: a bundle, or the older detached certificate + signature pair. */
-export const verifyBlobCommand: Command = {
-  name: 'verify-blob',
-  summary: 'verify a cosign blob signature (bundle, or --certificate/--signature with a Rekor lookup)',
-  usage:
-    'provwatch verify-blob FILE (--bundle B | --certificate C --signature S [--rekor-url URL]) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--trusted-root FILE] [--json]',
-  flags: BLOB_FLAGS,
-  async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, BLOB_FLAGS);
-    if (positionals.length !== 1) throw new UsageError('exactly one FILE is required');
-    return (await verifySignedFile(positionals[0], values, context)).verdict;
-  },
+export const runVerifyBlob: CommandRun = async (argv, context) => {
+  const { values, positionals } = parseFlags(argv, VERIFY_BLOB_FLAGS);
+  if (positionals.length !== 1) throw new UsageError('exactly one FILE is required');
+  return (await verifySignedFile(positionals[0], values, context)).verdict;
 };
 
 /**
  * A signed `checksums.txt` and the release files it lists: the signature first (as verify-blob),
  * then every file given must be listed with its digest (`--require-all`: and every listed file given).
  */
-export const verifyChecksumsCommand: Command = {
-  name: 'verify-checksums',
-  summary: 'verify a signed checksums.txt, then the digests of the release files it lists',
-  usage:
-    'provwatch verify-checksums CHECKSUMS_FILE FILE... (--bundle B | --certificate C --signature S) (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--require-all] [--trusted-root FILE] [--json]',
-  flags: CHECKSUMS_FLAGS,
-  async run(argv, context) {
-    const { values, positionals } = parseFlags(argv, CHECKSUMS_FLAGS);
-    if (positionals.length < 2) throw new UsageError('a CHECKSUMS_FILE and at least one FILE are required');
-    const [checksumsPath, ...files] = positionals;
-    const { verdict: signed, artifact: checksums } = await verifySignedFile(checksumsPath, values, context, MAX_EVIDENCE_FILE_BYTES);
-    if (signed.status !== 'pass') return signed;
-    try {
-      // The entries are parsed from the very bytes whose signature was verified, not from a
-      // second read of the path (which could meanwhile name another file).
-      if (!checksums.bytes || checksums.size > MAX_EVIDENCE_FILE_BYTES) {
-        throw new VerificationError('input-too-large', `${checksumsPath} is ${checksums.size} bytes; a checksums file may have ${MAX_EVIDENCE_FILE_BYTES}`);
-      }
-      const entries = parseChecksumsFile(checksums.bytes);
-      const actual = new Map<string, string>();
-      for (const file of files) {
-        const name = basename(file);
-        if (actual.has(name)) throw new VerificationError('input-unreadable', `two files named ${name} were given`);
-        actual.set(name, (await hashArtifactFile(file)).digests.sha256.toString('hex'));
-      }
-      const matches = matchChecksums(entries, actual, { requireAll: values['require-all'] });
-      const matched = matches.filter((m) => m.status === 'match').map((m) => m.name);
-      return {
-        ...signed,
-        message: `${signed.message}; ${matched.length} file(s) match checksums.txt: ${matched.join(', ')}`,
-        evidence: { ...signed.evidence, details: { ...signed.evidence.details, checksums: matches } },
-      };
-    } catch (err) {
-      return verdictFromError(err, signed.evidence);
+export const runVerifyChecksums: CommandRun = async (argv, context) => {
+  const { values, positionals } = parseFlags(argv, VERIFY_CHECKSUMS_FLAGS);
+  if (positionals.length < 2) throw new UsageError('a CHECKSUMS_FILE and at least one FILE are required');
+  const [checksumsPath, ...files] = positionals;
+  const { verdict: signed, artifact: checksums } = await verifySignedFile(checksumsPath, values, context, MAX_EVIDENCE_FILE_BYTES);
+  if (signed.status !== 'pass') return signed;
+  try {
+    // The entries are parsed from the very bytes whose signature was verified, not from a
+    // second read of the path (which could meanwhile name another file).
+    if (!checksums.bytes || checksums.size > MAX_EVIDENCE_FILE_BYTES) {
+      throw new VerificationError('input-too-large', `${checksumsPath} is ${checksums.size} bytes; a checksums file may have ${MAX_EVIDENCE_FILE_BYTES}`);
     }
-  },
+    const entries = parseChecksumsFile(checksums.bytes);
+    const actual = new Map<string, string>();
+    for (const file of files) {
+      const name = basename(file);
+      if (actual.has(name)) throw new VerificationError('input-unreadable', `two files named ${name} were given`);
+      actual.set(name, (await hashArtifactFile(file)).digests.sha256.toString('hex'));
+    }
+    const matches = matchChecksums(entries, actual, { requireAll: values['require-all'] });
+    const matched = matches.filter((m) => m.status === 'match').map((m) => m.name);
+    return {
+      ...signed,
+      message: `${signed.message}; ${matched.length} file(s) match checksums.txt: ${matched.join(', ')}`,
+      evidence: { ...signed.evidence, details: { ...signed.evidence.details, checksums: matches } },
+    };
+  } catch (err) {
+    return verdictFromError(err, signed.evidence);
+  }
 };

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { parseStatement } from '../intoto';
+import { type Statement, parseStatement } from '../intoto';
 import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, describeDigests, subjectMatchesArtifact, verifyBundle } from '../sigstore';
 import { type Evidence, type Verdict, VerificationError, passVerdict, verdictFromError } from '../verdict';
 import { type TlogSearchResult, searchCutOff } from '../rekor';
@@ -104,4 +104,42 @@ function describe(verified: VerifiedBundle): string {
   const who = verified.signer.identity ? `${verified.signer.identity} (issuer ${verified.signer.issuer})` : `key ${verified.signer.keyHint || '(no hint)'}`;
   const where = verified.tlog.map((t) => `log index ${t.logIndex}`).join(', ');
   return `signature verified: signed by ${who}${where ? `, ${where}` : ''}`;
+}
+
+/**
+ * Runs after signature, identity, predicate type and subject have been verified (a CUE policy,
+ * an SBOM's shape); throws VerificationError to fail and may add evidence details.
+ */
+export type BlobStatementCheck = (statement: Statement) => Promise<Record<string, unknown> | void>;
+
+/**
+ * `cosign verify-blob-attestation --bundle B --type T FILE`: the bundle is a DSSE attestation by
+ * the expected signer whose statement has the wanted predicate type and names the file's digest
+ * as a subject. Threats: an attestation of another type (an SBOM where provenance was asked) or
+ * of another file (a subject digest that differs) passing because the signature itself is fine.
+ */
+export async function verifyBlobAttestation(
+  bundle: Uint8Array | string | object,
+  options: SignedBlobOptions & { predicateType: string },
+  check?: BlobStatementCheck,
+): Promise<Verdict> {
+  const evidence: Evidence = { artifactDigests: artifactDigests(options.artifact), predicateType: options.predicateType };
+  try {
+    const verified = verifyBundle(bundle, options);
+    if (!verified.dsse) throw new VerificationError('envelope-invalid', 'the bundle signs a message, not an attestation (DSSE envelope)');
+    const statement = parseStatement(verified.dsse.payload, verified.dsse.payloadType);
+    if (statement.predicateType !== options.predicateType) {
+      throw new VerificationError('predicate-type-mismatch', `statement predicate type is ${statement.predicateType}, expected ${options.predicateType}`);
+    }
+    const subjects = statementEvidence(verified, options.artifact);
+    const details = (check ? await check(statement) : undefined) ?? undefined;
+    return passVerdict(`attestation ${statement.predicateType} verified: ${describe(verified).replace(/^signature verified: /, '')}`, {
+      ...evidence,
+      ...evidenceOf(verified),
+      ...subjects,
+      ...(details ? { details } : {}),
+    });
+  } catch (err) {
+    return verdictFromError(err, evidence);
+  }
 }

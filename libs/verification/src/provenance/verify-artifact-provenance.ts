@@ -1,6 +1,6 @@
 import { BUNDLE_V01_MEDIA_TYPE } from '@sigstore/bundle';
 import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
-import { assertSubjectDigest, parseStatement } from '../intoto';
+import { type Statement, assertSubjectDigest, parseStatement } from '../intoto';
 import { type RekorLogEntry, type TlogSearchResult, searchCutOff, tlogEntryFromRekor } from '../rekor';
 import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, exactly, formatSha256, verifyBundle } from '../sigstore';
 import {
@@ -55,6 +55,8 @@ export interface ArtifactProvenanceInput {
    * the user named its signer with --builder-id (repository from --source-uri).
    */
   attestation?: GitHubAttestationPolicy;
+  /** Told the statement once everything about it verified (slsa-verifier's --print-provenance). */
+  onVerifiedStatement?: (statement: Statement) => void;
 }
 
 /** `slsa-verifier verify-artifact`: signature chain, builder, source and subjects, one verdict. */
@@ -70,6 +72,7 @@ export function verifyArtifactProvenance(input: ArtifactProvenanceInput): Verdic
     const statement = parseStatement(dsse.payload, dsse.payloadType);
     for (const artifact of input.artifacts) assertSubjectDigest(statement, { sha256: artifact.sha256.toString('hex') }, artifact.name);
     const slsa = checkProvenanceRules(statement, verified.signer, input);
+    input.onVerifiedStatement?.(statement);
     return passVerdict(`verified SLSA provenance: ${input.artifacts.map((a) => a.name).join(', ')} built by ${slsa.builderId} from ${slsa.sourceUri}${slsa.sourceRef ? `@${slsa.sourceRef}` : ''}`, {
       ...evidence,
       signer: verified.signer,

@@ -1,0 +1,38 @@
+/**
+ * What each flag means, shown by `provwatch <command> --help`. Keyed by flag name: a flag means
+ * the same in every command that takes it. A test checks every flag of every table has an entry.
+ */
+export const FLAG_HELP: Readonly<Record<string, { value?: string; text: string }>> = {
+  'trusted-root': { value: 'FILE', text: 'Sigstore trusted_root.json to verify against (default: the public-good root via TUF, embedded seed offline)' },
+  json: { text: 'print the verdict with its evidence as JSON on stdout (result lines go to stderr)' },
+  help: { text: 'show this help' },
+  'certificate-identity': { value: 'ID', text: 'the exact signer identity (URI or e-mail SAN) the certificate must carry' },
+  'certificate-identity-regexp': { value: 'RE', text: 'a regular expression the signer identity must match (anchor it with ^ and $)' },
+  'certificate-oidc-issuer': { value: 'URL', text: 'the exact OIDC issuer of the signer, e.g. https://token.actions.githubusercontent.com' },
+  'certificate-oidc-issuer-regexp': { value: 'RE', text: 'a regular expression the OIDC issuer must match' },
+  'insecure-registry': { value: 'HOST:PORT', text: 'speak plain HTTP to this registry (repeatable; local registries only)' },
+  'source-uri': { value: 'github.com/OWNER/REPO', text: 'the repository the artifact must have been built from' },
+  'source-tag': { value: 'TAG', text: 'the git tag the build must have run at' },
+  'source-branch': { value: 'BRANCH', text: 'the git branch the build must have run on' },
+  'source-versioned-tag': { value: 'TAG', text: 'a semver tag; any tag of the same major version (and not lower) is accepted' },
+  'builder-id': { value: 'ID', text: 'the builder that must have signed, e.g. https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml' },
+  'print-provenance': { text: 'after PASSED, print the verified provenance statement (JSON) on stdout' },
+  'signer-workflow': { value: '[HOST/]OWNER/REPO/PATH', text: 'GitHub attestations: the workflow that must have signed (gh attestation verify)' },
+  'cert-identity': { value: 'SAN', text: 'GitHub attestations: the exact certificate SAN of the signer' },
+  repo: { value: 'OWNER/REPO', text: 'GitHub attestations: the repository whose workflow signed' },
+  owner: { value: 'OWNER', text: 'GitHub attestations: the owner whose repositories may have signed' },
+  'deny-self-hosted-runners': { text: 'GitHub attestations: refuse builds that ran on self-hosted runners' },
+  'provenance-path': { value: 'FILE', text: 'the provenance: a .intoto.jsonl (DSSE envelopes or Sigstore bundles) or a .sigstore.json bundle' },
+  'rekor-url': { value: 'URL', text: 'Rekor to search for evidence that carries no log entry of its own (default https://rekor.sigstore.dev, or REKOR_URL)' },
+  'provenance-repository': { value: 'REPO', text: 'another repository holding the image attestations (repeatable, comma-separated; or COSIGN_REPOSITORY)' },
+  'signatures-repository': { value: 'REPO', text: 'another repository holding the image signatures (repeatable, comma-separated; or COSIGN_REPOSITORY)' },
+  'attestations-repository': { value: 'REPO', text: 'another repository holding the image attestations (repeatable, comma-separated; or COSIGN_REPOSITORY)' },
+  policy: { value: 'FILE.cue', text: 'a CUE policy the attestation statement must satisfy (cosign --policy)' },
+  type: { value: 'TYPE', text: 'the predicate type: slsaprovenance, slsaprovenance1, cyclonedx, spdxjson, vuln, custom, or a URI' },
+  bundle: { value: 'FILE', text: 'the Sigstore bundle (.sigstore.json)' },
+  certificate: { value: 'FILE', text: 'the signing certificate (.pem, cosign sign-blob --output-certificate)' },
+  signature: { value: 'FILE', text: 'the detached signature (.sig, base64)' },
+  key: { value: 'FILE', text: 'a PEM public key that must have made the signature (instead of a keyless identity)' },
+  'require-all': { text: 'every file listed in the checksums file must also be given and match' },
+  staging: { text: 'the bundle is from Sigstore staging (needs --trusted-root with the staging root)' },
+};
