@@ -92,9 +92,9 @@ export const COMMANDS: Command[] = [
     name: 'verify',
     summary: 'verify cosign signatures of a container image (cosign verify flags)',
     usage:
-      'provwatch verify IMAGE (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--signatures-repository REPO] [--insecure-registry HOST:PORT] [--trusted-root FILE] [--json]',
+      'provwatch verify IMAGE ((--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) | --key PEM) [--signatures-repository REPO] [--insecure-registry HOST:PORT] [--trusted-root FILE] [--json]',
     flags: VERIFY_FLAGS,
-    examples: [`provwatch verify ghcr.io/natrontech/pbs-exporter:v0.7.0 --signatures-repository ghcr.io/natrontech/signatures ${IDENTITY_EXAMPLE}`],
+    examples: [`provwatch verify ghcr.io/natrontech/pbs-exporter:v0.7.0 --signatures-repository ghcr.io/natrontech/signatures ${IDENTITY_EXAMPLE}`, 'provwatch verify registry.example.com/team/app:v1.2.0 --key cosign.pub'],
     passLine: COSIGN_PASSED,
     load: () => require('./verify.command').runVerify,
   },
@@ -102,7 +102,7 @@ export const COMMANDS: Command[] = [
     name: 'verify-attestation',
     summary: 'verify cosign attestations of a container image, optionally against a CUE policy',
     usage:
-      'provwatch verify-attestation IMAGE --type slsaprovenance|slsaprovenance1|cyclonedx|URI [--policy FILE.cue] (--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) [--attestations-repository REPO] [--insecure-registry HOST:PORT] [--trusted-root FILE] [--json]',
+      'provwatch verify-attestation IMAGE --type slsaprovenance|slsaprovenance1|cyclonedx|URI [--policy FILE.cue] ((--certificate-identity ID | --certificate-identity-regexp RE) (--certificate-oidc-issuer URL | --certificate-oidc-issuer-regexp RE) | --key PEM) [--attestations-repository REPO] [--insecure-registry HOST:PORT] [--trusted-root FILE] [--json]',
     flags: VERIFY_ATTESTATION_FLAGS,
     examples: [`provwatch verify-attestation ghcr.io/natrontech/pbs-exporter:v0.9.0 --type cyclonedx --policy policy-sbom.cue ${IDENTITY_EXAMPLE}`],
     passLine: COSIGN_PASSED,

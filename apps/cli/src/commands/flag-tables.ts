@@ -94,6 +94,7 @@ export const VERIFY_FLAGS = {
   ...COMMON_FLAGS,
   ...IDENTITY_FLAGS,
   ...IMAGE_FLAGS,
+  key: { type: 'string' },
   'signatures-repository': { type: 'string', multiple: true },
 } as const satisfies FlagTable;
 
@@ -101,6 +102,7 @@ export const VERIFY_ATTESTATION_FLAGS = {
   ...COMMON_FLAGS,
   ...IDENTITY_FLAGS,
   ...IMAGE_FLAGS,
+  key: { type: 'string' },
   type: { type: 'string' },
   policy: { type: 'string' },
   'attestations-repository': { type: 'string', multiple: true },

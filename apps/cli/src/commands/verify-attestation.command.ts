@@ -4,7 +4,7 @@ import { readEvidenceFile } from '../io/local-files';
 import { loadTrustRoot } from '../io/trust-root.loader';
 import type { CommandRun } from './command';
 import { VERIFY_ATTESTATION_FLAGS } from './flag-tables';
-import { identityPolicyFromFlags } from './identity-flags';
+import { keyOrIdentity } from './identity-flags';
 import { imageArgument, imageEvidenceCollector, repositories } from './image-flags';
 import { parseFlags } from './parse-flags';
 import { predicateTypeFlag } from './predicate-types';
@@ -18,7 +18,7 @@ export const runVerifyAttestation: CommandRun = async (argv, context) => {
   const attestationRepositories = repositories('attestations-repository', values['attestations-repository'], context.env);
   if (!values.type) throw new UsageError('--type is required');
   const predicateType = predicateTypeFlag(values.type);
-  const identity = identityPolicyFromFlags(values, context.warn);
+  const { identity, publicKey } = await keyOrIdentity(values, context.warn);
   const policySource = values.policy ? (await readEvidenceFile(values.policy, 1024 * 1024)).toString('utf8') : undefined;
   const trustRoot = await loadTrustRoot(values['trusted-root'], context.warn);
   const collected = await imageEvidenceCollector(values, context.env, context.warn).collect({
@@ -26,5 +26,5 @@ export const runVerifyAttestation: CommandRun = async (argv, context) => {
     attestationRepositories,
   });
   const check: StatementCheck = statementChecks({ predicateType, policySource });
-  return verifyImageAttestations(collected.attestations, collected.digest, predicateType, { trustRoot, identity }, check);
+  return verifyImageAttestations(collected.attestations, collected.digest, predicateType, { trustRoot, identity, publicKey }, check);
 };

@@ -34,10 +34,11 @@ interface CosignBundleAnnotation {
  * is the leaf (the chain annotation is not trusted: intermediates come from the trust root), the
  * `dev.sigstore.cosign/bundle` annotation is the Rekor entry with its SET, and the content is a
  * message signature over the simple-signing payload (`.sig`) or the DSSE envelope itself (`.att`).
+ * `keyed`: the layer is checked against a public key instead, so the bundle carries a key hint.
  */
-export function bundleFromCosignLayer(layer: CosignLayer): Record<string, unknown> {
+export function bundleFromCosignLayer(layer: CosignLayer, options: { keyed?: boolean } = {}): Record<string, unknown> {
   const certificatePem = layer.annotations[COSIGN_ANNOTATIONS.certificate];
-  if (!certificatePem) {
+  if (!certificatePem && !options.keyed) {
     throw new VerificationError('certificate-invalid', 'the cosign layer has no certificate annotation (key-based signatures need --key)');
   }
   const rawBundle = layer.annotations[COSIGN_ANNOTATIONS.bundle];
@@ -58,8 +59,10 @@ export function bundleFromCosignLayer(layer: CosignLayer): Record<string, unknow
     logID: annotation.Payload.logID,
     verification: { signedEntryTimestamp: annotation.SignedEntryTimestamp },
   });
+  // Verified with a key (cosign verify --key): the key given decides, and a certificate the layer
+  // may also carry is not consulted (threat: a layer's own certificate vouching for itself).
   const verificationMaterial = {
-    x509CertificateChain: { certificates: [{ rawBytes: decodeCosignCertificate(certificatePem).toString('base64') }] },
+    ...(options.keyed ? { publicKey: { hint: '' } } : { x509CertificateChain: { certificates: [{ rawBytes: decodeCosignCertificate(certificatePem!).toString('base64') }] } }),
     tlogEntries: [tlogEntry],
     timestampVerificationData: { rfc3161Timestamps: [] },
   };

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { type Statement, findSubjectByDigest, parseStatement } from '../intoto';
 import { type IdentityPolicy, type SigstoreTrustRoot, type VerifiedBundle, artifactFromBytes, verifyBundle } from '../sigstore';
 import { EvidenceMissingError, VerificationError } from '../verdict';
@@ -14,7 +15,10 @@ export type ImageEvidence =
 
 export interface ImageVerificationOptions {
   trustRoot: SigstoreTrustRoot;
-  identity: IdentityPolicy;
+  /** Who must have signed (keyless). Required unless `publicKey` is given. */
+  identity?: IdentityPolicy;
+  /** cosign verify --key: the key that must have signed, instead of a keyless identity. */
+  publicKey?: KeyObject;
 }
 
 export interface VerifiedImageEvidence {
@@ -35,7 +39,7 @@ export function verifyImageSignature(evidence: ImageEvidence, imageDigest: strin
     if (evidence.layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
       throw new VerificationError('statement-invalid', `signature layer has media type ${evidence.layer.mediaType}, not simple signing`);
     }
-    const verified = verifyBundle(bundleFromCosignLayer(evidence.layer), {
+    const verified = verifyBundle(bundleFromCosignLayer(evidence.layer, { keyed: options.publicKey !== undefined }), {
       ...options,
       artifact: artifactFromBytes(evidence.layer.blob),
     });
@@ -55,7 +59,7 @@ export function verifyImageAttestation(
   predicateType: string,
   options: ImageVerificationOptions,
 ): VerifiedImageEvidence {
-  const bundle = evidence.format === 'cosign-layer' ? bundleFromCosignLayer(evidence.layer) : evidence.bundle;
+  const bundle = evidence.format === 'cosign-layer' ? bundleFromCosignLayer(evidence.layer, { keyed: options.publicKey !== undefined }) : evidence.bundle;
   const loggedEnvelope = evidence.format === 'cosign-layer' ? evidence.layer.blob : undefined;
   const verified = verifyBundle(bundle, { ...options, loggedEnvelope });
   if (!verified.dsse) throw new VerificationError('envelope-invalid', 'the attestation is not a DSSE envelope');

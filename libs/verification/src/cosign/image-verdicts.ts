@@ -1,3 +1,4 @@
+import type { VerifiedBundle } from '../sigstore';
 import type { Statement } from '../intoto';
 import { type Evidence, type Verdict, passVerdict, verdictFromError } from '../verdict';
 import {
@@ -26,7 +27,7 @@ function evidenceFrom(digest: string, verified: VerifiedImageEvidence[]): Eviden
 export function verifyImageSignatures(candidates: ImageEvidence[], digest: string, options: ImageVerificationOptions): Verdict {
   try {
     const verified = allVerified(candidates, (e) => verifyImageSignature(e, digest, options), 'signature');
-    return passVerdict(`image ${digest} signed by ${verified[0].verified.signer.identity}`, evidenceFrom(digest, verified));
+    return passVerdict(`image ${digest} signed by ${signerName(verified[0].verified)}`, evidenceFrom(digest, verified));
   } catch (err) {
     return verdictFromError(err, { artifactDigests: { image: digest } });
   }
@@ -56,7 +57,7 @@ export async function verifyImageAttestations(
     let extra: Evidence = {};
     for (const v of verified) extra = { ...extra, ...((check ? await check(v.statement!, v) : undefined) ?? {}) };
     const base = evidenceFrom(digest, verified);
-    return passVerdict(`attestation ${predicateType} for ${digest} verified (signed by ${verified[0].verified.signer.identity})`, {
+    return passVerdict(`attestation ${predicateType} for ${digest} verified (signed by ${signerName(verified[0].verified)})`, {
       ...base,
       ...extra,
       details: { ...base.details, ...extra.details },
@@ -64,4 +65,9 @@ export async function verifyImageAttestations(
   } catch (err) {
     return verdictFromError(err, { artifactDigests: { image: digest }, predicateType });
   }
+}
+
+/** The keyless identity, or the key (cosign --key) that signed. */
+function signerName(verified: VerifiedBundle): string {
+  return verified.signer.identity ? verified.signer.identity : `the given key${verified.signer.keyHint ? ` (${verified.signer.keyHint})` : ''}`;
 }
