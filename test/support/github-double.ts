@@ -76,6 +76,8 @@ export class GitHubDouble {
   readonly bundleOverrides = new Map<string, object>();
   /** Attestation items per page when the request names no `per_page` (GitHub's default is 30). */
   attestationsPerPage = 30;
+  /** The most items a page holds whatever `per_page` asks (GitHub's is 100). */
+  attestationsMaxPerPage = 100;
   /** `owner/repo` -> tag -> where it points now, over what the releases' `commit` says (a moved tag). */
   readonly tags = new Map<string, Map<string, DoubleTag>>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
@@ -84,6 +86,8 @@ export class GitHubDouble {
   readonly pathFaults: Array<{ path: RegExp; fault: PathFault }> = [];
   /** GitHub's asset `digest` field ("sha256:..."), sent unless a test turns it off. */
   sendDigests = true;
+  /** Releases' `immutable` field, sent unless a test turns it off (GitHub Enterprise Server before it existed). */
+  sendImmutable = true;
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
   delayMs = 0;
   private hanging: ServerResponse[] = [];
@@ -230,7 +234,7 @@ export class GitHubDouble {
       this.charge();
       const list = this.attestations.get(m[3]);
       if (!list) return send(404, { message: 'Not Found' });
-      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? this.attestationsPerPage), 100);
+      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? this.attestationsPerPage), this.attestationsMaxPerPage);
       const after = url.searchParams.get('after');
       const start = after === null ? 0 : Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^idx:/, ''));
       if (!Number.isSafeInteger(start) || start < 0) return send(400, { message: 'Invalid cursor' });
@@ -306,7 +310,7 @@ export class GitHubDouble {
       name: r.tag,
       draft: r.draft ?? false,
       prerelease: r.prerelease ?? false,
-      immutable: r.immutable ?? false,
+      ...(this.sendImmutable ? { immutable: r.immutable ?? false } : {}),
       published_at: r.publishedAt,
       assets: r.assets.map((a) => ({
         id: a.id,

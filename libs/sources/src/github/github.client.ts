@@ -406,6 +406,8 @@ export function snappyDecode(input: Buffer, limit: number, what: string): Buffer
     length += (byte & 0x7f) * 2 ** shift;
     if ((byte & 0x80) === 0) break;
   }
+  // The format caps a block at 2^32 - 1 bytes; more is no snappy block.
+  if (length > 0xffff_ffff) throw bad('length');
   if (length > limit) throw new SourceError('registry-too-large', `${what}: bundle larger than ${limit} bytes`);
   const out = Buffer.alloc(length);
   let at = 0;
