@@ -78,6 +78,8 @@ export class GitHubDouble {
   attestationsPerPage = 30;
   /** The most items a page holds whatever `per_page` asks (GitHub's is 100). */
   attestationsMaxPerPage = 100;
+  /** The same for release pages (lowered by tests to spread few releases over several pages). */
+  releasesMaxPerPage = 100;
   /** `owner/repo` -> tag -> where it points now, over what the releases' `commit` says (a moved tag). */
   readonly tags = new Map<string, Map<string, DoubleTag>>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
@@ -173,7 +175,7 @@ export class GitHubDouble {
       const releases = repo ? this.repos.get(repo) : undefined;
       if (!repo || !releases) return this.charge(), send(404, { message: 'Not Found' });
       const [owner, name] = repo.split('/');
-      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.releasesMaxPerPage);
       const page = Number(url.searchParams.get('page') ?? 1);
       const sorted = [...releases].sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
       const body = JSON.stringify(sorted.slice((page - 1) * perPage, page * perPage).map((r) => this.releaseJson(owner, name, r)));
