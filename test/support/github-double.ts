@@ -74,6 +74,8 @@ export class GitHubDouble {
   bundleEncoding: 'snappy' | 'json' = 'snappy';
   /** Bundles served at a `bundle_url` instead of the listed one (a forged or swapped blob). */
   readonly bundleOverrides = new Map<string, object>();
+  /** Serves each `bundle_url` bundle this much later (slow blob storage). */
+  bundleDelayMs = 0;
   /** Attestation items per page when the request names no `per_page` (GitHub's default is 30). */
   attestationsPerPage = 30;
   /** The most items a page holds whatever `per_page` asks (GitHub's is 100). */
@@ -267,8 +269,13 @@ export class GitHubDouble {
       }
       const json = Buffer.from(JSON.stringify(bundle));
       const body = this.bundleEncoding === 'snappy' ? snappyLiterals(json) : json;
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
-      res.end(body);
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        res.end(body);
+      };
+      if (this.bundleDelayMs > 0) setTimeout(answer, this.bundleDelayMs);
+      else answer();
       return;
     }
     const m = /^\/assets\/(\d+)/.exec(req.url ?? '');

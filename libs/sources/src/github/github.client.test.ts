@@ -28,6 +28,7 @@ beforeEach(() => {
   gh.bundleEncoding = 'snappy';
   gh.attestationsPerPage = 30;
   gh.attestationsMaxPerPage = 100;
+  gh.bundleDelayMs = 0;
   gh.pathFaults.length = 0;
   gh.requests.length = 0;
   gh.rateLimit.remaining = 5000;
@@ -213,6 +214,19 @@ describe('GitHubClient against the API double', () => {
       gh.attestations.set(hex, [item, item]);
       gh.bundleOverrides.set(`${hex}/1`, []);
       await assert.rejects(client().getAttestations('slsa-framework', 'example-package', hex), (err: unknown) => code('github-bad-response')(err) && !/secret-presigned/.test((err as Error).message));
+    });
+
+    test('a slow bundle_url, or many, cannot hold the lookup past its deadline: an error, not a partial list', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestations.set(hex, [bundle()]);
+      gh.bundleDelayMs = 1000;
+      await assert.rejects(client({ timeoutMs: 200 }).getAttestations('slsa-framework', 'example-package', hex), code('github-unavailable'));
+      // Each answer inside the request deadline, all of them together not inside three.
+      gh.bundleDelayMs = 150;
+      gh.attestations.set(hex, Array.from({ length: 6 }, (_, i) => ({ ...bundle(), n: i })));
+      const started = Date.now();
+      await assert.rejects(client({ timeoutMs: 200 }).getAttestations('slsa-framework', 'example-package', hex), code('github-unavailable'));
+      assert.ok(Date.now() - started < 2000, 'ended near its deadline');
     });
 
     test('the attestations link may not leave the API host', async () => {

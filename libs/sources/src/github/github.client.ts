@@ -67,6 +67,8 @@ export type TagResolution =
 const MAX_ATTESTATION_PAGES = 5;
 /** Bundles kept per digest, over all pages. */
 const MAX_ATTESTATIONS = 100;
+/** A whole lookup (every page and every bundle_url) ends within this many request deadlines. */
+const ATTESTATION_LOOKUP_DEADLINES = 3;
 const DEFAULT_MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 
 /** Annotated tags may point at tags; real ones nest once. More is a loop or an attack on our time. */
@@ -193,6 +195,8 @@ export class GitHubClient {
   async getAttestations(owner: string, repo: string, sha256Hex: string): Promise<object[]> {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new SourceError('invalid-reference', 'attestation lookups take a sha256 hex digest');
     const bundles: object[] = [];
+    // Many slow bundle_urls must not hold a verify job for page count x bundles x deadline.
+    const deadline = Date.now() + ATTESTATION_LOOKUP_DEADLINES * this.http.timeoutMs;
     let next: URL | undefined = this.url(`repos/${segment(owner)}/${segment(repo)}/attestations/sha256:${sha256Hex}?per_page=100`);
     for (let page = 0; next && page < MAX_ATTESTATION_PAGES && bundles.length < MAX_ATTESTATIONS; page++) {
       const opened = await this.open(next);
@@ -207,7 +211,7 @@ export class GitHubClient {
       for (const item of doc.attestations as Array<{ bundle?: unknown; bundle_url?: unknown } | null>) {
         if (bundles.length >= MAX_ATTESTATIONS) break;
         if (typeof item?.bundle === 'object' && item.bundle !== null) bundles.push(item.bundle);
-        else if (typeof item?.bundle_url === 'string') bundles.push(await this.fetchBundle(item.bundle_url, opened.what));
+        else if (typeof item?.bundle_url === 'string') bundles.push(await this.fetchBundle(item.bundle_url, opened.what, deadline));
       }
       next = link ? this.sameHost(link, opened.what) : undefined;
     }
@@ -220,7 +224,7 @@ export class GitHubClient {
    * http (refused unless the host is listed insecure), a huge or endless body (size limit after
    * decompression, one deadline for the whole read). The URL's query is a credential: never logged.
    */
-  private async fetchBundle(raw: string, listedBy: string): Promise<object> {
+  private async fetchBundle(raw: string, listedBy: string, deadline: number): Promise<object> {
     let url: URL;
     try {
       url = new URL(raw);
@@ -231,12 +235,14 @@ export class GitHubClient {
     if (!(url.protocol === 'https:' || (url.protocol === 'http:' && this.http.insecureHosts.has(url.host.toLowerCase()))) || url.username !== '' || url.password !== '') {
       throw new SourceError('github-bad-response', `${listedBy}: refused bundle_url ${url.protocol}//${url.host} (https only, plain http only for insecure hosts)`);
     }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new SourceError('github-unavailable', `${listedBy}: attestation bundles not read within ${(ATTESTATION_LOOKUP_DEADLINES * this.http.timeoutMs) / 1000}s`);
     let opened: OpenResponse;
     try {
       opened = await openRequest(
         { method: 'GET', url, headers: { accept: 'application/json, application/octet-stream' }, authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined },
         this.http,
-        new Watchdog(this.http.timeoutMs),
+        new Watchdog(Math.min(this.http.timeoutMs, remaining)),
       );
     } catch (err) {
       if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', `${where}: no answer in time`);
