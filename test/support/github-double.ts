@@ -36,8 +36,9 @@ export interface DoubleRelease {
 }
 
 /**
- * How attestation items carry their bundle: `both` (2022-11-28 today: inline and `bundle_url`),
- * `url-only` (what API version 2026-03-10 answers, also chosen by that request header), `inline`.
+ * How attestation items carry their bundle: `both` (inline and `bundle_url`, API 2022-11-28 until
+ * mid 2026), `url-only` (`bundle: null` and a `bundle_url`: API 2026-03-10, chosen by that request
+ * header too, and what github.com answers for 2022-11-28 as well since July 2026), `inline`.
  */
 export type AttestationShape = 'both' | 'url-only' | 'inline';
 
@@ -245,7 +246,8 @@ export class GitHubDouble {
       const shape: AttestationShape = req.headers['x-github-api-version'] === '2026-03-10' ? 'url-only' : this.attestationShape;
       const items = list.slice(start, start + perPage).map((bundle, i) => {
         const bundleUrl = `http://${this.storageHost}/attestation-bundles/${m![3]}/${start + i}?se=2099-01-01&sig=secret-presigned`;
-        return { ...(shape === 'url-only' ? {} : { bundle }), repository_id: this.repoId(`${m![1]}/${m![2]}`), ...(shape === 'inline' ? {} : { bundle_url: bundleUrl }) };
+        // GitHub answers `bundle: null` when the bundle lives only at its bundle_url.
+        return { bundle: shape === 'url-only' ? null : bundle, repository_id: this.repoId(`${m![1]}/${m![2]}`), ...(shape === 'inline' ? {} : { bundle_url: bundleUrl }) };
       });
       const headers: Record<string, string> = {};
       if (start + perPage < list.length) {
@@ -271,7 +273,7 @@ export class GitHubDouble {
       const body = this.bundleEncoding === 'snappy' ? snappyLiterals(json) : json;
       const answer = () => {
         if (res.destroyed) return;
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+        res.writeHead(200, { 'content-type': this.bundleEncoding === 'snappy' ? 'application/x-snappy' : 'application/json', 'content-length': String(body.length) });
         res.end(body);
       };
       if (this.bundleDelayMs > 0) setTimeout(answer, this.bundleDelayMs);

@@ -214,6 +214,10 @@ describe('GitHubClient against the API double', () => {
       gh.attestations.set(hex, [item, item]);
       gh.bundleOverrides.set(`${hex}/1`, []);
       await assert.rejects(client().getAttestations('slsa-framework', 'example-package', hex), (err: unknown) => code('github-bad-response')(err) && !/secret-presigned/.test((err as Error).message));
+      // An item with neither a bundle nor a bundle_url is listed evidence that cannot be read.
+      gh.attestationShape = 'inline';
+      gh.attestations.set(hex, [null as unknown as object]);
+      await assert.rejects(client().getAttestations('slsa-framework', 'example-package', hex), code('github-bad-response'));
     });
 
     test('a slow bundle_url, or many, cannot hold the lookup past its deadline: an error, not a partial list', async () => {

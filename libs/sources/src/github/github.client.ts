@@ -187,8 +187,9 @@ export class GitHubClient {
 
   /**
    * Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these).
-   * Both shapes of an item are read: the bundle inline (`bundle`, API 2022-11-28) or only a
-   * `bundle_url` to fetch it from (API 2026-03-10, which drops the inline copy). Pages follow the
+   * Both shapes of an item are read: the bundle inline (`bundle`, API 2022-11-28 until mid 2026)
+   * or `bundle: null` and a `bundle_url` to fetch it from (API 2026-03-10, and github.com for
+   * 2022-11-28 too since July 2026). Pages follow the
    * `after` cursor of the Link header, on the API host only, at most MAX_ATTESTATION_PAGES. What
    * comes back is untrusted: the verifier checks every bundle's signature and subject digest.
    */
@@ -212,6 +213,8 @@ export class GitHubClient {
         if (bundles.length >= MAX_ATTESTATIONS) break;
         if (typeof item?.bundle === 'object' && item.bundle !== null) bundles.push(item.bundle);
         else if (typeof item?.bundle_url === 'string') bundles.push(await this.fetchBundle(item.bundle_url, opened.what, deadline));
+        // Listed but unreadable is not "none": skipping it could turn forged-away evidence into a quiet gap.
+        else throw new SourceError('github-bad-response', `${opened.what}: an attestation with neither bundle nor bundle_url`);
       }
       next = link ? this.sameHost(link, opened.what) : undefined;
     }
