@@ -190,9 +190,11 @@ export class GitHubDouble {
       // As GitHub links them: by repository id, not owner/name, with prev/first and next/last.
       const last = Math.max(1, Math.ceil(sorted.length / perPage));
       const pageUrl = (n: number) => `<${this.url}/repositories/${this.repoId(repo)}/releases?per_page=${perPage}&page=${n}>`;
+      // In GitHub's order (recorded traffic): prev, next, last, first.
       const links = [
-        ...(page > 1 ? [`${pageUrl(page - 1)}; rel="prev"`, `${pageUrl(1)}; rel="first"`] : []),
+        ...(page > 1 ? [`${pageUrl(page - 1)}; rel="prev"`] : []),
         ...(page < last ? [`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(last)}; rel="last"`] : []),
+        ...(page > 1 ? [`${pageUrl(1)}; rel="first"`] : []),
       ];
       if (links.length > 0) headers.link = links.join(', ');
       return send(200, body, headers);
