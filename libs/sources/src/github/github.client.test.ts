@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { vector } from '../../../../test/support/vectors';
 import { SourceError } from '../source.error';
-import { GitHubClient, snappyDecode } from './github.client';
+import { GitHubClient, snappyDecode, snappyUncompress } from './github.client';
 
 const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
 const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
@@ -250,6 +250,14 @@ describe('GitHubClient against the API double', () => {
     assert.throws(() => snappyDecode(block, 11, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'registry-too-large');
     assert.throws(() => snappyDecode(Buffer.from([12, (3 - 1) << 2, 0x61, 0x62, 0x63, ((9 - 4) << 2) | 1, 4]), 100, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'github-bad-response');
     assert.throws(() => snappyDecode(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]), 2 ** 40, 'x'), SourceError);
+    // The framing format: stream identifier, a compressed chunk (that block), an uncompressed one.
+    const chunk = (type: number, data: Buffer) => Buffer.concat([Buffer.from([type, data.length & 0xff, (data.length >> 8) & 0xff, data.length >> 16]), data]);
+    const crc = Buffer.alloc(4); // not checked: the bundle's signature is
+    const framed = Buffer.concat([Buffer.from([0xff, 6, 0, 0]), Buffer.from('sNaPpY'), chunk(0x00, Buffer.concat([crc, block])), chunk(0xfe, Buffer.alloc(3)), chunk(0x01, Buffer.concat([crc, Buffer.from('!')]))]);
+    assert.equal(snappyUncompress(framed, 100, 'x').toString(), 'abcabcabcabc!');
+    assert.equal(snappyUncompress(block, 100, 'x').toString(), 'abcabcabcabc');
+    assert.throws(() => snappyUncompress(framed, 12, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'registry-too-large');
+    assert.throws(() => snappyUncompress(Buffer.concat([framed, chunk(0x02, crc)]), 100, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'github-bad-response');
   });
 
   test('owner and repository names are checked before any request', async () => {

@@ -267,7 +267,7 @@ export class GitHubClient {
     // GitHub stores these bundles snappy-compressed (as `gh attestation` reads them); plain JSON
     // is accepted as well. A snappy block starts with its length varint, which is `{` only for
     // exactly 123 bytes: JSON is tried first when it looks like JSON, snappy otherwise or after.
-    const bundle = (body[0] === 0x7b ? parseJson(body) : undefined) ?? parseJson(snappyDecode(body, this.maxBundleBytes, where));
+    const bundle = (body[0] === 0x7b ? parseJson(body) : undefined) ?? parseJson(snappyUncompress(body, this.maxBundleBytes, where));
     if (typeof bundle !== 'object' || bundle === null || Array.isArray(bundle)) throw new SourceError('github-bad-response', `${where}: not a JSON bundle`);
     return bundle;
   }
@@ -398,6 +398,39 @@ function toRelease(raw: any, where: string): GitHubRelease {
       return { id: a.id, name: a.name, size: a.size, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', updatedAt: a.updated_at, ...(digest ? { digest } : {}) };
     }),
   };
+}
+
+const SNAPPY_STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
+
+/**
+ * A snappy body in either of its two forms: the raw block (what Go's `snappy.Decode` reads, and
+ * `gh attestation` with it) or the framing format (`sNaPpY` stream of chunks), in case storage
+ * ever serves that. Chunk checksums are not verified: the bundle's own signature is.
+ */
+export function snappyUncompress(input: Buffer, limit: number, what: string): Buffer {
+  if (!input.subarray(0, SNAPPY_STREAM_ID.length).equals(SNAPPY_STREAM_ID)) return snappyDecode(input, limit, what);
+  const bad = (why: string) => new SourceError('github-bad-response', `${what}: not a snappy stream (${why})`);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (let pos = 0; pos < input.length; ) {
+    if (pos + 4 > input.length) throw bad('chunk header');
+    const type = input[pos];
+    const length = input.readUIntLE(pos + 1, 3);
+    const data = input.subarray(pos + 4, pos + 4 + length);
+    if (data.length !== length) throw bad('chunk length');
+    pos += 4 + length;
+    if (type === 0xff) {
+      if (!data.equals(SNAPPY_STREAM_ID.subarray(4))) throw bad('stream identifier');
+      continue;
+    }
+    if (type >= 0x80) continue; // padding and skippable chunks
+    if ((type !== 0x00 && type !== 0x01) || length < 4) throw bad(`chunk type ${type}`);
+    const chunk = type === 0x00 ? snappyDecode(data.subarray(4), limit - total, what) : data.subarray(4);
+    total += chunk.length;
+    if (total > limit) throw new SourceError('registry-too-large', `${what}: bundle larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
 }
 
 /**
