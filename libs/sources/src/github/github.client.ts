@@ -189,9 +189,9 @@ export class GitHubClient {
    * Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these).
    * Both shapes of an item are read: the bundle inline (`bundle`, API 2022-11-28 until mid 2026)
    * or `bundle: null` and a `bundle_url` to fetch it from (API 2026-03-10, and github.com for
-   * 2022-11-28 too since July 2026). Pages follow the
-   * `after` cursor of the Link header, on the API host only, at most MAX_ATTESTATION_PAGES. What
-   * comes back is untrusted: the verifier checks every bundle's signature and subject digest.
+   * 2022-11-28 too since July 2026). Pages follow the `after` cursor of the Link header, on the
+   * API host only, at most MAX_ATTESTATION_PAGES. What comes back is untrusted: the verifier
+   * checks every bundle's signature and subject digest.
    */
   async getAttestations(owner: string, repo: string, sha256Hex: string): Promise<object[]> {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new SourceError('invalid-reference', 'attestation lookups take a sha256 hex digest');
