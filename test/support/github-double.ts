@@ -7,6 +7,12 @@ import type { AddressInfo } from 'node:net';
  * pagination, strong ETags and 304s that cost no rate limit, rate-limit headers, asset downloads
  * that redirect to a second "storage" server (another host for the client), and the attestations
  * API. Tests script faults and changes, and read what was requested.
+ *
+ * Shapes follow GitHub's REST description and recorded traffic: release pages after the first
+ * are linked by repository id (`/repositories/<id>/releases?page=N`, with `next` and `last`),
+ * attestation pages by an opaque `after` cursor, attestation items carry the bundle inline and a
+ * `bundle_url` on blob storage (API 2022-11-28) or only the `bundle_url` (API 2026-03-10), and
+ * releases carry `immutable`.
  */
 export interface DoubleAsset {
   id: number;
@@ -25,7 +31,16 @@ export interface DoubleRelease {
   assets: DoubleAsset[];
   /** The commit the release's tag points at (`git/ref/tags/<tag>`); without it the tag is unknown (404). */
   commit?: string;
+  /** GitHub's `immutable` flag; sent as false unless set, as GitHub does for ordinary releases. */
+  immutable?: boolean;
 }
+
+/**
+ * How attestation items carry their bundle: `both` (inline and `bundle_url`, API 2022-11-28 until
+ * mid 2026), `url-only` (`bundle: null` and a `bundle_url`: API 2026-03-10, chosen by that request
+ * header too, and what github.com answers for 2022-11-28 as well since July 2026), `inline`.
+ */
+export type AttestationShape = 'both' | 'url-only' | 'inline';
 
 /** A tag as `git/ref/tags/<tag>` answers it: a lightweight tag names the commit, an annotated one a tag object. */
 export interface DoubleTag {
@@ -55,6 +70,19 @@ export class GitHubDouble {
   readonly requests: RecordedRequest[] = [];
   readonly repos = new Map<string, DoubleRelease[]>();
   readonly attestations = new Map<string, object[]>();
+  attestationShape: AttestationShape = 'both';
+  /** How the storage host serves a `bundle_url` bundle: snappy-compressed JSON (GitHub's) or plain JSON. */
+  bundleEncoding: 'snappy' | 'json' = 'snappy';
+  /** Bundles served at a `bundle_url` instead of the listed one (a forged or swapped blob). */
+  readonly bundleOverrides = new Map<string, object>();
+  /** Serves each `bundle_url` bundle this much later (slow blob storage). */
+  bundleDelayMs = 0;
+  /** Attestation items per page when the request names no `per_page` (GitHub's default is 30). */
+  attestationsPerPage = 30;
+  /** The most items a page holds whatever `per_page` asks (GitHub's is 100). */
+  attestationsMaxPerPage = 100;
+  /** The same for release pages (lowered by tests to spread few releases over several pages). */
+  releasesMaxPerPage = 100;
   /** `owner/repo` -> tag -> where it points now, over what the releases' `commit` says (a moved tag). */
   readonly tags = new Map<string, Map<string, DoubleTag>>();
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
@@ -63,9 +91,13 @@ export class GitHubDouble {
   readonly pathFaults: Array<{ path: RegExp; fault: PathFault }> = [];
   /** GitHub's asset `digest` field ("sha256:..."), sent unless a test turns it off. */
   sendDigests = true;
+  /** Releases' `immutable` field, sent unless a test turns it off (GitHub Enterprise Server before it existed). */
+  sendImmutable = true;
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
   delayMs = 0;
   private hanging: ServerResponse[] = [];
+  /** GitHub's numeric repository ids, assigned on first use: later release pages are linked by them. */
+  private readonly repoIds = new Map<string, number>();
 
   private constructor(
     private readonly api: Server,
@@ -140,19 +172,31 @@ export class GitHubDouble {
     }
 
     let m = /^\/repos\/([^/]+)\/([^/]+)\/releases$/.exec(url.pathname);
-    if (m) {
-      const releases = this.repos.get(`${m[1]}/${m[2]}`);
-      if (!releases) return this.charge(), send(404, { message: 'Not Found' });
-      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), 100);
+    const byId = /^\/repositories\/(\d+)\/releases$/.exec(url.pathname);
+    if (m || byId) {
+      const repo = m ? `${m[1]}/${m[2]}` : [...this.repoIds].find(([, id]) => id === Number(byId![1]))?.[0];
+      const releases = repo ? this.repos.get(repo) : undefined;
+      if (!repo || !releases) return this.charge(), send(404, { message: 'Not Found' });
+      const [owner, name] = repo.split('/');
+      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.releasesMaxPerPage);
       const page = Number(url.searchParams.get('page') ?? 1);
       const sorted = [...releases].sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
-      const body = JSON.stringify(sorted.slice((page - 1) * perPage, page * perPage).map((r) => this.releaseJson(m![1], m![2], r)));
+      const body = JSON.stringify(sorted.slice((page - 1) * perPage, page * perPage).map((r) => this.releaseJson(owner, name, r)));
       const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
       // Conditional requests answered 304 do not count against the rate limit, as on GitHub.
       if (req.headers['if-none-match'] === etag) return send(304, undefined, { etag });
       this.charge();
       const headers: Record<string, string> = { etag };
-      if (page * perPage < sorted.length) headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next"`;
+      // As GitHub links them: by repository id, not owner/name, with prev/first and next/last.
+      const last = Math.max(1, Math.ceil(sorted.length / perPage));
+      const pageUrl = (n: number) => `<${this.url}/repositories/${this.repoId(repo)}/releases?per_page=${perPage}&page=${n}>`;
+      // In GitHub's order (recorded traffic): prev, next, last, first.
+      const links = [
+        ...(page > 1 ? [`${pageUrl(page - 1)}; rel="prev"`] : []),
+        ...(page < last ? [`${pageUrl(page + 1)}; rel="next"`, `${pageUrl(last)}; rel="last"`] : []),
+        ...(page > 1 ? [`${pageUrl(1)}; rel="first"`] : []),
+      ];
+      if (links.length > 0) headers.link = links.join(', ');
       return send(200, body, headers);
     }
     m = /^\/repos\/([^/]+)\/([^/]+)\/releases\/(\d+)$/.exec(url.pathname);
@@ -197,12 +241,47 @@ export class GitHubDouble {
       this.charge();
       const list = this.attestations.get(m[3]);
       if (!list) return send(404, { message: 'Not Found' });
-      return send(200, { attestations: list.map((bundle) => ({ bundle, repository_id: 1 })) });
+      const perPage = Math.min(Number(url.searchParams.get('per_page') ?? this.attestationsPerPage), this.attestationsMaxPerPage);
+      const after = url.searchParams.get('after');
+      const start = after === null ? 0 : Number(Buffer.from(after, 'base64url').toString('utf8').replace(/^idx:/, ''));
+      if (!Number.isSafeInteger(start) || start < 0) return send(400, { message: 'Invalid cursor' });
+      const shape: AttestationShape = req.headers['x-github-api-version'] === '2026-03-10' ? 'url-only' : this.attestationShape;
+      const items = list.slice(start, start + perPage).map((bundle, i) => {
+        const bundleUrl = `http://${this.storageHost}/attestation-bundles/${m![3]}/${start + i}?se=2099-01-01&sig=secret-presigned`;
+        // GitHub answers `bundle: null` when the bundle lives only at its bundle_url.
+        return { bundle: shape === 'url-only' ? null : bundle, repository_id: this.repoId(`${m![1]}/${m![2]}`), ...(shape === 'inline' ? {} : { bundle_url: bundleUrl }) };
+      });
+      const headers: Record<string, string> = {};
+      if (start + perPage < list.length) {
+        // An opaque cursor, as GitHub's: the client must follow the link, not build the next page.
+        const cursor = Buffer.from(`idx:${start + perPage}`).toString('base64url');
+        headers.link = `<${this.url}${url.pathname}?per_page=${perPage}&after=${cursor}>; rel="next"`;
+      }
+      return send(200, { attestations: items }, headers);
     }
     return send(404, { message: 'Not Found' });
   }
 
   private handleStorage(req: IncomingMessage, res: ServerResponse): void {
+    const b = /^\/attestation-bundles\/([0-9a-f]{64})\/(\d+)/.exec(req.url ?? '');
+    if (b) {
+      const bundle = this.bundleOverrides.get(`${b[1]}/${b[2]}`) ?? this.attestations.get(b[1])?.[Number(b[2])];
+      this.record('storage', req, bundle ? 200 : 404);
+      if (!bundle) {
+        res.writeHead(404).end();
+        return;
+      }
+      const json = Buffer.from(JSON.stringify(bundle));
+      const body = this.bundleEncoding === 'snappy' ? snappyLiterals(json) : json;
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(200, { 'content-type': this.bundleEncoding === 'snappy' ? 'application/x-snappy' : 'application/json', 'content-length': String(body.length) });
+        res.end(body);
+      };
+      if (this.bundleDelayMs > 0) setTimeout(answer, this.bundleDelayMs);
+      else answer();
+      return;
+    }
     const m = /^\/assets\/(\d+)/.exec(req.url ?? '');
     const asset = m ? [...this.repos.values()].flat().flatMap((r) => r.assets).find((a) => a.id === Number(m[1])) : undefined;
     this.record('storage', req, asset ? 200 : 404);
@@ -223,7 +302,14 @@ export class GitHubDouble {
       'x-ratelimit-limit': String(this.rateLimit.limit),
       'x-ratelimit-remaining': String(this.rateLimit.remaining),
       'x-ratelimit-reset': String(this.rateLimit.reset),
+      'x-ratelimit-resource': 'core',
     };
+  }
+
+  /** GitHub's numeric id of a repository (stable for the double's life). */
+  repoId(repo: string): number {
+    if (!this.repoIds.has(repo)) this.repoIds.set(repo, 700_000_000 + this.repoIds.size + 1);
+    return this.repoIds.get(repo)!;
   }
 
   private findAsset(repo: string, id: number): DoubleAsset | undefined {
@@ -237,6 +323,7 @@ export class GitHubDouble {
       name: r.tag,
       draft: r.draft ?? false,
       prerelease: r.prerelease ?? false,
+      ...(this.sendImmutable ? { immutable: r.immutable ?? false } : {}),
       published_at: r.publishedAt,
       assets: r.assets.map((a) => ({
         id: a.id,
@@ -250,6 +337,26 @@ export class GitHubDouble {
       })),
     };
   }
+}
+
+/** Snappy's block format with literals only: valid for any decoder, no compression needed here. */
+function snappyLiterals(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let n = data.length;
+  const varint: number[] = [];
+  do {
+    varint.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  parts.push(Buffer.from(varint));
+  for (let at = 0; at < data.length; at += 65_536) {
+    const chunk = data.subarray(at, at + 65_536);
+    const header = Buffer.alloc(3);
+    header[0] = 61 << 2; // literal, its length-1 in the next two bytes
+    header.writeUInt16LE(chunk.length - 1, 1);
+    parts.push(header, chunk);
+  }
+  return Buffer.concat(parts);
 }
 
 function listen(server: Server): Promise<void> {

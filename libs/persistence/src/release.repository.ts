@@ -28,13 +28,28 @@ export class ReleaseRepository {
     return target.id;
   }
 
-  async upsertRelease(targetId: number, release: { tag: string; githubReleaseId: number; name: string | null; prerelease: boolean; publishedAt: Date | null }): Promise<number> {
+  /**
+   * Creates or updates a release row as GitHub shows it now. `immutable` is GitHub's flag (absent:
+   * it did not say); the first time it is seen true is kept in `immutable_since` and never cleared.
+   */
+  async upsertRelease(
+    targetId: number,
+    release: { tag: string; githubReleaseId: number; name: string | null; prerelease: boolean; publishedAt: Date | null; immutable?: boolean },
+  ): Promise<number> {
+    const immutable = release.immutable ?? null;
     const row = await this.prisma.release.upsert({
       where: { targetId_tag: { targetId, tag: release.tag } },
-      create: { targetId, tag: release.tag, githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt },
-      update: { githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt, deletedAt: null },
+      create: { targetId, tag: release.tag, githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt, immutable, immutableSince: immutable ? new Date() : null },
+      update: { githubReleaseId: BigInt(release.githubReleaseId), name: release.name, prerelease: release.prerelease, publishedAt: release.publishedAt, deletedAt: null, immutable },
     });
+    if (immutable && row.immutableSince === null) await this.prisma.$executeRaw`UPDATE releases SET immutable_since = now() WHERE id = ${row.id} AND immutable_since IS NULL`;
     return row.id;
+  }
+
+  /** GitHub's immutable flag as last recorded and since when the release has been seen immutable. */
+  async immutability(releaseId: number): Promise<{ immutable: boolean | null; since: Date | null }> {
+    const row = await this.prisma.release.findUniqueOrThrow({ where: { id: releaseId }, select: { immutable: true, immutableSince: true } });
+    return { immutable: row.immutable, since: row.immutableSince };
   }
 
   /** Where the release's tag pointed when first resolved and at the last resolution, with its ETag. */

@@ -28,6 +28,9 @@ export interface ReleaseSummaryRow {
   publishedAt: Date | null;
   discoveredAt: Date;
   deletedAt: Date | null;
+  /** GitHub's immutable flag as last seen (null: GitHub did not say) and since when it has been true. */
+  immutable: boolean | null;
+  immutableSince: Date | null;
   status: CheckStatus | null;
   counts: StatusCounts;
 }
@@ -144,8 +147,10 @@ export class StatusRepository {
     const limit = Math.min(Math.max(options.limit, 1), 200);
     const b = options.before;
     // Keyset on (published_at DESC NULLS LAST, id DESC), the index order.
-    const page = await this.prisma.$queryRaw<Array<{ id: number; tag: string; github_release_id: bigint; name: string | null; prerelease: boolean; published_at: Date | null; discovered_at: Date; deleted_at: Date | null }>>`
-      SELECT id, tag, github_release_id, name, prerelease, published_at, discovered_at, deleted_at
+    const page = await this.prisma.$queryRaw<
+      Array<{ id: number; tag: string; github_release_id: bigint; name: string | null; prerelease: boolean; published_at: Date | null; discovered_at: Date; deleted_at: Date | null; immutable: boolean | null; immutable_since: Date | null }>
+    >`
+      SELECT id, tag, github_release_id, name, prerelease, published_at, discovered_at, deleted_at, immutable, immutable_since
       FROM releases
       WHERE target_id = ${target.id}
         AND (${b === undefined}::boolean
@@ -181,6 +186,8 @@ export class StatusRepository {
           publishedAt: r.published_at,
           discoveredAt: r.discovered_at,
           deletedAt: r.deleted_at,
+          immutable: r.immutable,
+          immutableSince: r.immutable_since,
           status: statusOfCounts(c),
           counts: c,
         };
@@ -193,7 +200,7 @@ export class StatusRepository {
   async releaseDetail(targetName: string, tag: string) {
     const release = await this.prisma.release.findFirst({
       where: { tag, target: { name: targetName } },
-      select: { id: true, targetId: true, tag: true, githubReleaseId: true, name: true, prerelease: true, publishedAt: true, discoveredAt: true, deletedAt: true },
+      select: { id: true, targetId: true, tag: true, githubReleaseId: true, name: true, prerelease: true, publishedAt: true, discoveredAt: true, deletedAt: true, immutable: true, immutableSince: true },
     });
     if (!release) return undefined;
     const images = await this.prisma.image.findMany({ where: { targetId: release.targetId }, select: { id: true, repository: true } });

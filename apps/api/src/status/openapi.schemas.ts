@@ -53,6 +53,8 @@ const RELEASE_SUMMARY_SCHEMA: SchemaObject = {
     publishedAt: time,
     discoveredAt: time,
     deletedAt: time,
+    immutable: { type: 'boolean', nullable: true, description: "GitHub's immutable-release flag as last seen; null when GitHub did not say." },
+    immutableSince: { ...time, description: 'When provwatch first saw the release immutable; kept if it stops being so (that fails release-assets with immutability-revoked).' },
     status,
     counts,
   },

@@ -77,7 +77,8 @@ describe('REST status API', () => {
     await releases.upsertRelease(quietId, { tag: 'tools/v1.0.0', githubReleaseId: 100, name: null, prerelease: false, publishedAt: new Date(Date.UTC(2026, 10, 1)) });
     const at = (day: number) => new Date(Date.UTC(2026, 10, day, 12));
     for (const [tag, day, id] of [['v12', 1, 12], ['v13', 2, 13], ['v14', 3, 14]] as const) {
-      await releases.upsertRelease(targetId, { tag, githubReleaseId: id, name: `Release ${tag}`, prerelease: false, publishedAt: at(day) });
+      // GitHub's immutable flag: v14 immutable, v13 not, v12 from before GitHub said (absent).
+      await releases.upsertRelease(targetId, { tag, githubReleaseId: id, name: `Release ${tag}`, prerelease: false, publishedAt: at(day), immutable: tag === 'v14' ? true : tag === 'v13' ? false : undefined });
     }
     await runs.recordRun({ targetId, subjectKind: 'release', subjectKey: 'v12', trigger: 'discovery', startedAt: at(1), finishedAt: at(1), checks: [check('artifact-provenance', 'pass')] });
     await runs.recordRun({ targetId, subjectKind: 'release', subjectKey: 'v13', trigger: 'discovery', startedAt: at(2), finishedAt: at(2), checks: [check('artifact-provenance', 'pass')] });
@@ -204,6 +205,12 @@ describe('REST status API', () => {
     assert.equal(byCheck['image-sbom'].image, IMAGE);
     assert.deepEqual(byCheck['image-sbom'].sbom, { format: 'CycloneDX', specVersion: '1.5', componentCount: 42, mainComponent: 'example-package' });
     assert.deepEqual(res.body.images, [{ repository: IMAGE, digest: `sha256:${'cd'.repeat(32)}`, firstDigest: `sha256:${'cd'.repeat(32)}` }]);
+    assert.equal(res.body.release.immutable, true);
+    assert.ok(Date.parse(res.body.release.immutableSince) > 0, res.body.release.immutableSince);
+    const v13 = (await get('/api/v1/targets/example-package/releases/v13')).body.release;
+    assert.deepEqual([v13.immutable, v13.immutableSince], [false, null]);
+    const listed = (await get('/api/v1/targets/example-package/releases')).body.items;
+    assert.deepEqual(listed.map((r: any) => [r.tag, r.immutable]), [['v14', true], ['v13', false], ['v12', null]]);
     assertError(await get('/api/v1/targets/example-package/releases/v99'), 404, 'not-found');
     assertError(await get('/api/v1/targets/example-package/releases/..%2F..%2Fetc'), 400, 'bad-request');
     assertError(await get(`/api/v1/targets/example-package/releases/${'v'.repeat(129)}`), 400, 'bad-request');

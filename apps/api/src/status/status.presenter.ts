@@ -25,6 +25,8 @@ export function presentRelease(row: ReleaseSummaryRow) {
     publishedAt: iso(row.publishedAt),
     discoveredAt: iso(row.discoveredAt),
     deletedAt: iso(row.deletedAt),
+    immutable: row.immutable,
+    immutableSince: iso(row.immutableSince),
     status: row.status,
     counts: row.counts,
   };

@@ -96,3 +96,57 @@ describe('release discovery', () => {
     assert.equal(state.lastErrorCode, 'github-rate-limited');
   });
 });
+
+describe('release discovery over GitHub\'s pages', () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let discovery: ReleaseDiscovery;
+  const queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
+  const target = { ...exampleTarget({ releases: { includePrereleases: false, keepLast: 10 }, reverifyIntervalSeconds: 86_400 }), id: 0 };
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    // Two releases a page: six releases are three pages, pages 2 and 3 linked by repository id.
+    gh.releasesMaxPerPage = 2;
+    gh.repos.set('slsa-framework/example-package', Array.from({ length: 6 }, (_, i) => ({ id: i + 1, tag: `v${i + 1}`, publishedAt: `2025-0${i + 1}-01T00:00:00Z`, assets: [asset(100 + i, 'a')] })));
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    const releases = new ReleaseRepository(prisma);
+    target.id = await releases.upsertTarget(target.name, target.github, 'h');
+    discovery = new ReleaseDiscovery({
+      github: new GitHubClient({ baseUrl: gh.url }),
+      pollStates: new PollStateRepository(prisma),
+      releases,
+      enqueueVerify: async (payload, jobId) => {
+        queued.push({ payload, jobId });
+      },
+      now: () => new Date('2025-07-01T00:00:00Z'),
+    });
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  test('releases spread over three pages are all discovered, none of the later pages marked deleted', async () => {
+    const result = await discovery.discover(target);
+    assert.deepEqual(result.queued, ['v6', 'v5', 'v4', 'v3', 'v2', 'v1']);
+    assert.deepEqual(result.deleted, []);
+    const id = gh.repoId('slsa-framework/example-package');
+    const pages = gh.requests.filter((r) => r.server === 'api' && /releases/.test(r.path)).map((r) => r.path.split('?')[0]);
+    assert.deepEqual(pages, ['/repos/slsa-framework/example-package/releases', `/repositories/${id}/releases`, `/repositories/${id}/releases`]);
+  });
+
+  test('a release whose immutable flag changes is queued under a new job id; the others keep theirs', async () => {
+    const before = new Map(queued.map((q) => [q.payload.tag, q.jobId]));
+    gh.repos.get('slsa-framework/example-package')!.find((r) => r.tag === 'v3')!.immutable = true;
+    queued.length = 0;
+    await discovery.discover(target);
+    const after = new Map(queued.map((q) => [q.payload.tag, q.jobId]));
+    assert.notEqual(after.get('v3'), before.get('v3'));
+    for (const tag of ['v6', 'v5', 'v4', 'v2', 'v1']) if (after.has(tag)) assert.equal(after.get(tag), before.get(tag), tag);
+  });
+});

@@ -101,7 +101,11 @@ export class ReleaseDiscovery {
   }
 }
 
-/** What makes a release "the same": its id and every asset's id, size and update time. */
+/**
+ * What makes a release "the same": its id and every asset's id, size and update time, and whether
+ * GitHub calls it immutable. The flag is appended only when true, so releases that never were
+ * immutable keep their keys, and one that stops being immutable is looked at again at once.
+ */
 export function contentKey(release: GitHubRelease): string {
-  return [release.id, ...release.assets.map((a) => `${a.id}:${a.name}:${a.size}:${a.updatedAt}`).sort()].join('|');
+  return [release.id, ...release.assets.map((a) => `${a.id}:${a.name}:${a.size}:${a.updatedAt}`).sort(), ...(release.immutable ? ['immutable'] : [])].join('|');
 }

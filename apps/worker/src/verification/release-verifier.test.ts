@@ -316,3 +316,76 @@ describe('release tag, through the release verifier and GitHub double', () => {
     assert.equal(verdict.status, 'error', verdict.message);
   });
 });
+
+describe('immutable releases, through the release verifier and Postgres', () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let verifier: ReleaseVerifier;
+  const immutableTarget: WatchTarget & { id: number } = { ...exampleTarget({ pollIntervalSeconds: 300 }), id: 0 };
+  const assetsOf = async (releaseId: number) => (await verifier.verify(immutableTarget, releaseId, 'manual')).recorded.find((c) => c.check === ASSETS_CHECK)!;
+  const row = (tag: string) => prisma.release.findFirstOrThrow({ where: { tag }, select: { immutable: true, immutableSince: true } });
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    immutableTarget.id = await new ReleaseRepository(prisma).upsertTarget(immutableTarget.name, immutableTarget.github, 'hash');
+    verifier = verifierOn(gh, prisma, SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)), () => new Date('2025-02-25T21:10:00Z'));
+    const v15 = { id: 15, tag: 'v15', publishedAt: PUBLISHED, assets: [{ id: 1501, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' }] };
+    gh.repos.set('slsa-framework/example-package', [{ ...exampleRelease(BINARY, PROVENANCE), immutable: true }, v15]);
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  test('an immutable release passes, its flag and first sighting recorded; seen again, the baseline stays', async () => {
+    const first = await assetsOf(14);
+    assert.equal(first.status, 'pass', first.message);
+    assert.match(first.message, /immutable release/);
+    const recorded = await row('v14');
+    assert.equal(recorded.immutable, true);
+    assert.ok(recorded.immutableSince);
+    assert.equal((await assetsOf(14)).status, 'pass');
+    assert.equal((await row('v14')).immutableSince?.getTime(), recorded.immutableSince.getTime());
+  });
+
+  test('a release that was never immutable is not failed for being mutable', async () => {
+    const verdict = await assetsOf(15);
+    assert.equal(verdict.status, 'pass', verdict.message);
+    assert.deepEqual(await row('v15'), { immutable: false, immutableSince: null });
+  });
+
+  test('forged: an immutable release seen mutable again fails as immutability-revoked, and so does one whose flag is gone', async () => {
+    const release = gh.repos.get('slsa-framework/example-package')!.find((r) => r.tag === 'v14')!;
+    release.immutable = false;
+    const revoked = await assetsOf(14);
+    assert.equal(revoked.status, 'fail');
+    assert.equal(revoked.code, 'immutability-revoked');
+    assert.match(revoked.message, /mutable now/);
+    const recorded = await row('v14');
+    assert.equal(recorded.immutable, false);
+    assert.ok(recorded.immutableSince, 'the baseline is never cleared');
+    gh.sendImmutable = false;
+    const silent = await assetsOf(14);
+    gh.sendImmutable = true;
+    assert.equal(silent.code, 'immutability-revoked');
+    assert.equal((await row('v14')).immutable, null);
+    release.immutable = true;
+    assert.equal((await assetsOf(14)).status, 'pass');
+  });
+
+  test('forged: assets of an immutable release that change anyway fail as asset-changed, naming the broken lock', async () => {
+    const release = gh.repos.get('slsa-framework/example-package')!.find((r) => r.tag === 'v14')!;
+    const swapped = Buffer.from(BINARY);
+    swapped[10] ^= 0xff;
+    release.assets[0] = { ...release.assets[0], bytes: swapped };
+    const changed = await assetsOf(14);
+    assert.equal(changed.status, 'fail');
+    assert.equal(changed.code, 'asset-changed');
+    assert.match(changed.message, /GitHub marked immutable since/);
+  });
+});

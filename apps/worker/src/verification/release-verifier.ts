@@ -83,8 +83,10 @@ export class ReleaseVerifier {
       name: release.name,
       prerelease: release.prerelease,
       publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
+      immutable: release.immutable,
     });
     const stored = await this.deps.releases.storedAssets(dbReleaseId);
+    const immutability: Immutability = { since: (await this.deps.releases.immutability(dbReleaseId)).since, now: release.immutable };
     const { assets, changed, unreadable } = await this.readAssets(owner, repo, release, stored);
     await this.deps.releases.saveAssets(
       dbReleaseId,
@@ -97,7 +99,8 @@ export class ReleaseVerifier {
       const verdicts = new Map<string, Verdict>(
         RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: 'source-unavailable', message: `release asset(s) could not be read: ${what}`, evidence: { details: { unreadable } } }]),
       );
-      if (changed.length > 0) verdicts.set(ASSETS_CHECK, assetsVerdict(changed, []));
+      const assetsNow = assetsVerdict(changed, [], immutability);
+      if (assetsNow.status === 'fail') verdicts.set(ASSETS_CHECK, assetsNow);
       return this.record(target, release.tag, trigger, startedAt, [...verdicts], []);
     }
 
@@ -131,7 +134,7 @@ export class ReleaseVerifier {
     let provenance = checkReleaseProvenance(checkInput);
     if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);
     const verdicts: Array<[string, Verdict]> = [
-      [ASSETS_CHECK, assetsVerdict(changed, inputs)],
+      [ASSETS_CHECK, assetsVerdict(changed, inputs, immutability)],
       [RELEASE_CHECKS.provenance, await this.expected(target, release.tag, RELEASE_CHECKS.provenance, provenance)],
       [RELEASE_CHECKS.checksums, await this.expected(target, release.tag, RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput))],
       [RELEASE_CHECKS.sbom, await this.expected(target, release.tag, RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance))],
@@ -162,6 +165,7 @@ export class ReleaseVerifier {
       name: release.name,
       prerelease: release.prerelease,
       publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
+      immutable: release.immutable,
     });
     const message = 'release seen; its evidence has not been verified yet';
     await this.record(target, release.tag, 'discovery', this.now(), RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: NOT_YET_VERIFIED, message, evidence: {} } as unknown as Verdict]), []);
@@ -301,14 +305,39 @@ const RELEASE_EXPECTATIONS: Record<string, { key: 'provenance' | 'checksums' | '
   [RELEASE_CHECKS.sbom]: { key: 'sbom', evidence: 'SBOM' },
 };
 
-function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[]): Verdict {
+/** GitHub's immutable flag now, and since when provwatch has seen the release immutable (null: never). */
+interface Immutability {
+  since: Date | null;
+  now: boolean | undefined;
+}
+
+/**
+ * The release's assets against their first sighting, and GitHub's immutability promise against
+ * its own history. Threat: an immutable release is what lets consumers trust its bytes never
+ * change; one seen immutable and then mutable again (the flag turned off, or gone from the answer)
+ * may be rewritten at any time, so it fails even before anything changed. An immutable release
+ * whose assets changed anyway is `asset-changed`, its message saying GitHub's lock was broken.
+ */
+function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[], immutability: Immutability): Verdict {
+  const since = immutability.since?.toISOString();
   if (changed.length > 0) {
     return {
       status: 'fail',
       code: 'asset-changed',
-      message: `release assets changed after they were first seen: ${changed.map((c) => `${c.name} sha256:${c.before} -> ${/^[0-9a-f]{64}$/.test(c.after) ? `sha256:${c.after}` : c.after}`).join('; ')}`,
-      evidence: { details: { changed } },
+      message: `release assets changed after they were first seen${since ? ` (on a release GitHub marked immutable since ${since})` : ''}: ${changed.map((c) => `${c.name} sha256:${c.before} -> ${/^[0-9a-f]{64}$/.test(c.after) ? `sha256:${c.after}` : c.after}`).join('; ')}`,
+      evidence: { details: { changed, ...(since ? { immutableSince: since, immutable: immutability.now ?? null } : {}) } },
     };
   }
-  return passVerdict(`${inputs.length} asset(s) unchanged since first seen`, { artifactDigests: Object.fromEntries(inputs.map((a) => [a.name, `sha256:${a.sha256}`])) });
+  if (since && immutability.now !== true) {
+    return {
+      status: 'fail',
+      code: 'immutability-revoked',
+      message: `release was immutable on GitHub since ${since} and is ${immutability.now === false ? 'mutable now' : 'no longer said to be immutable'}: its assets and tag can be replaced`,
+      evidence: { details: { immutableSince: since, immutable: immutability.now ?? null } },
+    };
+  }
+  return passVerdict(`${inputs.length} asset(s) unchanged since first seen${immutability.now ? ' (GitHub: immutable release)' : ''}`, {
+    artifactDigests: Object.fromEntries(inputs.map((a) => [a.name, `sha256:${a.sha256}`])),
+    ...(immutability.now !== undefined ? { details: { immutable: immutability.now, ...(since ? { immutableSince: since } : {}) } } : {}),
+  });
 }

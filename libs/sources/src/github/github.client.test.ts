@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { vector } from '../../../../test/support/vectors';
 import { SourceError } from '../source.error';
-import { GitHubClient } from './github.client';
+import { GitHubClient, snappyDecode, snappyUncompress } from './github.client';
 
 const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
 const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
@@ -22,6 +22,14 @@ before(async () => {
 after(() => gh.close());
 beforeEach(() => {
   gh.setFault(undefined);
+  gh.attestations.clear();
+  gh.bundleOverrides.clear();
+  gh.attestationShape = 'both';
+  gh.bundleEncoding = 'snappy';
+  gh.attestationsPerPage = 30;
+  gh.attestationsMaxPerPage = 100;
+  gh.bundleDelayMs = 0;
+  gh.pathFaults.length = 0;
   gh.requests.length = 0;
   gh.rateLimit.remaining = 5000;
   gh.repos.set('slsa-framework/example-package', [
@@ -104,6 +112,152 @@ describe('GitHubClient against the API double', () => {
     const bundles = await client().getAttestations('slsa-framework', 'example-package', hex);
     assert.equal(bundles.length, 1);
     assert.deepEqual(await client().getAttestations('slsa-framework', 'example-package', 'f'.repeat(64)), []);
+  });
+
+  test('releases over three pages: pages 2 and 3 come from GitHub\'s /repositories/<id>/releases links', async () => {
+    const page = await client().listReleases('slsa-framework', 'example-package', { perPage: 3 });
+    assert.equal(page.notModified, false);
+    if (page.notModified) return;
+    assert.deepEqual(page.releases.map((r) => r.tag), ['v15-draft', 'v14', 'v4', 'v3', 'v2', 'v1']);
+    const paths = gh.requests.filter((r) => r.server === 'api').map((r) => r.path);
+    assert.equal(paths.length, 2);
+    // Six releases fill two pages of three; a seventh makes a third page.
+    gh.repos.get('slsa-framework/example-package')!.push({ id: 0, tag: 'v0', publishedAt: '2023-01-01T00:00:00Z', assets: [] });
+    gh.requests.length = 0;
+    const three = await client().listReleases('slsa-framework', 'example-package', { perPage: 3 });
+    assert.equal(three.notModified, false);
+    if (three.notModified) return;
+    assert.deepEqual(three.releases.map((r) => r.tag), ['v15-draft', 'v14', 'v4', 'v3', 'v2', 'v1', 'v0']);
+    const id = gh.repoId('slsa-framework/example-package');
+    assert.deepEqual(
+      gh.requests.filter((r) => r.server === 'api').map((r) => r.path),
+      ['/repos/slsa-framework/example-package/releases?per_page=3', `/repositories/${id}/releases?per_page=3&page=2`, `/repositories/${id}/releases?per_page=3&page=3`],
+    );
+  });
+
+  test('GitHub\'s immutable flag is read per release; absent, it is not guessed', async () => {
+    gh.repos.get('slsa-framework/example-package')![0].immutable = true;
+    const page = await client().listReleases('slsa-framework', 'example-package');
+    assert.equal(page.notModified, false);
+    if (page.notModified) return;
+    assert.equal(page.releases.find((r) => r.tag === 'v14')?.immutable, true);
+    assert.equal(page.releases.find((r) => r.tag === 'v4')?.immutable, false);
+    assert.equal((await client().getRelease('slsa-framework', 'example-package', 14)).immutable, true);
+    gh.sendImmutable = false;
+    const older = await client().getRelease('slsa-framework', 'example-package', 14);
+    gh.sendImmutable = true;
+    assert.equal('immutable' in older, false);
+  });
+
+  test('a secondary rate limit names the limit GitHub says was hit (x-ratelimit-resource)', async () => {
+    gh.pathFaults.push({ path: /releases$/, fault: 'rate-limited-no-retry-after' });
+    await assert.rejects(client().listReleases('slsa-framework', 'example-package'), (err: unknown) => code('github-rate-limited')(err) && /\(resource core\)/.test((err as Error).message));
+  });
+
+  describe('attestations', () => {
+    const hex = createHash('sha256').update(BINARY).digest('hex');
+    const bundle = () => JSON.parse(PROVENANCE.toString()) as object;
+    const storage = () => gh.requests.filter((r) => r.server === 'storage');
+
+    test('items with only a bundle_url (API 2026-03-10): fetched from storage, which never sees the token', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestations.set(hex, [bundle()]);
+      assert.deepEqual(await client().getAttestations('slsa-framework', 'example-package', hex), [bundle()]);
+      assert.equal(storage().length, 1);
+      assert.match(storage()[0].path, /^\/attestation-bundles\//);
+      assert.equal(storage()[0].headers.authorization, undefined);
+      assert.equal(gh.requests.find((r) => r.server === 'api')?.headers.authorization, `Bearer ${TOKEN}`);
+    });
+
+    test('a plain JSON bundle_url body is read too; an inline bundle needs no second request', async () => {
+      gh.attestationShape = 'url-only';
+      gh.bundleEncoding = 'json';
+      gh.attestations.set(hex, [bundle()]);
+      assert.deepEqual(await client().getAttestations('slsa-framework', 'example-package', hex), [bundle()]);
+      gh.attestationShape = 'both';
+      gh.requests.length = 0;
+      assert.deepEqual(await client().getAttestations('slsa-framework', 'example-package', hex), [bundle()]);
+      assert.equal(storage().length, 0);
+    });
+
+    test('pages follow the after cursor of the Link header, and stop at the page bound', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestationsMaxPerPage = 2;
+      const five = Array.from({ length: 5 }, (_, i) => ({ ...bundle(), n: i }));
+      gh.attestations.set(hex, five);
+      assert.deepEqual(await client().getAttestations('slsa-framework', 'example-package', hex), five);
+      const api = gh.requests.filter((r) => r.server === 'api');
+      assert.equal(api.length, 3);
+      assert.match(api[1].path, /[?&]after=[A-Za-z0-9_-]+/);
+      gh.attestationsMaxPerPage = 1;
+      gh.attestations.set(hex, Array.from({ length: 9 }, (_, i) => ({ ...bundle(), n: i })));
+      gh.requests.length = 0;
+      assert.equal((await client().getAttestations('slsa-framework', 'example-package', hex)).length, 5);
+      assert.equal(gh.requests.filter((r) => r.server === 'api').length, 5);
+    });
+
+    test('a bundle_url over plain http to a host not listed insecure is refused, nothing sent there', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestations.set(hex, [bundle()]);
+      await assert.rejects(client({ insecureHosts: [] }).getAttestations('slsa-framework', 'example-package', hex), (err: unknown) => code('github-bad-response')(err) && !/secret-presigned/.test((err as Error).message));
+      assert.equal(storage().length, 0);
+    });
+
+    test('an oversized or unreadable bundle is an error, never "no attestations"', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestations.set(hex, [bundle()]);
+      await assert.rejects(client({ maxBundleBytes: 100 }).getAttestations('slsa-framework', 'example-package', hex), code('registry-too-large'));
+      gh.bundleEncoding = 'json';
+      await assert.rejects(client({ maxBundleBytes: 100 }).getAttestations('slsa-framework', 'example-package', hex), code('registry-too-large'));
+      gh.pathFaults.length = 0;
+      const [item] = gh.attestations.get(hex)!;
+      gh.attestations.set(hex, [item, item]);
+      gh.bundleOverrides.set(`${hex}/1`, []);
+      await assert.rejects(client().getAttestations('slsa-framework', 'example-package', hex), (err: unknown) => code('github-bad-response')(err) && !/secret-presigned/.test((err as Error).message));
+      // An item with neither a bundle nor a bundle_url is listed evidence that cannot be read.
+      gh.attestationShape = 'inline';
+      gh.attestations.set(hex, [null as unknown as object]);
+      await assert.rejects(client().getAttestations('slsa-framework', 'example-package', hex), code('github-bad-response'));
+    });
+
+    test('a slow bundle_url, or many, cannot hold the lookup past its deadline: an error, not a partial list', async () => {
+      gh.attestationShape = 'url-only';
+      gh.attestations.set(hex, [bundle()]);
+      gh.bundleDelayMs = 1000;
+      await assert.rejects(client({ timeoutMs: 200 }).getAttestations('slsa-framework', 'example-package', hex), code('github-unavailable'));
+      // Each answer inside the request deadline, all of them together not inside three.
+      gh.bundleDelayMs = 150;
+      gh.attestations.set(hex, Array.from({ length: 6 }, (_, i) => ({ ...bundle(), n: i })));
+      const started = Date.now();
+      await assert.rejects(client({ timeoutMs: 200 }).getAttestations('slsa-framework', 'example-package', hex), code('github-unavailable'));
+      assert.ok(Date.now() - started < 2000, 'ended near its deadline');
+    });
+
+    test('the attestations link may not leave the API host', async () => {
+      gh.attestationsMaxPerPage = 1;
+      gh.attestations.set(hex, [bundle(), bundle()]);
+      const foreign = new GitHubClient({ baseUrl: gh.url.replace('127.0.0.1', 'localhost'), token: TOKEN, insecureHosts: [gh.storageHost], timeoutMs: 2000 });
+      await assert.rejects(foreign.getAttestations('slsa-framework', 'example-package', hex), code('github-bad-response'));
+      assert.equal(gh.requests.filter((r) => r.server === 'api').length, 1);
+    });
+  });
+
+  test('snappy blocks: literals and overlapping copies decode; bombs and bad offsets are refused', () => {
+    // "abcabcabcabc": length 12, literal "abc", then a 1-byte-offset copy of 9 bytes at offset 3
+    // (kind 1 holds 4..11: 9 -> (9-4)<<2 | 1).
+    const block = Buffer.from([12, (3 - 1) << 2, 0x61, 0x62, 0x63, ((9 - 4) << 2) | 1, 3]);
+    assert.equal(snappyDecode(block, 100, 'x').toString(), 'abcabcabcabc');
+    assert.throws(() => snappyDecode(block, 11, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'registry-too-large');
+    assert.throws(() => snappyDecode(Buffer.from([12, (3 - 1) << 2, 0x61, 0x62, 0x63, ((9 - 4) << 2) | 1, 4]), 100, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'github-bad-response');
+    assert.throws(() => snappyDecode(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f]), 2 ** 40, 'x'), SourceError);
+    // The framing format: stream identifier, a compressed chunk (that block), an uncompressed one.
+    const chunk = (type: number, data: Buffer) => Buffer.concat([Buffer.from([type, data.length & 0xff, (data.length >> 8) & 0xff, data.length >> 16]), data]);
+    const crc = Buffer.alloc(4); // not checked: the bundle's signature is
+    const framed = Buffer.concat([Buffer.from([0xff, 6, 0, 0]), Buffer.from('sNaPpY'), chunk(0x00, Buffer.concat([crc, block])), chunk(0xfe, Buffer.alloc(3)), chunk(0x01, Buffer.concat([crc, Buffer.from('!')]))]);
+    assert.equal(snappyUncompress(framed, 100, 'x').toString(), 'abcabcabcabc!');
+    assert.equal(snappyUncompress(block, 100, 'x').toString(), 'abcabcabcabc');
+    assert.throws(() => snappyUncompress(framed, 12, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'registry-too-large');
+    assert.throws(() => snappyUncompress(Buffer.concat([framed, chunk(0x02, crc)]), 100, 'x'), (err: unknown) => err instanceof SourceError && err.code === 'github-bad-response');
   });
 
   test('owner and repository names are checked before any request', async () => {

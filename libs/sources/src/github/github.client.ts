@@ -12,6 +12,8 @@ export interface GitHubClientOptions {
   timeoutMs?: number;
   maxJsonBytes?: number;
   maxPages?: number;
+  /** Largest attestation bundle read from a `bundle_url` (after decompression). */
+  maxBundleBytes?: number;
   userAgent?: string;
   /** Extra `host:port` allowed over plain http (the API host is when baseUrl is http). Tests only. */
   insecureHosts?: string[];
@@ -36,6 +38,11 @@ export interface GitHubRelease {
   draft: boolean;
   prerelease: boolean;
   publishedAt: string | null;
+  /**
+   * GitHub's `immutable` flag (immutable releases, 2025): assets and tag locked once published.
+   * Absent when the API did not say (older GitHub Enterprise Server), never guessed.
+   */
+  immutable?: boolean;
   assets: GitHubAsset[];
 }
 
@@ -55,6 +62,14 @@ export type TagResolution =
   | { kind: 'unchanged'; etag: string }
   | { kind: 'commit'; commit: string; etag?: string; annotated: boolean }
   | { kind: 'absent' };
+
+/** Attestation list pages read per digest (100 a page): a digest with more is an attack on our time. */
+const MAX_ATTESTATION_PAGES = 5;
+/** Bundles kept per digest, over all pages. */
+const MAX_ATTESTATIONS = 100;
+/** A whole lookup (every page and every bundle_url) ends within this many request deadlines. */
+const ATTESTATION_LOOKUP_DEADLINES = 3;
+const DEFAULT_MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 
 /** Annotated tags may point at tags; real ones nest once. More is a loop or an attack on our time. */
 const MAX_TAG_PEELS = 4;
@@ -76,6 +91,7 @@ export class GitHubClient {
   private readonly http: HttpSettings;
   private readonly maxJsonBytes: number;
   private readonly maxPages: number;
+  private readonly maxBundleBytes: number;
 
   constructor(private readonly options: GitHubClientOptions = {}) {
     this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
@@ -83,6 +99,7 @@ export class GitHubClient {
     this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3, onOutcome: options.onOutcome };
     this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
     this.maxPages = options.maxPages ?? 10;
+    this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   }
 
   /**
@@ -168,18 +185,91 @@ export class GitHubClient {
     return { kind: 'commit', commit: object.sha, etag, annotated };
   }
 
-  /** Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these). */
+  /**
+   * Sigstore bundles GitHub stores for an artifact digest (`gh attestation verify` reads these).
+   * Both shapes of an item are read: the bundle inline (`bundle`, API 2022-11-28 until mid 2026)
+   * or `bundle: null` and a `bundle_url` to fetch it from (API 2026-03-10, and github.com for
+   * 2022-11-28 too since July 2026). Pages follow the `after` cursor of the Link header, on the
+   * API host only, at most MAX_ATTESTATION_PAGES. What comes back is untrusted: the verifier
+   * checks every bundle's signature and subject digest.
+   */
   async getAttestations(owner: string, repo: string, sha256Hex: string): Promise<object[]> {
     if (!/^[0-9a-f]{64}$/.test(sha256Hex)) throw new SourceError('invalid-reference', 'attestation lookups take a sha256 hex digest');
-    const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/attestations/sha256:${sha256Hex}`));
-    if (opened.response.status === 404) {
-      await discard(opened);
-      return [];
+    const bundles: object[] = [];
+    // Many slow bundle_urls must not hold a verify job for page count x bundles x deadline.
+    const deadline = Date.now() + ATTESTATION_LOOKUP_DEADLINES * this.http.timeoutMs;
+    let next: URL | undefined = this.url(`repos/${segment(owner)}/${segment(repo)}/attestations/sha256:${sha256Hex}?per_page=100`);
+    for (let page = 0; next && page < MAX_ATTESTATION_PAGES && bundles.length < MAX_ATTESTATIONS; page++) {
+      const opened = await this.open(next);
+      if (page === 0 && opened.response.status === 404) {
+        await discard(opened);
+        return [];
+      }
+      await this.assertOk(opened);
+      const link = nextLink(opened.response.headers.get('link'));
+      const doc = (await this.json(opened)) as { attestations?: unknown };
+      if (!Array.isArray(doc?.attestations)) throw new SourceError('github-bad-response', `${opened.what}: no attestations list`);
+      for (const item of doc.attestations as Array<{ bundle?: unknown; bundle_url?: unknown } | null>) {
+        if (bundles.length >= MAX_ATTESTATIONS) break;
+        if (typeof item?.bundle === 'object' && item.bundle !== null) bundles.push(item.bundle);
+        else if (typeof item?.bundle_url === 'string') bundles.push(await this.fetchBundle(item.bundle_url, opened.what, deadline));
+        // Listed but unreadable is not "none": skipping it could turn forged-away evidence into a quiet gap.
+        else throw new SourceError('github-bad-response', `${opened.what}: an attestation with neither bundle nor bundle_url`);
+      }
+      next = link ? this.sameHost(link, opened.what) : undefined;
     }
-    await this.assertOk(opened);
-    const doc = (await this.json(opened)) as { attestations?: Array<{ bundle?: unknown }> };
-    if (!Array.isArray(doc?.attestations)) throw new SourceError('github-bad-response', `${opened.what}: no attestations list`);
-    return doc.attestations.map((a) => a?.bundle).filter((b): b is object => typeof b === 'object' && b !== null);
+    return bundles;
+  }
+
+  /**
+   * One bundle from its `bundle_url`: a pre-signed URL on GitHub's blob storage, another host.
+   * Threats: the token leaking to that host (it is sent only to the API origin, hop by hop), plain
+   * http (refused unless the host is listed insecure), a huge or endless body (size limit after
+   * decompression, one deadline for the whole read). The URL's query is a credential: never logged.
+   */
+  private async fetchBundle(raw: string, listedBy: string, deadline: number): Promise<object> {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new SourceError('github-bad-response', `${listedBy}: unparseable bundle_url`);
+    }
+    const where = `bundle ${url.host}${url.pathname}`;
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && this.http.insecureHosts.has(url.host.toLowerCase()))) || url.username !== '' || url.password !== '') {
+      throw new SourceError('github-bad-response', `${listedBy}: refused bundle_url ${url.protocol}//${url.host} (https only, plain http only for insecure hosts)`);
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new SourceError('github-unavailable', `${listedBy}: attestation bundles not read within ${(ATTESTATION_LOOKUP_DEADLINES * this.http.timeoutMs) / 1000}s`);
+    let opened: OpenResponse;
+    try {
+      opened = await openRequest(
+        { method: 'GET', url, headers: { accept: 'application/json, application/octet-stream' }, authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined },
+        this.http,
+        new Watchdog(Math.min(this.http.timeoutMs, remaining)),
+      );
+    } catch (err) {
+      if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', `${where}: no answer in time`);
+      throw err;
+    }
+    const status = opened.response.status;
+    if (status < 200 || status >= 300) {
+      await discard(opened);
+      // A listed bundle that cannot be read leaves the lookup undecided, never "no attestation".
+      throw new SourceError(status >= 500 || status === 429 ? 'github-unavailable' : 'github-bad-response', `${where}: HTTP ${status}`);
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(opened, this.maxBundleBytes);
+    } catch (err) {
+      if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', `${where}: no answer in time`);
+      throw err;
+    }
+    // GitHub stores these bundles snappy-compressed (as `gh attestation` reads them); plain JSON
+    // is accepted as well. A snappy block starts with its length varint, which is `{` only for
+    // exactly 123 bytes: JSON is tried first when it looks like JSON, snappy otherwise or after.
+    const bundle = (body[0] === 0x7b ? parseJson(body) : undefined) ?? parseJson(snappyUncompress(body, this.maxBundleBytes, where));
+    if (typeof bundle !== 'object' || bundle === null || Array.isArray(bundle)) throw new SourceError('github-bad-response', `${where}: not a JSON bundle`);
+    return bundle;
   }
 
   private url(path: string): URL {
@@ -225,7 +315,7 @@ export class GitHubClient {
       // Neither header: GitHub's documented advice for secondary limits is to wait at least a minute.
       const untilReset = rate.reset !== undefined ? rate.reset - Math.floor(Date.now() / 1000) : undefined;
       const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : untilReset !== undefined && untilReset > 0 && rate.remaining === 0 ? untilReset : 60;
-      throw new SourceError('github-rate-limited', `${what}: rate limited, retry in ${wait}s`, { retryAfterSeconds: wait });
+      throw new SourceError('github-rate-limited', `${what}: rate limited${rateResource(headers)}, retry in ${wait}s`, { retryAfterSeconds: wait });
     }
     if (status === 404) throw new SourceError('github-not-found', `${what}: HTTP 404`);
     if (status === 401 || status === 403) throw new SourceError('github-unauthorized', `${what}: HTTP ${status}`);
@@ -240,6 +330,14 @@ export class GitHubClient {
     } catch {
       throw new SourceError('github-bad-response', `${opened.what}: invalid JSON`);
     }
+  }
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
 
@@ -266,6 +364,12 @@ function gitObject(raw: any, where: string): { type: string; sha: string } {
   return { type: object.type, sha: object.sha };
 }
 
+/** Which limit was hit (`core`, `search`, `graphql`...: x-ratelimit-resource), for the message only. */
+function rateResource(headers: Headers): string {
+  const value = headers.get('x-ratelimit-resource');
+  return value !== null && /^[a-z_]{1,32}$/.test(value) ? ` (resource ${value})` : '';
+}
+
 function readRateLimit(headers: Headers): RateLimit {
   const num = (name: string) => {
     const v = headers.get(name);
@@ -284,6 +388,7 @@ function toRelease(raw: any, where: string): GitHubRelease {
     draft: raw.draft === true,
     prerelease: raw.prerelease === true,
     publishedAt: typeof raw.published_at === 'string' ? raw.published_at : null,
+    ...(typeof raw.immutable === 'boolean' ? { immutable: raw.immutable } : {}),
     assets: (raw.assets ?? []).map((a: any, i: number) => {
       if (!a || !Number.isSafeInteger(a.id) || typeof a.name !== 'string' || !Number.isSafeInteger(a.size) || typeof a.updated_at !== 'string') {
         throw new SourceError('github-bad-response', `${where}.assets[${i}]: not an asset`);
@@ -293,4 +398,96 @@ function toRelease(raw: any, where: string): GitHubRelease {
       return { id: a.id, name: a.name, size: a.size, contentType: typeof a.content_type === 'string' ? a.content_type : 'application/octet-stream', updatedAt: a.updated_at, ...(digest ? { digest } : {}) };
     }),
   };
+}
+
+const SNAPPY_STREAM_ID = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
+
+/**
+ * A snappy body in either of its two forms: the raw block (what Go's `snappy.Decode` reads, and
+ * `gh attestation` with it) or the framing format (`sNaPpY` stream of chunks), in case storage
+ * ever serves that. Chunk checksums are not verified: the bundle's own signature is.
+ */
+export function snappyUncompress(input: Buffer, limit: number, what: string): Buffer {
+  if (!input.subarray(0, SNAPPY_STREAM_ID.length).equals(SNAPPY_STREAM_ID)) return snappyDecode(input, limit, what);
+  const bad = (why: string) => new SourceError('github-bad-response', `${what}: not a snappy stream (${why})`);
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (let pos = 0; pos < input.length; ) {
+    if (pos + 4 > input.length) throw bad('chunk header');
+    const type = input[pos];
+    const length = input.readUIntLE(pos + 1, 3);
+    const data = input.subarray(pos + 4, pos + 4 + length);
+    if (data.length !== length) throw bad('chunk length');
+    pos += 4 + length;
+    if (type === 0xff) {
+      if (!data.equals(SNAPPY_STREAM_ID.subarray(4))) throw bad('stream identifier');
+      continue;
+    }
+    if (type >= 0x80) continue; // padding and skippable chunks
+    if ((type !== 0x00 && type !== 0x01) || length < 4) throw bad(`chunk type ${type}`);
+    const chunk = type === 0x00 ? snappyDecode(data.subarray(4), limit - total, what) : data.subarray(4);
+    total += chunk.length;
+    if (total > limit) throw new SourceError('registry-too-large', `${what}: bundle larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Snappy's raw block format (github.com/google/snappy format_description.txt): a varint length,
+ * then literals and back-references. Bounded: the announced and the produced length may not pass
+ * `limit` (a decompression bomb), and every reference must point inside what was produced.
+ */
+export function snappyDecode(input: Buffer, limit: number, what: string): Buffer {
+  const bad = (why: string) => new SourceError('github-bad-response', `${what}: not a snappy block (${why})`);
+  let pos = 0;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= input.length || shift > 28) throw bad('length');
+    const byte = input[pos++];
+    length += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) break;
+  }
+  // The format caps a block at 2^32 - 1 bytes; more is no snappy block.
+  if (length > 0xffff_ffff) throw bad('length');
+  if (length > limit) throw new SourceError('registry-too-large', `${what}: bundle larger than ${limit} bytes`);
+  const out = Buffer.alloc(length);
+  let at = 0;
+  while (pos < input.length) {
+    const tag = input[pos++];
+    const kind = tag & 3;
+    if (kind === 0) {
+      let n = tag >> 2;
+      if (n >= 60) {
+        const bytes = n - 59;
+        if (pos + bytes > input.length) throw bad('literal length');
+        n = input.readUIntLE(pos, bytes);
+        pos += bytes;
+      }
+      n += 1;
+      if (pos + n > input.length || at + n > length) throw bad('literal');
+      input.copy(out, at, pos, pos + n);
+      pos += n;
+      at += n;
+      continue;
+    }
+    let n: number;
+    let offset: number;
+    if (kind === 1) {
+      if (pos + 1 > input.length) throw bad('copy');
+      n = ((tag >> 2) & 7) + 4;
+      offset = ((tag >> 5) << 8) | input[pos++];
+    } else {
+      const bytes = kind === 2 ? 2 : 4;
+      if (pos + bytes > input.length) throw bad('copy');
+      n = (tag >> 2) + 1;
+      offset = input.readUIntLE(pos, bytes);
+      pos += bytes;
+    }
+    if (offset === 0 || offset > at || at + n > length) throw bad('copy offset');
+    // Byte by byte: a reference may overlap what it produces (a run).
+    for (let i = 0; i < n; i++, at++) out[at] = out[at - offset];
+  }
+  if (at !== length) throw bad('short');
+  return out;
 }

@@ -44,6 +44,8 @@ export const FAIL_CODES = [
   // Published evidence that changed after provwatch first saw it: never a silent update.
   'asset-changed',
   'tag-moved',
+  // A release GitHub marked immutable that is seen mutable again: its assets and tag are no longer locked.
+  'immutability-revoked',
 ] as const;
 
 export const ERROR_CODES = [
