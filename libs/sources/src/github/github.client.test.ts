@@ -5,7 +5,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { vector } from '../../../../test/support/vectors';
 import { SourceError } from '../source.error';
-import { GitHubClient, snappyDecode, snappyUncompress } from './github.client';
+import { GitHubClient } from './github.client';
+import { snappyDecode, snappyUncompress } from './snappy';
 
 const BINARY = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14'));
 const PROVENANCE = readFileSync(vector('slsa-github-generator', 'generic-v2.1.0', 'binary-linux-amd64-push-v14.intoto.jsonl'));
