@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -66,5 +67,24 @@ describe('CLI parity with slsa-verifier and cosign', () => {
     const failed = await cli([...base, '--source-tag', 'v13']);
     assert.equal(failed.code, 1);
     assert.doesNotMatch(failed.stdout, /_type|predicateType/, 'an unverified statement is never printed');
+  });
+
+  test('a command loads only what it uses: --help no verifier, verify-artifact no curve library, TUF client, Nest, BullMQ or Prisma', () => {
+    const main = resolve(__dirname, '../../apps/cli/src/main.js');
+    const loaded = (argv: string[]) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          ['-e', `require(${JSON.stringify(main)}).runCli(${JSON.stringify(argv)}, { stdout() {}, stderr() {}, env: {} }).then(() => process.stdout.write(JSON.stringify(Object.keys(require.cache))))`],
+          { encoding: 'utf8' },
+        ),
+      ) as string[];
+    const help = loaded(['--help']);
+    assert.deepEqual(help.filter((m) => /node_modules\/@sigstore|node_modules\/@noble|libs\/verification/.test(m)), [], '--help loads no verification code');
+    const dir = ['slsa-github-generator', 'generic-v2.1.0'] as const;
+    const artifact = vector(...dir, 'binary-linux-amd64-push-v14');
+    const verify = loaded(['verify-artifact', artifact, '--provenance-path', `${artifact}.intoto.jsonl`, '--source-uri', 'github.com/slsa-framework/example-package', '--source-tag', 'v14', '--trusted-root', PUBLIC_GOOD_TRUSTED_ROOT]);
+    assert.ok(verify.some((m) => m.includes('node_modules/@sigstore/verify')), 'the verifier is loaded when it is used');
+    assert.deepEqual(verify.filter((m) => /node_modules\/(@noble|@sigstore\/tuf|@nestjs|bullmq|@prisma)\//.test(m)), []);
   });
 });

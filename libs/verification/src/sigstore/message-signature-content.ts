@@ -1,4 +1,4 @@
-import { p256, p384, p521 } from '@noble/curves/nist';
+import type * as NobleNist from '@noble/curves/nist';
 import type { SignedEntity } from '@sigstore/verify';
 import { type KeyObject, constants, publicDecrypt, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import type { Artifact, DigestAlgorithm } from './artifact';
@@ -58,6 +58,9 @@ function verifyPrehashed(key: KeyObject, digest: Buffer, algorithm: DigestAlgori
   switch (key.asymmetricKeyType) {
     case 'ec': {
       const jwk = key.export({ format: 'jwk' });
+      // Loaded on first use only: most runs never see a pre-hashed message signature, and the
+      // curve library is a large part of what the CLI would otherwise load at every start.
+      const { p256, p384, p521 } = require('@noble/curves/nist') as typeof NobleNist;
       const curve = { 'P-256': p256, 'P-384': p384, 'P-521': p521 }[jwk.crv ?? ''];
       if (!curve || !jwk.x || !jwk.y) return false;
       const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
