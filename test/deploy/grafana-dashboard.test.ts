@@ -40,6 +40,28 @@ describe('Grafana dashboard', () => {
     }
   });
 
+  test('not-applicable is neither pass nor fail: no panel of failing or not-passing checks counts it, one panel shows it', () => {
+    const queries = dashboardQueries();
+    const statusQueries = queries.filter((q) => q.expr.includes('provwatch_check_status'));
+    for (const q of statusQueries) {
+      // `status!="pass"` would list evidence a project never promised among the failures.
+      assert.doesNotMatch(q.expr, /status!="pass"/, `${q.panel}: ${q.expr}`);
+      const selected = /status=~"([^"]+)"/.exec(q.expr)?.[1].split('|') ?? [];
+      assert.ok(!selected.includes('not-applicable'), `${q.panel} selects not-applicable among ${selected.join(', ')}`);
+    }
+    assert.ok(statusQueries.some((q) => /status="not-applicable"/.test(q.expr)), 'a panel shows the not-applicable checks');
+  });
+
+  test('panels do not overlap', () => {
+    const boxes = loadDashboard().panels.map((p) => ({ title: p.title, ...p.gridPos }));
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        assert.ok(!overlap, `${a.title} overlaps ${b.title}`);
+      }
+    }
+  });
+
   test('provisioning: a Prometheus data source and a file provider for the dashboard folder', () => {
     const datasources = YAML.parse(readFileSync(join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8'));
     assert.equal(datasources.datasources[0].type, 'prometheus');
