@@ -43,12 +43,12 @@ export interface FaultWorld {
 }
 
 /** The worker on the shared Redis (own prefix), its own database, and the GitHub double. */
-export async function startFaultWorld(targets: WatchTarget[], extra: Partial<WorkerRuntimeDeps> = {}): Promise<FaultWorld> {
+export async function startFaultWorld(targets: WatchTarget[], extra: Partial<WorkerRuntimeDeps> = {}, env: Record<string, string> = {}): Promise<FaultWorld> {
   const gh = await GitHubDouble.start();
   const db = await createTestDatabase();
   await applyMigrations(db.url, MIGRATIONS);
   const prisma = createPrismaClient(db.url);
-  const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: gh.storageHost, REKOR_URL: 'http://127.0.0.1:9' });
+  const config = loadServiceConfig({ DATABASE_URL: db.url, GITHUB_API_URL: gh.url, PROVWATCH_INSECURE_REGISTRIES: gh.storageHost, REKOR_URL: 'http://127.0.0.1:9', ...env });
   const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
   const logs: string[] = [];
   const runtime = new WorkerRuntime({
