@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import type { ServerResponse } from 'node:http';
 import { type FaultWorld, eventually, faultTarget, latest, startFaultWorld, v14 } from '../support/fault-worker';
+import { type TestHttpServer, startHttpServer } from '../support/http-server';
 
 /**
  * Fault: a storage host trickles a release asset, one byte every 200 ms, forever. Every byte
@@ -104,5 +106,48 @@ describe('the verify deadline', () => {
       60_000,
     );
     console.log(`# verify deadline 3 s: trickled release recorded error ${elapsed} ms after its download started; other target verified ${Date.now() - started} ms after`);
+  });
+});
+
+describe('the verify deadline of an image', () => {
+  let world: FaultWorld;
+  let registry: TestHttpServer;
+  const held: ServerResponse[] = [];
+  before(async () => {
+    // A registry that lists the tag and answers HEAD (discovery), then never answers the
+    // manifest GET of the verification: only the job's deadline can end it.
+    registry = await startHttpServer((req, res) => {
+      if (req.url === '/v2/org/app/tags/list') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'org/app', tags: ['v1.0.0'] }));
+      if (req.method === 'HEAD' && req.url === '/v2/org/app/manifests/v1.0.0') {
+        return void res.writeHead(200, { 'docker-content-digest': `sha256:${'ab'.repeat(32)}`, 'content-type': 'application/vnd.oci.image.index.v1+json' }).end();
+      }
+      held.push(res);
+    });
+    const target = { ...faultTarget('image', POLL_SECONDS), images: [{ ref: `${registry.host}/org/app` }] };
+    world = await startFaultWorld([target], { retry: { baseSeconds: 1, capSeconds: 2 } }, {
+      PROVWATCH_INSECURE_REGISTRIES: registry.host,
+      PROVWATCH_VERIFY_DEADLINE: '2',
+    });
+  });
+  after(async () => {
+    for (const res of held) res.destroy();
+    await world?.close();
+    await registry?.close();
+  });
+
+  test('is recorded with every image check error/verification-timeout', { timeout: 90_000 }, async () => {
+    await world.runtime.start();
+    const target = await eventually('the target row', async () => (await world.prisma.target.findUnique({ where: { name: 'image' } })) ?? undefined);
+    const started = Date.now();
+    for (const check of ['image-tag', 'image-signature', 'image-provenance', 'image-sbom']) {
+      const row = await eventually(
+        `${check} on record`,
+        async () => (await world.prisma.latestCheckStatus.findFirst({ where: { check, targetId: target.id, subjectKind: 'image' } })) ?? undefined,
+        60_000,
+      );
+      assert.equal(row.status, 'error', check);
+      assert.equal(row.code, 'verification-timeout', check);
+    }
+    console.log(`# image verify deadline 2 s: recorded error ${Date.now() - started} ms after the worker started`);
   });
 });
