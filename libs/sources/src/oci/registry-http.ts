@@ -220,7 +220,7 @@ async function discardBody(response: Response): Promise<void> {
   }
 }
 
-/** Streams the body in chunks, failing past `limit` bytes. `idle` re-arms the timer per chunk. */
+/** Streams the body in chunks, failing past `limit` bytes. `idle` re-arms the idle timer per chunk (never the overall deadline). */
 export async function* bodyChunks(opened: OpenResponse, limit: number, idle: boolean): AsyncGenerator<Buffer> {
   const { response, watchdog, what } = opened;
   const announced = response.headers.get('content-length');
