@@ -124,10 +124,8 @@ describe('the verify deadline of an image', () => {
       held.push(res);
     });
     const target = { ...faultTarget('image', POLL_SECONDS), images: [{ ref: `${registry.host}/org/app` }] };
-    world = await startFaultWorld([target], { retry: { baseSeconds: 1, capSeconds: 2 } }, {
-      PROVWATCH_INSECURE_REGISTRIES: registry.host,
-      PROVWATCH_VERIFY_DEADLINE: '2',
-    });
+    // The deadline through WorkerRuntimeDeps (milliseconds) here; the release tests set it by environment.
+    world = await startFaultWorld([target], { retry: { baseSeconds: 1, capSeconds: 2 }, verifyDeadlineMs: 2000 }, { PROVWATCH_INSECURE_REGISTRIES: registry.host });
   });
   after(async () => {
     for (const res of held) res.destroy();
