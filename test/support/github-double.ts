@@ -20,6 +20,11 @@ export interface DoubleAsset {
   bytes: Buffer;
   updatedAt: string;
   contentType?: string;
+  /**
+   * A storage host that trickles this asset: headers (with the full length) at once, then one
+   * byte every `trickleMs`, never the whole body. Each byte comes well inside any idle timeout.
+   */
+  trickleMs?: number;
 }
 
 export interface DoubleRelease {
@@ -98,6 +103,10 @@ export class GitHubDouble {
   private hanging: ServerResponse[] = [];
   /** GitHub's numeric repository ids, assigned on first use: later release pages are linked by them. */
   private readonly repoIds = new Map<string, number>();
+  /** Trickled downloads in progress, and how many ended because the client hung up. */
+  readonly trickles = { open: 0, closedByClient: 0 };
+  /** Digests by Buffer: many assets may share one large Buffer, hashed once, not on every listing. */
+  private readonly digests = new WeakMap<Buffer, string>();
 
   private constructor(
     private readonly api: Server,
@@ -290,7 +299,32 @@ export class GitHubDouble {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(asset.bytes.length) });
+    if (asset.trickleMs !== undefined) return this.trickle(asset, res);
     res.end(asset.bytes);
+  }
+
+  private trickle(asset: DoubleAsset, res: ServerResponse): void {
+    this.trickles.open++;
+    let sent = 0;
+    // Never the last byte: the download can only end by the client giving up.
+    const timer = setInterval(() => {
+      if (sent < asset.bytes.length - 1) res.write(asset.bytes.subarray(sent, ++sent));
+    }, asset.trickleMs);
+    this.hanging.push(res);
+    res.on('close', () => {
+      clearInterval(timer);
+      this.trickles.open--;
+      if (!res.writableEnded) this.trickles.closedByClient++;
+    });
+  }
+
+  private digestOf(bytes: Buffer): string {
+    let digest = this.digests.get(bytes);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(bytes).digest('hex');
+      this.digests.set(bytes, digest);
+    }
+    return digest;
   }
 
   private charge(): void {
@@ -331,7 +365,7 @@ export class GitHubDouble {
         size: a.bytes.length,
         content_type: a.contentType ?? 'application/octet-stream',
         updated_at: a.updatedAt,
-        ...(this.sendDigests ? { digest: `sha256:${createHash('sha256').update(a.bytes).digest('hex')}` } : {}),
+        ...(this.sendDigests ? { digest: `sha256:${this.digestOf(a.bytes)}` } : {}),
         url: `${this.url}/repos/${owner}/${repo}/releases/assets/${a.id}`,
         browser_download_url: `https://github.com/${owner}/${repo}/releases/download/${r.tag}/${a.name}`,
       })),

@@ -4,8 +4,8 @@ import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthF
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
 import type { ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
-import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
-import { CuePolicyEvaluator, type SigstoreTrustRoot } from '@provwatch/verification';
+import { GitHubClient, OciRegistryClient, RekorClient, SourceError, withAbortSignal } from '@provwatch/sources';
+import { CuePolicyEvaluator, type SigstoreTrustRoot, VerificationError } from '@provwatch/verification';
 import type { AlertPublisher } from './alerts/alert-publisher';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
@@ -41,7 +41,15 @@ export interface WorkerRuntimeDeps {
   limits?: ReleaseVerifierLimits;
   /** Back-off of undecided verifications (seconds). */
   retry?: { baseSeconds: number; capSeconds: number };
+  /** Overall deadline of one verify job (default: config.verifyDeadlineSeconds). */
+  verifyDeadlineMs?: number;
 }
+
+/**
+ * After a job's deadline, how long its aborted work may take to unwind before the timeout is
+ * recorded regardless (a step that ignores the abort must not hold the slot).
+ */
+const ABORT_GRACE_MS = 2_000;
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
@@ -73,6 +81,7 @@ export class WorkerRuntime {
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
+      downloadDeadlineMs: deps.config.downloadDeadlineSeconds * 1000,
       insecureHosts: deps.config.insecureRegistries,
       onOutcome: (outcome) => deps.metrics?.countRequest('github', outcome),
     });
@@ -89,6 +98,7 @@ export class WorkerRuntime {
     const logins = deps.config.registryAuthFile ? loadRegistryAuthFile(deps.config.registryAuthFile) : new Map();
     const registry = new OciRegistryClient({
       insecureHosts: deps.config.insecureRegistries,
+      downloadDeadlineMs: deps.config.downloadDeadlineSeconds * 1000,
       userAgent: 'provwatch',
       credentials: (host) => logins.get(host.toLowerCase()),
       onOutcome: (outcome) => deps.metrics?.countRequest('oci', outcome),
@@ -115,7 +125,7 @@ export class WorkerRuntime {
       verifications: new VerificationRepository(deps.prisma),
       trustRoot: deps.trustRoot,
       now: deps.now,
-      limits: deps.limits,
+      limits: { evidenceBudgetBytes: deps.config.evidenceBudgetMiB * 1024 * 1024, ...deps.limits },
     });
   }
 
@@ -242,9 +252,19 @@ export class WorkerRuntime {
     if (!image) throw new UnrecoverableError(`image ${job.data.image} is not watched for ${target.name}`);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'image' });
+    const startedAt = this.deps.now?.() ?? new Date();
     try {
-      result = await this.imageVerifier.verifyTag(target, image, job.data.tag, job.data.trigger);
+      result = await this.withDeadline(`image ${image.ref}:${job.data.tag} of ${target.name}`, (signal) => this.imageVerifier.verifyTag(target, image, job.data.tag, job.data.trigger, signal));
     } catch (err) {
+      if (isTimeout(err)) {
+        // On record like any run (every check error), then retried on the job's back-off.
+        try {
+          const failure = await this.imageVerifier.recordTimeout(target, image, job.data.tag, job.data.trigger, startedAt, err);
+          this.recorded(target.name, 'image', failure.recorded);
+        } catch (recordErr) {
+          this.deps.log?.(`verification of ${image.ref}:${job.data.tag} timed out and could not be recorded: ${describe(recordErr)}`);
+        }
+      }
       throw retryOrGiveUp(err);
     } finally {
       stopTimer?.();
@@ -265,7 +285,7 @@ export class WorkerRuntime {
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
     try {
-      result = await this.verifier.verify(target, job.data.releaseId, job.data.trigger);
+      result = await this.withDeadline(`release ${job.data.tag} of ${target.name}`, (signal) => this.verifier.verify(target, job.data.releaseId, job.data.trigger, signal));
     } catch (err) {
       // Recorded first: the run, not BullMQ's failed set, is what the API, metrics and alerts see.
       let recorded = false;
@@ -295,9 +315,44 @@ export class WorkerRuntime {
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
+  /**
+   * Runs one verify job under its overall deadline. Threat: an upstream that answers slowly
+   * enough never to trip an idle timeout, holding verify slots until no release is verified.
+   * At the deadline every request the job started is aborted (withAbortSignal reaches the
+   * GitHub, OCI and Rekor clients) and the job rejects with `verification-timeout`, after at most
+   * ABORT_GRACE_MS for the work to unwind, whether or not it noticed the abort.
+   */
+  private async withDeadline<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ms = this.deps.verifyDeadlineMs ?? this.deps.config.verifyDeadlineSeconds * 1000;
+    const timeout = new VerificationError('verification-timeout', `${what} did not complete within ${Math.round(ms / 1000)} s (PROVWATCH_VERIFY_DEADLINE)`);
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort(timeout);
+        reject(timeout);
+      }, ms);
+    });
+    expired.catch(() => undefined);
+    const running = withAbortSignal(controller.signal, () => work(controller.signal));
+    try {
+      return await Promise.race([running, expired]);
+    } catch (err) {
+      if (!controller.signal.aborted) throw err;
+      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, ABORT_GRACE_MS).unref())]);
+      throw timeout;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private recorded(target: string, subject: 'release' | 'image', checks: CheckToRecord[]): void {
     if (checks.length > 0) this.deps.metrics?.verificationsTotal.inc({ target, subject, status: overallStatus(checks) });
   }
+}
+
+function isTimeout(err: unknown): err is VerificationError {
+  return err instanceof VerificationError && err.code === 'verification-timeout';
 }
 
 function retryOrGiveUp(err: unknown): Error {

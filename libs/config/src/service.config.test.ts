@@ -45,4 +45,21 @@ describe('service environment', () => {
     }
     assert.throws(() => loadServiceConfig({ ...db, PROVWATCH_API_READ_AUTH: 'true' }), /needs PROVWATCH_API_TOKEN/);
   });
+
+  test('bounds on the work of one verification: deadlines and the evidence budget', () => {
+    const db = { DATABASE_URL: 'postgresql://postgres@127.0.0.1/provwatch' };
+    const c = loadServiceConfig(db);
+    assert.equal(c.verifyDeadlineSeconds, 600);
+    assert.equal(c.downloadDeadlineSeconds, 300);
+    assert.equal(c.evidenceBudgetMiB, 64);
+    const set = loadServiceConfig({ ...db, PROVWATCH_VERIFY_DEADLINE: '30', PROVWATCH_DOWNLOAD_DEADLINE: '10', PROVWATCH_EVIDENCE_BUDGET: '16' });
+    assert.deepEqual([set.verifyDeadlineSeconds, set.downloadDeadlineSeconds, set.evidenceBudgetMiB], [30, 10, 16]);
+    try {
+      loadServiceConfig({ ...db, PROVWATCH_VERIFY_DEADLINE: '0', PROVWATCH_DOWNLOAD_DEADLINE: 'soon', PROVWATCH_EVIDENCE_BUDGET: '-1' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.field).sort(), ['PROVWATCH_DOWNLOAD_DEADLINE', 'PROVWATCH_EVIDENCE_BUDGET', 'PROVWATCH_VERIFY_DEADLINE']);
+    }
+  });
 });

@@ -25,6 +25,15 @@ export interface ServiceConfig {
   /** A Docker-style config.json with registry logins (PROVWATCH_REGISTRY_AUTH_FILE, else DOCKER_CONFIG/config.json). */
   registryAuthFile?: string;
   verifyConcurrency: number;
+  /**
+   * Overall deadline of one verify job, release or image (PROVWATCH_VERIFY_DEADLINE, seconds):
+   * past it the job's requests are aborted and the run is recorded `error/verification-timeout`.
+   */
+  verifyDeadlineSeconds: number;
+  /** Overall deadline of one download, however steadily it trickles (PROVWATCH_DOWNLOAD_DEADLINE, seconds). */
+  downloadDeadlineSeconds: number;
+  /** Evidence bytes one release verification may hold in memory (PROVWATCH_EVIDENCE_BUDGET, MiB). */
+  evidenceBudgetMiB: number;
   /** BullMQ key prefix in Redis: several provwatch installations (or test runs) can share one Redis. */
   queuePrefix: string;
   /** Base URLs of Alertmanager's API for the direct push (ALERTMANAGER_URLS), resent this often while active. */
@@ -115,6 +124,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     insecureRegistries,
     registryAuthFile: env.PROVWATCH_REGISTRY_AUTH_FILE || (env.DOCKER_CONFIG ? `${env.DOCKER_CONFIG.replace(/\/+$/, '')}/config.json` : undefined),
     verifyConcurrency: int('PROVWATCH_VERIFY_CONCURRENCY', 2, 1, 64),
+    verifyDeadlineSeconds: int('PROVWATCH_VERIFY_DEADLINE', 600, 1, 86_400),
+    downloadDeadlineSeconds: int('PROVWATCH_DOWNLOAD_DEADLINE', 300, 1, 86_400),
+    evidenceBudgetMiB: int('PROVWATCH_EVIDENCE_BUDGET', 64, 1, 4096),
     queuePrefix: env.PROVWATCH_QUEUE_PREFIX || 'provwatch',
     alertResendIntervalSeconds: int('PROVWATCH_ALERT_RESEND_INTERVAL', 60, 1, 3600),
     trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),

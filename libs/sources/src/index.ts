@@ -1,4 +1,5 @@
 export { SourceError, type SourceErrorCode, isSourceError } from './source.error';
+export { currentAbortSignal, withAbortSignal } from './abort-scope';
 export * from './oci';
 export * from './image-evidence';
 export * from './rekor/rekor.client';

@@ -48,7 +48,8 @@ export class ImageVerifier {
     this.collector = new ImageEvidenceCollector(deps.registry);
   }
 
-  async verifyTag(target: WatchTarget & { id: number }, image: ImageTarget, tag: string, trigger: string): Promise<{ recorded: CheckToRecord[]; pending: string[]; changes: StatusChange[] }> {
+  /** `signal`: the job's deadline; once aborted, this call records nothing (the caller records the timeout). */
+  async verifyTag(target: WatchTarget & { id: number }, image: ImageTarget, tag: string, trigger: string, signal?: AbortSignal): Promise<{ recorded: CheckToRecord[]; pending: string[]; changes: StatusChange[] }> {
     const startedAt = this.now();
     const digest = (await this.deps.registry.getManifest(image.ref, tag)).digest;
     const imageId = await this.deps.images.upsertImage(target.id, image.ref);
@@ -101,6 +102,8 @@ export class ImageVerifier {
     const recorded = verdicts
       .filter(([name]) => !pending.includes(name))
       .map(([check, v]): CheckToRecord => ({ check, status: v.status, code: v.code, message: v.message, evidence: { ...v.evidence, tag, digest } as Record<string, unknown> }));
+    // Past the deadline the timeout is what gets recorded, not verdicts that arrived late.
+    signal?.throwIfAborted();
     const { changes } = await this.deps.verifications.recordRun({
       targetId: target.id,
       subjectKind: 'image',
@@ -111,6 +114,13 @@ export class ImageVerifier {
       checks: recorded,
     });
     return { recorded, pending, changes };
+  }
+
+  /** A verification stopped at its deadline: a run with every image check `error`, never a silent gap. */
+  async recordTimeout(target: WatchTarget & { id: number }, image: ImageTarget, tag: string, trigger: string, startedAt: Date, err: Error): Promise<{ recorded: CheckToRecord[] }> {
+    const recorded = Object.values(IMAGE_CHECKS).map((check): CheckToRecord => ({ check, status: 'error', code: 'verification-timeout', message: `verification could not complete: ${err.message}`, evidence: { tag } }));
+    await this.deps.verifications.recordRun({ targetId: target.id, subjectKind: 'image', subjectKey: `${image.ref}:${tag}`, trigger, startedAt, finishedAt: this.now(), checks: recorded });
+    return { recorded };
   }
 
   private policyCheck(source: string): StatementCheck {

@@ -389,3 +389,78 @@ describe('immutable releases, through the release verifier and Postgres', () => 
     assert.match(changed.message, /GitHub marked immutable since/);
   });
 });
+
+/**
+ * The evidence budget: only files the checks read are held, within the release's budget. A
+ * signature the budget left out must make its check error/evidence-over-budget; run without it,
+ * the checksums check would have said "no signature" (missing) about a signed release.
+ */
+describe('evidence budget, through the release verifier and GitHub double', () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  const budgetTarget: WatchTarget & { id: number } = { ...exampleTarget({ name: 'budget', github: 'budget/example', pollIntervalSeconds: 300 }), id: 0 };
+  const checksums = Buffer.from(`${createHash('sha256').update(BINARY).digest('hex')}  gha_generic-binary-linux-amd64-v14\n`);
+  const signatureFile = Buffer.alloc(1024, 'A');
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    budgetTarget.id = await new ReleaseRepository(prisma).upsertTarget(budgetTarget.name, budgetTarget.github, 'hash');
+    const release = exampleRelease(BINARY, PROVENANCE);
+    release.assets.push(
+      { id: 1403, name: 'checksums.txt', bytes: checksums, updatedAt: '2025-02-25T21:06:00Z' },
+      { id: 1404, name: 'checksums.txt.pem', bytes: signatureFile, updatedAt: '2025-02-25T21:06:00Z' },
+      { id: 1405, name: 'checksums.txt.sig', bytes: signatureFile, updatedAt: '2025-02-25T21:06:00Z' },
+      { id: 1406, name: 'notes.json', bytes: Buffer.from('{"notes": true}'), updatedAt: '2025-02-25T21:06:00Z' },
+    );
+    gh.repos.set('budget/example', [release]);
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  function verifier(evidenceBudgetBytes: number): ReleaseVerifier {
+    const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
+    return new ReleaseVerifier({
+      github: new GitHubClient({ baseUrl: gh.url, insecureHosts: [gh.storageHost] }),
+      rekor: new RekorClient({ baseUrl: 'http://127.0.0.1:9' }),
+      releases: new ReleaseRepository(prisma),
+      verifications: new VerificationRepository(prisma),
+      trustRoot: () => trustRoot,
+      now: () => new Date('2025-02-26T21:10:00Z'),
+      limits: { evidenceBudgetBytes },
+    });
+  }
+
+  test('signature files left out by the budget make the checksums check error/evidence-over-budget, not missing', async () => {
+    // Room for the provenance and checksums.txt, not for its .pem and .sig.
+    const result = await verifier(PROVENANCE.length + checksums.length + 100).verify(budgetTarget, 14, 'discovery');
+    const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
+    assert.equal(byCheck['artifact-provenance'].status, 'pass', byCheck['artifact-provenance'].message);
+    assert.equal(byCheck['checksums-signature'].status, 'error');
+    assert.equal(byCheck['checksums-signature'].code, 'evidence-over-budget');
+    assert.match(byCheck['checksums-signature'].message, /checksums\.txt\.pem \(1024 bytes\), checksums\.txt\.sig \(1024 bytes\)/);
+    assert.equal(byCheck[ASSETS_CHECK].status, 'pass', 'every asset is still hashed');
+  });
+
+  test('the provenance left out by the budget: provenance error/evidence-over-budget, the assets still decided', async () => {
+    const result = await verifier(10).verify(budgetTarget, 14, 'schedule');
+    const byCheck = Object.fromEntries(result.recorded.map((c) => [c.check, c]));
+    assert.equal(byCheck['artifact-provenance'].status, 'error');
+    assert.equal(byCheck['artifact-provenance'].code, 'evidence-over-budget');
+    assert.match(byCheck['artifact-provenance'].message, /multiple\.intoto\.jsonl/);
+    assert.equal(byCheck[ASSETS_CHECK].status, 'pass');
+  });
+
+  test('an unchanged .json no check reads is hashed once, not downloaded on every run', async () => {
+    gh.requests.length = 0;
+    await verifier(64 * 1024 * 1024).verify(budgetTarget, 14, 'schedule');
+    assert.ok(!gh.requests.some((r) => r.path.endsWith('/releases/assets/1406')), 'notes.json is not evidence: its known digest stands');
+    assert.ok(gh.requests.some((r) => r.path.endsWith('/releases/assets/1402')), 'the provenance is read again');
+  });
+});

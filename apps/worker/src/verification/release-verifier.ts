@@ -19,6 +19,7 @@ import {
   isEvidenceAsset,
   legacyProvenanceSearchDigest,
   passVerdict,
+  planEvidenceHolding,
 } from '@provwatch/verification';
 import type { WatchTarget } from '@provwatch/config';
 import { identityOf } from '../targets/target-identity';
@@ -31,13 +32,20 @@ export const RELEASE_RUN_CHECKS = [ASSETS_CHECK, RELEASE_CHECKS.provenance, RELE
  * a release is on record from its first sighting, whatever happens to its first verification.
  */
 export const NOT_YET_VERIFIED = 'not-yet-verified' satisfies ErrorCode;
-/** Evidence files are read whole; binaries only hashed. */
+/** A check whose evidence file did not fit in the release's memory budget. */
+export const EVIDENCE_OVER_BUDGET = 'evidence-over-budget' satisfies ErrorCode;
+/** Evidence files the checks read are held whole (each up to this); everything else only hashed. */
 const MAX_EVIDENCE_BYTES = 64 * 1024 * 1024;
 const MAX_ASSET_BYTES = 2 * 1024 * 1024 * 1024;
+/** Evidence bytes one release may hold in memory, all files together. */
+export const DEFAULT_EVIDENCE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface ReleaseVerifierLimits {
+  /** Per evidence file. */
   maxEvidenceBytes?: number;
   maxAssetBytes?: number;
+  /** All evidence held for one release (PROVWATCH_EVIDENCE_BUDGET). */
+  evidenceBudgetBytes?: number;
 }
 
 interface UnreadableAsset {
@@ -73,7 +81,11 @@ export interface ReleaseVerificationResult {
 export class ReleaseVerifier {
   constructor(private readonly deps: ReleaseVerifierDeps) {}
 
-  async verify(target: WatchTarget & { id: number }, releaseId: number, trigger: string): Promise<ReleaseVerificationResult> {
+  /**
+   * `signal` is the job's deadline: once it is aborted nothing more is downloaded and no run is
+   * recorded by this call (the caller records the timeout), so a late finish cannot overwrite it.
+   */
+  async verify(target: WatchTarget & { id: number }, releaseId: number, trigger: string, signal?: AbortSignal): Promise<ReleaseVerificationResult> {
     const startedAt = this.now();
     const [owner, repo] = target.github.split('/');
     const release = await this.deps.github.getRelease(owner, repo, releaseId);
@@ -87,7 +99,7 @@ export class ReleaseVerifier {
     });
     const stored = await this.deps.releases.storedAssets(dbReleaseId);
     const immutability: Immutability = { since: (await this.deps.releases.immutability(dbReleaseId)).since, now: release.immutable };
-    const { assets, changed, unreadable } = await this.readAssets(owner, repo, release, stored);
+    const { assets, changed, unreadable, overBudget, budgetBytes } = await this.readAssets(owner, repo, target, release, stored, signal);
     await this.deps.releases.saveAssets(
       dbReleaseId,
       assets.filter((a) => !changed.some((c) => c.name === a.input.name)).map((a) => ({ ...a.observed, sha256: a.input.sha256 })),
@@ -101,7 +113,7 @@ export class ReleaseVerifier {
       );
       const assetsNow = assetsVerdict(changed, [], immutability);
       if (assetsNow.status === 'fail') verdicts.set(ASSETS_CHECK, assetsNow);
-      return this.record(target, release.tag, trigger, startedAt, [...verdicts], []);
+      return this.record(target, release.tag, trigger, startedAt, [...verdicts], [], signal);
     }
 
     const inputs = assets.map((a) => a.input);
@@ -131,19 +143,23 @@ export class ReleaseVerifier {
         return found;
       },
     };
+    // A check that ran without a file it reads (left out by the budget) decided nothing: it may
+    // have seen "no signature" where one was published. Its verdict is replaced, never kept.
+    const withheld = (check: string, verdict: Verdict): Verdict => overBudgetVerdict(check, overBudget, budgetBytes) ?? verdict;
     let provenance = checkReleaseProvenance(checkInput);
     if (provenance.status === 'missing') provenance = await this.attestationsProvenance(owner, repo, checkInput);
+    provenance = withheld(RELEASE_CHECKS.provenance, provenance);
     const verdicts: Array<[string, Verdict]> = [
       [ASSETS_CHECK, assetsVerdict(changed, inputs, immutability)],
       [RELEASE_CHECKS.provenance, await this.expected(target, release.tag, RELEASE_CHECKS.provenance, provenance)],
-      [RELEASE_CHECKS.checksums, await this.expected(target, release.tag, RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput))],
-      [RELEASE_CHECKS.sbom, await this.expected(target, release.tag, RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance))],
+      [RELEASE_CHECKS.checksums, await this.expected(target, release.tag, RELEASE_CHECKS.checksums, withheld(RELEASE_CHECKS.checksums, checkReleaseChecksums(checkInput)))],
+      [RELEASE_CHECKS.sbom, await this.expected(target, release.tag, RELEASE_CHECKS.sbom, withheld(RELEASE_CHECKS.sbom, checkReleaseSboms(checkInput, provenance)))],
       [RELEASE_TAG_CHECK, await this.tagVerdict(owner, repo, dbReleaseId, release.tag, provenance)],
     ];
 
     const inGrace = release.publishedAt !== null && this.now().getTime() - Date.parse(release.publishedAt) < target.gracePeriodSeconds * 1000;
     const pending = verdicts.filter(([, v]) => v.status === 'missing' && inGrace).map(([name]) => name);
-    return this.record(target, release.tag, trigger, startedAt, verdicts, pending);
+    return this.record(target, release.tag, trigger, startedAt, verdicts, pending, signal);
   }
 
   /**
@@ -171,7 +187,17 @@ export class ReleaseVerifier {
     await this.record(target, release.tag, 'discovery', this.now(), RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: NOT_YET_VERIFIED, message, evidence: {} } as unknown as Verdict]), []);
   }
 
-  private async record(target: WatchTarget & { id: number }, tag: string, trigger: string, startedAt: Date, verdicts: Array<[string, Verdict]>, pending: string[]): Promise<ReleaseVerificationResult> {
+  private async record(
+    target: WatchTarget & { id: number },
+    tag: string,
+    trigger: string,
+    startedAt: Date,
+    verdicts: Array<[string, Verdict]>,
+    pending: string[],
+    signal?: AbortSignal,
+  ): Promise<ReleaseVerificationResult> {
+    // Past the job's deadline the timeout is what gets recorded, not verdicts that arrived late.
+    signal?.throwIfAborted();
     const recorded = verdicts
       .filter(([name]) => !pending.includes(name))
       .map(([check, v]): CheckToRecord => ({ check, status: v.status, code: v.code, message: v.message, evidence: v.evidence as Record<string, unknown> }));
@@ -239,13 +265,24 @@ export class ReleaseVerifier {
     return this.deps.now?.() ?? new Date();
   }
 
-  private async readAssets(owner: string, repo: string, release: GitHubRelease, stored: Map<string, StoredAsset>) {
+  private async readAssets(owner: string, repo: string, target: WatchTarget, release: GitHubRelease, stored: Map<string, StoredAsset>, signal?: AbortSignal) {
     const assets: Array<{ input: ReleaseAssetInput; observed: { githubAssetId: number; name: string; size: number; contentType: string; githubUpdatedAt: Date } }> = [];
     const changed: Array<{ name: string; before: string; after: string }> = [];
     const unreadable: UnreadableAsset[] = [];
     const maxEvidence = this.deps.limits?.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
     const maxAsset = this.deps.limits?.maxAssetBytes ?? MAX_ASSET_BYTES;
+    const budgetBytes = this.deps.limits?.evidenceBudgetBytes ?? DEFAULT_EVIDENCE_BUDGET_BYTES;
+    // Only what the checks read is held, most important first, within the budget (threat: a
+    // release of many large evidence-like files exhausting the worker's memory). GitHub's listed
+    // sizes plan it; a body larger than listed is never kept (keepBytesUpTo).
+    const plan = planEvidenceHolding(
+      release.assets.map((a) => ({ name: a.name, size: a.size })),
+      { provenanceAsset: target.artifacts.provenance, checksumsAsset: target.artifacts.checksums, sbomAssets: target.artifacts.sbom },
+      { budgetBytes, maxFileBytes: maxEvidence },
+    );
+    const readByCheck = new Set([...plan.hold.keys(), ...plan.overBudget.map((r) => r.name), ...plan.overFileLimit.map((r) => r.name)]);
     for (const a of release.assets) {
+      signal?.throwIfAborted();
       const observed = { githubAssetId: a.id, name: a.name, size: a.size, contentType: a.contentType, githubUpdatedAt: new Date(a.updatedAt) };
       const previous = stored.get(a.name);
       const same =
@@ -253,7 +290,8 @@ export class ReleaseVerifier {
         previous.githubAssetId === a.id &&
         previous.size === a.size &&
         previous.githubUpdatedAt.getTime() === observed.githubUpdatedAt.getTime();
-      const evidence = isEvidenceAsset(a.name) || a.name.endsWith('.json') || a.name.endsWith('.txt');
+      const evidence = readByCheck.has(a.name);
+      const holdUpTo = plan.hold.get(a.name);
       // GitHub's own digest, or merely another size, proves a swap without a download: an
       // attacker cannot hide the swap behind a file too large (or too slow) to fetch again.
       const githubSha = a.digest?.slice('sha256:'.length);
@@ -264,16 +302,21 @@ export class ReleaseVerifier {
         continue;
       }
       let input: ReleaseAssetInput;
-      if (same && !evidence) {
-        // Unchanged bytes need not travel again; the checks still run on the known digest.
+      if (same && holdUpTo === undefined) {
+        // Unchanged bytes that are not held need not travel again; the checks still run on the known digest.
         input = { name: a.name, sha256: previous.sha256! };
       } else {
         let downloaded;
         try {
-          downloaded = await this.deps.github.downloadAsset(owner, repo, a.id, { maxBytes: evidence ? maxEvidence : maxAsset, keepBytesUpTo: evidence ? maxEvidence : 0 });
+          downloaded = await this.deps.github.downloadAsset(owner, repo, a.id, { maxBytes: evidence ? maxEvidence : maxAsset, keepBytesUpTo: holdUpTo ?? 0 });
         } catch (err) {
           if (!(err instanceof SourceError)) throw err;
+          signal?.throwIfAborted();
           unreadable.push({ name: a.name, reason: `${err.code}: ${err.message}` });
+          continue;
+        }
+        if (holdUpTo !== undefined && downloaded.bytes === undefined) {
+          unreadable.push({ name: a.name, reason: `${downloaded.size} bytes, more than the ${a.size} GitHub lists` });
           continue;
         }
         input = { name: a.name, sha256: downloaded.sha256, bytes: downloaded.bytes };
@@ -281,7 +324,7 @@ export class ReleaseVerifier {
       if (previous?.sha256 && previous.sha256 !== input.sha256) changed.push({ name: a.name, before: previous.sha256, after: input.sha256 });
       assets.push({ input, observed });
     }
-    return { assets, changed, unreadable };
+    return { assets, changed, unreadable, overBudget: plan.overBudget, budgetBytes };
   }
 
   /** Digests whose evidence has no log entry of its own (legacy .pem/.sig, bare envelopes). */
@@ -304,6 +347,18 @@ const RELEASE_EXPECTATIONS: Record<string, { key: 'provenance' | 'checksums' | '
   [RELEASE_CHECKS.checksums]: { key: 'checksums', evidence: 'signed checksums' },
   [RELEASE_CHECKS.sbom]: { key: 'sbom', evidence: 'SBOM' },
 };
+
+/** `error/evidence-over-budget` for a check that needed a file the budget left out; undefined when none. */
+function overBudgetVerdict(check: string, overBudget: ReadonlyArray<{ name: string; check: string; size: number }>, budgetBytes: number): Verdict | undefined {
+  const left = overBudget.filter((r) => r.check === check);
+  if (left.length === 0) return undefined;
+  return {
+    status: 'error',
+    code: EVIDENCE_OVER_BUDGET,
+    message: `not held in memory, over the release's ${budgetBytes}-byte evidence budget (PROVWATCH_EVIDENCE_BUDGET): ${left.map((r) => `${r.name} (${r.size} bytes)`).join(', ')}`,
+    evidence: { details: { overBudget: left.map(({ name, size }) => ({ name, size })), budgetBytes } },
+  };
+}
 
 /** GitHub's immutable flag now, and since when provwatch has seen the release immutable (null: never). */
 interface Immutability {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { vector } from '../../../../test/support/vectors';
+import { withAbortSignal } from '../abort-scope';
 import { SourceError } from '../source.error';
 import { GitHubClient } from './github.client';
 import { snappyDecode, snappyUncompress } from './snappy';
@@ -48,6 +49,12 @@ beforeEach(() => {
   ]);
 });
 
+/** The client hung up on every trickled download (none left open on the double). */
+async function eventuallyClosed(): Promise<void> {
+  for (let i = 0; i < 50 && gh.trickles.open > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(gh.trickles.open, 0, 'the trickled connection was closed');
+}
+
 describe('GitHubClient against the API double', () => {
   test('lists every release across pages, newest first, with drafts flagged', async () => {
     const page = await client().listReleases('slsa-framework', 'example-package', { perPage: 2 });
@@ -86,6 +93,30 @@ describe('GitHubClient against the API double', () => {
 
   test('an asset over the size limit is refused', async () => {
     await assert.rejects(client().downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 1000 }), code('registry-too-large'));
+  });
+
+  test('a trickled asset ends at the download deadline, though every byte comes inside the idle timeout', async () => {
+    const release = gh.repos.get('slsa-framework/example-package')![0];
+    release.assets[0] = { ...release.assets[0], trickleMs: 50 };
+    const started = Date.now();
+    await assert.rejects(
+      client({ timeoutMs: 500, downloadDeadlineMs: 1000 }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 }),
+      (err: unknown) => code('registry-timeout')(err) && (err as SourceError).retryable && /no complete answer within 1 s/.test((err as SourceError).message),
+    );
+    assert.ok(Date.now() - started < 5000);
+    await eventuallyClosed();
+  });
+
+  test('an abort of the enclosing job (withAbortSignal) stops a download in flight', async () => {
+    const release = gh.repos.get('slsa-framework/example-package')![0];
+    release.assets[0] = { ...release.assets[0], trickleMs: 50 };
+    const job = new AbortController();
+    setTimeout(() => job.abort(), 300);
+    await assert.rejects(
+      withAbortSignal(job.signal, () => client({ timeoutMs: 5000, downloadDeadlineMs: 60_000 }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 })),
+      (err: unknown) => code('registry-timeout')(err) && /verification ran out of time/.test((err as SourceError).message),
+    );
+    await eventuallyClosed();
   });
 
   test('a storage host over plain http that was not allowed is refused', async () => {

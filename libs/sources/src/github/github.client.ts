@@ -4,13 +4,22 @@ import { SourceError } from '../source.error';
 import { snappyUncompress } from './snappy';
 
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+/** Overall deadline of one request (an asset download) when none is configured. */
+export const DEFAULT_DOWNLOAD_DEADLINE_MS = 300_000;
 
 export interface GitHubClientOptions {
   /** https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise, or a local double. */
   baseUrl?: string;
   /** Sent only to the API host; never to asset storage hosts, never logged. */
   token?: string;
+  /** Idle timeout: no answer, or no new chunk of an asset, for this long (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Overall deadline of one request, an asset download included (default 300 s). The idle
+   * timeout alone is re-armed by every chunk: a storage host trickling a byte every few seconds
+   * would hold a verify slot forever.
+   */
+  downloadDeadlineMs?: number;
   maxJsonBytes?: number;
   maxPages?: number;
   /** Largest attestation bundle read from a `bundle_url` (after decompression). */
@@ -97,7 +106,7 @@ export class GitHubClient {
   constructor(private readonly options: GitHubClientOptions = {}) {
     this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
     const insecure = [...(this.base.protocol === 'http:' ? [this.base.host] : []), ...(options.insecureHosts ?? [])].map((h) => h.toLowerCase());
-    this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3, onOutcome: options.onOutcome };
+    this.http = { timeoutMs: options.timeoutMs ?? 30_000, deadlineMs: options.downloadDeadlineMs ?? DEFAULT_DOWNLOAD_DEADLINE_MS, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3, onOutcome: options.onOutcome };
     this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
     this.maxPages = options.maxPages ?? 10;
     this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
@@ -294,7 +303,7 @@ export class GitHubClient {
           authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined,
         },
         this.http,
-        new Watchdog(this.http.timeoutMs),
+        Watchdog.for(this.http),
       );
     } catch (err) {
       if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', err.message);

@@ -30,4 +30,4 @@ export {
   type RepositoryInput,
 } from './oci-registry.client';
 export { type CredentialsProvider, type RegistryCredentials } from './registry-auth';
-export { type RequestOutcome } from './registry-http';
+export { type RequestOutcome, Watchdog, type WatchdogOptions, type WatchdogReason } from './registry-http';

@@ -168,6 +168,20 @@ describe('limits and timeouts', () => {
     await rejects(client([s], { timeoutMs: 300 }).getManifest(`${s.host}/${REPO}`, 'v1'), 'registry-timeout');
   });
 
+  it('stops a blob trickled inside the idle timeout at the overall deadline', async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      // One byte every 50 ms: never idle for 300 ms, never complete.
+      const timer = setInterval(() => res.write('x'), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    const started = Date.now();
+    const error = await rejects(client([s], { timeoutMs: 300, downloadDeadlineMs: 800 }).getBlob(`${s.host}/${REPO}`, BLOB_DIGEST), 'registry-timeout');
+    assert.equal(error.retryable, true);
+    assert.match(error.message, /no complete answer within 1 s/);
+    assert.ok(Date.now() - started < 5000, 'the deadline, not the idle timeout, ended it');
+  });
+
   it('reports a refused connection as a retryable network error', async () => {
     const s = await server(() => undefined);
     const host = s.host;

@@ -32,6 +32,11 @@ export interface OciRegistryClientOptions {
   readonly credentials?: CredentialsProvider;
   /** Per request for documents (whole answer), per chunk for blobs (stall detection). Default 30 s. */
   readonly timeoutMs?: number;
+  /**
+   * Overall deadline of one request, a blob body included, that per-chunk re-arming never
+   * extends (a registry trickling a blob would otherwise hold a verify slot). Default 300 s.
+   */
+  readonly downloadDeadlineMs?: number;
   /** Default 4 MiB, the limit most registries apply to manifests themselves. */
   readonly maxManifestBytes?: number;
   /** Default 64 MiB: attestations and SBOMs, not image layers, are what we download. */
@@ -93,6 +98,7 @@ export class OciRegistryClient {
   constructor(options: OciRegistryClientOptions = {}) {
     this.http = {
       timeoutMs: options.timeoutMs ?? 30_000,
+      deadlineMs: options.downloadDeadlineMs ?? 300_000,
       userAgent: options.userAgent ?? 'provwatch',
       insecureHosts: new Set((options.insecureHosts ?? []).map((h) => h.toLowerCase())),
       maxRedirects: options.maxRedirects ?? 3,

@@ -1,8 +1,15 @@
+import { currentAbortSignal } from '../abort-scope';
 import { SourceError } from '../source.error';
 
 /** Settings shared by every request of one client. */
 export interface HttpSettings {
+  /** Idle timeout: no answer, or no new chunk of a streamed body, for this long. */
   readonly timeoutMs: number;
+  /**
+   * Overall deadline of one request, body included, that no chunk extends (a body trickled a
+   * byte at a time would otherwise keep the request alive forever). Unset: only the idle timeout.
+   */
+  readonly deadlineMs?: number;
   readonly userAgent: string;
   /** `host:port` (or bare host) values that may be spoken to over plain http. */
   readonly insecureHosts: ReadonlySet<string>;
@@ -34,33 +41,82 @@ export interface OpenResponse {
   readonly what: string;
 }
 
+/** Why a Watchdog stopped its request. */
+export type WatchdogReason = 'idle' | 'deadline' | 'aborted';
+
+export interface WatchdogOptions {
+  /** Overall deadline from the first `arm`; re-arming never extends it. */
+  readonly totalMs?: number;
+  /** An outer abort (the verify job's deadline): the request stops with it. */
+  readonly signal?: AbortSignal;
+}
+
 /**
- * One AbortController per logical request. `arm` (re)starts the countdown: once for a whole
+ * One AbortController per logical request. `arm` (re)starts the idle countdown: once for a whole
  * document, or per chunk for blobs, so that a slow but steady download survives and a stalled one
- * does not.
+ * does not. The total deadline starts with the first `arm` and is never re-armed: a server that
+ * trickles one byte just inside the idle timeout still cannot hold the request past it.
  */
 export class Watchdog {
   readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  fired = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private totalTimer: NodeJS.Timeout | undefined;
+  private totalStarted = false;
+  private readonly onOuterAbort = () => this.fire('aborted');
+  /** Set when the watchdog (not the server, not the consumer) stopped the request. */
+  reason: WatchdogReason | undefined;
 
-  constructor(private readonly ms: number) {}
-
-  arm(): void {
-    this.disarm();
-    this.timer = setTimeout(() => {
-      this.fired = true;
-      this.controller.abort();
-    }, this.ms);
+  constructor(
+    private readonly ms: number,
+    private readonly options: WatchdogOptions = {},
+  ) {
+    const signal = options.signal;
+    if (signal?.aborted) this.fire('aborted');
+    else signal?.addEventListener('abort', this.onOuterAbort, { once: true });
   }
 
+  /** The watchdog for one request of a client: its idle timeout, its deadline, the job's signal. */
+  static for(settings: Pick<HttpSettings, 'timeoutMs' | 'deadlineMs'>): Watchdog {
+    return new Watchdog(settings.timeoutMs, { totalMs: settings.deadlineMs, signal: currentAbortSignal() });
+  }
+
+  get fired(): boolean {
+    return this.reason !== undefined;
+  }
+
+  /** The overall deadline in milliseconds, if any. */
+  get totalMs(): number | undefined {
+    return this.options.totalMs;
+  }
+
+  arm(): void {
+    if (this.reason !== undefined) return;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.fire('idle'), this.ms);
+    if (!this.totalStarted && this.options.totalMs !== undefined) {
+      this.totalStarted = true;
+      this.totalTimer = setTimeout(() => this.fire('deadline'), this.options.totalMs);
+    }
+  }
+
+  /** The request is over (answered, or given up by its caller): no timer may fire any more. */
   disarm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    if (this.totalTimer !== undefined) clearTimeout(this.totalTimer);
+    this.idleTimer = undefined;
+    this.totalTimer = undefined;
+    this.options.signal?.removeEventListener('abort', this.onOuterAbort);
   }
 
   /** Stops the request for good (we no longer want the body). */
   cancel(): void {
+    this.disarm();
+    this.controller.abort();
+  }
+
+  private fire(reason: WatchdogReason): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason;
     this.disarm();
     this.controller.abort();
   }
@@ -82,7 +138,7 @@ function isInsecureHost(host: string, settings: HttpSettings): boolean {
  * origin it was issued for. Registries routinely redirect blob downloads to storage hosts
  * (S3, GCS, CDNs) that must never see registry credentials.
  */
-export async function openRequest(req: HopRequest, settings: HttpSettings, watchdog = new Watchdog(settings.timeoutMs)): Promise<OpenResponse> {
+export async function openRequest(req: HopRequest, settings: HttpSettings, watchdog = Watchdog.for(settings)): Promise<OpenResponse> {
   const what = `${req.method} ${req.url.host}${req.url.pathname}`;
   let url = req.url;
   checkScheme(url, settings, what);
@@ -145,7 +201,10 @@ function checkScheme(url: URL, settings: HttpSettings, what: string, redirected 
 }
 
 function transportError(error: unknown, watchdog: Watchdog, what: string): SourceError {
-  if (watchdog.fired) return new SourceError('registry-timeout', `${what}: no answer in time`);
+  // All three are retryable: the same request may well complete on a later run.
+  if (watchdog.reason === 'idle') return new SourceError('registry-timeout', `${what}: no answer in time`);
+  if (watchdog.reason === 'deadline') return new SourceError('registry-timeout', `${what}: no complete answer within ${Math.round((watchdog.totalMs ?? 0) / 1000)} s`);
+  if (watchdog.reason === 'aborted') return new SourceError('registry-timeout', `${what}: abandoned, the verification ran out of time`);
   // Only a system error code travels on: undici's messages may quote headers or URLs.
   const cause = (error as { cause?: { code?: unknown; name?: unknown } })?.cause;
   const raw = typeof cause?.code === 'string' ? cause.code : typeof cause?.name === 'string' ? cause.name : 'failed';
@@ -161,7 +220,7 @@ async function discardBody(response: Response): Promise<void> {
   }
 }
 
-/** Streams the body in chunks, failing past `limit` bytes. `idle` re-arms the timer per chunk. */
+/** Streams the body in chunks, failing past `limit` bytes. `idle` re-arms the idle timer per chunk (never the overall deadline). */
 export async function* bodyChunks(opened: OpenResponse, limit: number, idle: boolean): AsyncGenerator<Buffer> {
   const { response, watchdog, what } = opened;
   const announced = response.headers.get('content-length');

@@ -1,4 +1,5 @@
 import { type RekorLogEntry, type TlogEntryFinder, type TlogSearchResult, VerificationError } from '@provwatch/verification';
+import { currentAbortSignal } from '../abort-scope';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 
@@ -8,6 +9,11 @@ export interface RekorClientOptions {
   /** How many entries one search may return before we stop fetching (a popular digest has many). */
   maxEntries?: number;
   fetch?: typeof fetch;
+}
+
+function requestSignal(timeoutMs: number): AbortSignal {
+  const outer = currentAbortSignal();
+  return outer ? AbortSignal.any([AbortSignal.timeout(timeoutMs), outer]) : AbortSignal.timeout(timeoutMs);
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -64,7 +70,8 @@ export class RekorClient implements TlogEntryFinder {
         body: body ? JSON.stringify(body) : undefined,
         // A log never needs to send us elsewhere; a redirect is refused, not followed.
         redirect: 'error',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        // The job's deadline (withAbortSignal) stops a search in flight as well.
+        signal: requestSignal(this.timeoutMs),
       });
     } catch (err) {
       throw new VerificationError('tlog-unavailable', `cannot reach Rekor at ${this.baseUrl}: ${describeFetchError(err)}`);

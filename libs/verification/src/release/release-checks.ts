@@ -195,6 +195,39 @@ export function isBuildOutput(name: string): boolean {
   return ARCHIVE.test(name) || !/\.[A-Za-z0-9]{1,8}$/.test(name);
 }
 
+function sbomPattern(sbomAssets: string | undefined): RegExp {
+  return sbomAssets !== undefined ? assetPattern(sbomAssets) : /\.(sbom|cdx|bom)\.json$/;
+}
+
+/** Signature files of a checksums file, in the order checkReleaseChecksums prefers them. */
+const CHECKSUMS_SIGNATURE_SUFFIXES = ['.sigstore.json', '.bundle', '.pem', '.sig'];
+
+/** One asset whose bytes a release check reads, and that check. */
+export interface EvidenceRead {
+  name: string;
+  check: (typeof RELEASE_CHECKS)[keyof typeof RELEASE_CHECKS];
+}
+
+/**
+ * The assets whose bytes the release checks read, most important first: the provenance (which
+ * the SBOM check and the tag check build on), the checksums file and its signatures, then the
+ * SBOMs. Mirrors what checkReleaseProvenance, checkReleaseChecksums and checkReleaseSboms look
+ * up; every other asset is only ever compared by digest, so its bytes need not be kept.
+ */
+export function evidenceReadByChecks(names: readonly string[], declared: Pick<ReleaseCheckInput, 'provenanceAsset' | 'checksumsAsset' | 'sbomAssets'>): EvidenceRead[] {
+  const reads: EvidenceRead[] = [];
+  const add = (name: string | undefined, check: EvidenceRead['check']) => {
+    if (name !== undefined && names.includes(name) && !reads.some((r) => r.name === name)) reads.push({ name, check });
+  };
+  add(locateProvenance({ assets: names.map((name) => ({ name, sha256: '' })), provenanceAsset: declared.provenanceAsset })?.name, RELEASE_CHECKS.provenance);
+  const checksums = declared.checksumsAsset ?? 'checksums.txt';
+  add(checksums, RELEASE_CHECKS.checksums);
+  for (const suffix of CHECKSUMS_SIGNATURE_SUFFIXES) add(`${checksums}${suffix}`, RELEASE_CHECKS.checksums);
+  const sboms = sbomPattern(declared.sbomAssets);
+  for (const name of names) if (sboms.test(name)) add(name, RELEASE_CHECKS.sbom);
+  return reads;
+}
+
 /** `*.sbom.json` style patterns: only `*` is special, anchored at both ends. */
 function assetPattern(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
@@ -257,7 +290,7 @@ export function checkReleaseChecksums(input: ReleaseCheckInput): Verdict {
  * `missing`; a provenance that did not pass leaves the SBOM undecided (`error`), not `pass`.
  */
 export function checkReleaseSboms(input: ReleaseCheckInput, provenance: Verdict): Verdict {
-  const pattern = input.sbomAssets !== undefined ? assetPattern(input.sbomAssets) : /\.(sbom|cdx|bom)\.json$/;
+  const pattern = sbomPattern(input.sbomAssets);
   const sboms = input.assets.filter((a) => pattern.test(a.name));
   if (sboms.length === 0) return missingVerdict('no SBOM asset (*.sbom.json) in the release');
   if (provenance.status !== 'pass') {

@@ -61,6 +61,10 @@ export const ERROR_CODES = [
   'not-yet-verified',
   // The evidence could not be fetched (registry, GitHub or log answered badly or not at all).
   'source-unavailable',
+  // The whole verification ran past its deadline (PROVWATCH_VERIFY_DEADLINE) and was stopped.
+  'verification-timeout',
+  // An evidence file a check reads did not fit in the release's memory budget (PROVWATCH_EVIDENCE_BUDGET).
+  'evidence-over-budget',
   'internal-error',
 ] as const;
 
