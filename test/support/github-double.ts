@@ -66,6 +66,10 @@ export class GitHubDouble {
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
   delayMs = 0;
   private hanging: ServerResponse[] = [];
+  /** Asset downloads held by `holdAssets()`, answered by `releaseAssets()`. */
+  private held: Array<{ res: ServerResponse; answer: () => void }> | undefined;
+  /** Asset downloads that were held, over the double's life (a download that hung mid-way). */
+  heldDownloads = 0;
 
   private constructor(
     private readonly api: Server,
@@ -93,8 +97,25 @@ export class GitHubDouble {
     this.fault = fault;
   }
 
+  /**
+   * From now on asset downloads (the storage server) get no answer until `releaseAssets()`: a
+   * verification stays in flight, mid-way, for as long as the test wants.
+   */
+  holdAssets(): void {
+    this.held ??= [];
+  }
+
+  /** Answers the held downloads (a client that went away meanwhile gets nothing) and stops holding. */
+  releaseAssets(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { res, answer } of held) if (!res.destroyed) answer();
+  }
+
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
+    for (const { res } of this.held ?? []) res.destroy();
+    this.held = undefined;
     this.api.closeAllConnections();
     this.storage.closeAllConnections();
     await Promise.all([new Promise((r) => this.api.close(r)), new Promise((r) => this.storage.close(r))]);
@@ -203,6 +224,11 @@ export class GitHubDouble {
   }
 
   private handleStorage(req: IncomingMessage, res: ServerResponse): void {
+    if (this.held) {
+      this.heldDownloads++;
+      this.held.push({ res, answer: () => this.handleStorage(req, res) });
+      return;
+    }
     const m = /^\/assets\/(\d+)/.exec(req.url ?? '');
     const asset = m ? [...this.repos.values()].flat().flatMap((r) => r.assets).find((a) => a.id === Number(m[1])) : undefined;
     this.record('storage', req, asset ? 200 : 404);
