@@ -14,6 +14,7 @@ import { createTestDatabase } from '../support/postgres';
 import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../support/redis';
 import { ServiceProcess, faultWatchlistYaml } from '../support/service-process';
 import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
+import { type TestHttpServer, startHttpServer } from '../support/http-server';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
 
 /**
@@ -114,4 +115,60 @@ test('kill -9 of the worker mid-verification: a new worker completes the job, on
   console.log(
     `# worker kill -9 mid-verification: job ${job.id} taken over and completed, release verified ${recoveredMs} ms after the kill (lock ${LOCK_SECONDS} s, stalled check ${STALLED_SECONDS} s); ${runs.length} runs; peak RSS ${first.peakRssMiB} / ${second.peakRssMiB} MiB (killed / new worker)`,
   );
+});
+
+test('kill -9 after the run is recorded, before the job completes: the new worker does not record it twice', { timeout: 240_000 }, async () => {
+  // The job's last step after recording is the direct alert push: an Alertmanager that does not
+  // answer holds it there (for up to the client's 10 s timeout), the run already in Postgres.
+  let holding = true;
+  const held: Array<() => void> = [];
+  const alertmanager: TestHttpServer = await startHttpServer((req, res) => {
+    req.resume();
+    const answer = () => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (holding) held.push(answer);
+    else answer();
+  });
+  const secondDb = await createTestDatabase();
+  const secondPrefix = `${prefix}-recorded`;
+  const queue = new Queue(QUEUES.verify, { connection: await redisConnectionOptions(), prefix: secondPrefix });
+  const started: ServiceProcess[] = [];
+  const runs = createPrismaClient(secondDb.url);
+  try {
+    gh!.repos.set('fault/recorded', [{ ...v14(4000), commit: EXAMPLE_PACKAGE_V14_COMMIT }]);
+    writeFileSync(join(dir!, 'recorded.yaml'), faultWatchlistYaml(['recorded'], '10s'));
+    const recordedEnv = { ...env, PROVWATCH_CONFIG: join(dir!, 'recorded.yaml'), DATABASE_URL: secondDb.url, PROVWATCH_QUEUE_PREFIX: secondPrefix, ALERTMANAGER_URLS: alertmanager.origin };
+    const first = await ServiceProcess.start(recordedEnv);
+    started.push(first);
+    const progress = async () => `log tail: ${started.at(-1)!.log.slice(-1500)}`;
+    const passRun = () => runs.verificationRun.findFirst({ where: { subjectKey: 'v14', status: 'pass', target: { name: 'recorded' } } });
+    await eventually('the pass recorded and its alert push held', async () => ((await passRun()) && alertmanager.requests.some((r) => r.url === '/api/v2/alerts') ? true : undefined), {
+      timeoutMs: 90_000,
+      progress,
+    });
+    const [active] = await queue.getActive();
+    assert.ok(active, 'the verify job is still active (its alert push held)');
+    await first.kill();
+    const killedAt = Date.now();
+    holding = false;
+    for (const answer of held) answer();
+    const second = await ServiceProcess.start(recordedEnv);
+    started.push(second);
+    const job = await eventually('the taken-over job to complete', async () => {
+      const found = await queue.getJob(active.id!);
+      return found && (await found.getState()) === 'completed' ? found : undefined;
+    }, { timeoutMs: 90_000, progress });
+    const recoveredMs = Date.now() - killedAt;
+    const history = await runs.verificationRun.findMany({ where: { subjectKey: 'v14', target: { name: 'recorded' } }, orderBy: { id: 'asc' } });
+    console.log(`# worker kill -9 after recording: job completed ${recoveredMs} ms after the kill (stalled ${job.stalledCounter}); runs ${history.map((r) => `${r.id}:${r.status}:${r.trigger}`).join(' ')}`);
+    assert.equal(history.length, 2, `the sighting and one verification: ${history.map((r) => `${r.id}:${r.status}`).join(' ')}`);
+    assert.deepEqual(history.map((r) => r.status), ['error', 'pass']);
+    assert.match(second.log, /its run was recorded before its worker stopped; not verified again/);
+  } finally {
+    for (const service of started) await service.kill().catch(() => undefined);
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    await runs.$disconnect().catch(() => undefined);
+    await secondDb.drop().catch(() => undefined);
+    await alertmanager.close();
+  }
 });
