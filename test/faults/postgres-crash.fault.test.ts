@@ -10,7 +10,7 @@ import { latest, v14 } from '../support/fault-worker';
 import { GitHubDouble } from '../support/github-double';
 import { OwnPostgres } from '../support/own-postgres';
 import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
-import { ServiceProcess, faultWatchlistYaml } from '../support/service-process';
+import { ServiceProcess, faultWatchlistYaml, removeQueues } from '../support/service-process';
 import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
 
@@ -24,6 +24,7 @@ import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
  */
 const POLL_SECONDS = 10; // the watchlist minimum
 const API_TOKEN = 'postgres-crash-fault-token';
+const prefix = `pgcrash-${randomUUID().slice(0, 8)}`;
 let pg: OwnPostgres | undefined;
 let gh: GitHubDouble | undefined;
 let service: ServiceProcess | undefined;
@@ -46,7 +47,7 @@ before(async () => {
     PROVWATCH_CONFIG: join(dir, 'provwatch.yaml'),
     DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
-    PROVWATCH_QUEUE_PREFIX: `pgcrash-${randomUUID().slice(0, 8)}`,
+    PROVWATCH_QUEUE_PREFIX: prefix,
     GITHUB_API_URL: gh.url,
     PROVWATCH_INSECURE_REGISTRIES: gh.storageHost,
     REKOR_URL: 'http://127.0.0.1:9',
@@ -61,6 +62,7 @@ after(async () => {
   await prisma?.$disconnect().catch(() => undefined);
   await pg?.destroy().catch(() => undefined);
   await gh?.close().catch(() => undefined);
+  await removeQueues(prefix).catch(() => undefined);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

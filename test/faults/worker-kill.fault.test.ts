@@ -12,7 +12,7 @@ import { latest, v14 } from '../support/fault-worker';
 import { GitHubDouble } from '../support/github-double';
 import { createTestDatabase } from '../support/postgres';
 import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../support/redis';
-import { ServiceProcess, faultWatchlistYaml } from '../support/service-process';
+import { ServiceProcess, faultWatchlistYaml, removeQueues } from '../support/service-process';
 import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
 import { type TestHttpServer, startHttpServer } from '../support/http-server';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
@@ -23,7 +23,8 @@ import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
  * take the job over once the lock expires, and the release must end with exactly one completed
  * verification: the job not lost, and not run twice into the history.
  */
-const LOCK_SECONDS = 4;
+// Long enough that a busy 2-core machine never loses a live worker's lock (renewed at half of it).
+const LOCK_SECONDS = 8;
 const STALLED_SECONDS = 1;
 const prefix = `workerkill-${randomUUID().slice(0, 8)}`;
 let gh: GitHubDouble | undefined;
@@ -59,8 +60,8 @@ before(async () => {
 
 after(async () => {
   for (const service of services) await service.kill().catch(() => undefined);
-  await verifyQueue?.obliterate({ force: true }).catch(() => undefined);
   await verifyQueue?.close().catch(() => undefined);
+  await removeQueues(prefix);
   await prisma?.$disconnect().catch(() => undefined);
   await db?.drop().catch(() => undefined);
   await gh?.close().catch(() => undefined);
@@ -165,8 +166,8 @@ test('kill -9 after the run is recorded, before the job completes: the new worke
     assert.match(second.log, /its run was recorded before its worker stopped; not verified again/);
   } finally {
     for (const service of started) await service.kill().catch(() => undefined);
-    await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close().catch(() => undefined);
+    await removeQueues(secondPrefix);
     await runs.$disconnect().catch(() => undefined);
     await secondDb.drop().catch(() => undefined);
     await alertmanager.close();

@@ -128,3 +128,16 @@ export function faultWatchlistYaml(names: string[], pollInterval: string, graceP
 targets:
 ${targets.join('')}`;
 }
+
+/** Deletes every key of a test's queues (discover and verify) from the shared Redis. */
+export async function removeQueues(prefix: string): Promise<void> {
+  const { Queue } = await import('bullmq');
+  const { QUEUES } = await import('@provwatch/jobs');
+  const { redisConnectionOptions } = await import('./redis');
+  const connection = await redisConnectionOptions();
+  for (const name of [QUEUES.discover, QUEUES.verify]) {
+    const queue = new Queue(name, { connection, prefix });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close().catch(() => undefined);
+  }
+}
