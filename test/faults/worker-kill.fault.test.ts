@@ -123,11 +123,16 @@ test('kill -9 after the run is recorded, before the job completes: the new worke
   // answer holds it there (for up to the client's 10 s timeout), the run already in Postgres.
   let holding = true;
   const held: Array<() => void> = [];
+  const pushes: Array<{ at: number; alerts: Array<{ labels: Record<string, string>; endsAt?: string }> }> = [];
   const alertmanager: TestHttpServer = await startHttpServer((req, res) => {
-    req.resume();
-    const answer = () => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    if (holding) held.push(answer);
-    else answer();
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/api/v2/alerts') pushes.push({ at: Date.now(), alerts: JSON.parse(body) });
+      const answer = () => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (holding) held.push(answer);
+      else answer();
+    });
   });
   const secondDb = await createTestDatabase();
   const secondPrefix = `${prefix}-recorded`;
@@ -164,6 +169,11 @@ test('kill -9 after the run is recorded, before the job completes: the new worke
     assert.equal(history.length, 2, `the sighting and one verification: ${history.map((r) => `${r.id}:${r.status}`).join(' ')}`);
     assert.deepEqual(history.map((r) => r.status), ['error', 'pass']);
     assert.match(second.log, /its run was recorded before its worker stopped; not verified again/);
+    // The dead worker's push may never have arrived: the new one sends the same resolves again.
+    const resolves = (push: (typeof pushes)[number]) => push.alerts.filter((a) => a.labels.target === 'recorded' && a.labels.check === 'artifact-provenance').map((a) => a.labels.alertname).sort();
+    const before = pushes.filter((p) => p.at < killedAt).map(resolves).find((names) => names.length > 0);
+    assert.ok(before, 'the killed worker had pushed the resolves');
+    assert.deepEqual(pushes.filter((p) => p.at >= killedAt).map(resolves).find((names) => names.length > 0), before);
   } finally {
     for (const service of started) await service.kill().catch(() => undefined);
     await queue.close().catch(() => undefined);

@@ -6,7 +6,7 @@ import type { ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
 import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot } from '@provwatch/verification';
-import type { AlertPublisher } from './alerts/alert-publisher';
+import type { AlertPublisher, AlertSubject, StatusChangeToPublish } from './alerts/alert-publisher';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
@@ -252,7 +252,7 @@ export class WorkerRuntime {
       stopTimer?.();
     }
     this.recorded(target.name, 'image', result.recorded);
-    await this.markRecorded(job, result);
+    await this.markRecorded(job, result, { target: target.name, release: job.data.tag, image: image.ref });
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag, image: image.ref }, result.changes);
     if (result.pending.length > 0) {
       await this.verifyQueue.add(JOBS.verifyImage, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
@@ -289,7 +289,7 @@ export class WorkerRuntime {
       stopTimer?.();
     }
     this.recorded(target.name, 'release', result.recorded);
-    await this.markRecorded(job, result);
+    await this.markRecorded(job, result, { target: target.name, release: job.data.tag });
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
@@ -307,9 +307,11 @@ export class WorkerRuntime {
    * lock expires would verify and record the same run again: a duplicate in the history and the
    * verdict counters. A failure to note it only costs that duplicate, so it does not fail the job.
    */
-  private async markRecorded(job: Job, result: { recorded: CheckToRecord[]; pending: string[] }): Promise<void> {
+  private async markRecorded(job: Job, result: { recorded: CheckToRecord[]; pending: string[]; changes: StatusChangeToPublish[] }, subject: AlertSubject): Promise<void> {
     const mark: RecordedMark = {
       recordedInAttempt: job.attemptsMade,
+      subject,
+      changes: result.changes.map((c) => ({ check: c.check, from: c.from, to: c.to })),
       recorded: result.recorded.map((c) => `${c.check}=${c.status}`),
       pending: result.pending,
       undecided: result.recorded.filter((c) => c.status === 'error').map((c) => `${c.check} (${c.code})`),
@@ -317,9 +319,14 @@ export class WorkerRuntime {
     await job.updateProgress(mark as unknown as object).catch((err: Error) => this.deps.log?.(`job ${job.id}: run recorded, not noted in the job (${err.message})`));
   }
 
-  /** The rest of a job taken over after its run was recorded: the grace look and the retry, not a second run. */
+  /**
+   * The rest of a job taken over after its run was recorded: the alert push (again: the dead
+   * worker's may not have arrived, and Alertmanager takes a repeat as the same alert), the grace
+   * look and the retry; not a second run.
+   */
   private async finishRecorded(job: Job<VerifyReleasePayload | VerifyImagePayload>, target: WatchTarget, mark: RecordedMark) {
     this.deps.log?.(`job ${job.name} ${job.id}: its run was recorded before its worker stopped; not verified again`);
+    if (mark.subject && mark.changes.length > 0) await this.deps.alerts?.publishChanges(mark.subject, mark.changes);
     if (mark.pending.length > 0) {
       await this.verifyQueue.add(job.name, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
@@ -335,6 +342,8 @@ export class WorkerRuntime {
 /** What a job's attempt recorded, kept as its BullMQ progress (see markRecorded). */
 interface RecordedMark {
   recordedInAttempt: number;
+  subject?: AlertSubject;
+  changes: StatusChangeToPublish[];
   recorded: string[];
   pending: string[];
   undecided: string[];
@@ -347,7 +356,7 @@ interface RecordedMark {
 function recordedMark(job: Job): RecordedMark | undefined {
   const progress = job.progress as Partial<RecordedMark> | number | undefined;
   if (typeof progress !== 'object' || progress === null || progress.recordedInAttempt !== job.attemptsMade) return undefined;
-  return { recordedInAttempt: progress.recordedInAttempt, recorded: progress.recorded ?? [], pending: progress.pending ?? [], undecided: progress.undecided ?? [] };
+  return { recordedInAttempt: progress.recordedInAttempt, subject: progress.subject, changes: progress.changes ?? [], recorded: progress.recorded ?? [], pending: progress.pending ?? [], undecided: progress.undecided ?? [] };
 }
 
 function retryOrGiveUp(err: unknown): Error {
