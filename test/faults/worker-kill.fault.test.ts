@@ -118,7 +118,7 @@ test('kill -9 of the worker mid-verification: a new worker completes the job, on
   );
 });
 
-test('kill -9 after the run is recorded, before the job completes: the new worker does not record it twice', { timeout: 240_000 }, async () => {
+test('kill -9 after the run is recorded, before the job completes: the new worker does not record it twice, and pushes its alerts again', { timeout: 240_000 }, async () => {
   // The job's last step after recording is the direct alert push: an Alertmanager that does not
   // answer holds it there (for up to the client's 10 s timeout), the run already in Postgres.
   let holding = true;

@@ -90,7 +90,9 @@ export class OwnPostgres {
     const child = spawn(
       join(this.bin, 'postgres'),
       ['-D', join(this.dataDir, 'data'), '-p', String(this.port), '-k', this.dataDir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50'],
-      { stdio: ['ignore', 'pipe', 'pipe'], ...(this.user ?? {}) },
+      // Its own process group: the crash kills the postmaster and every backend at one stroke
+      // (a backend forked a moment before would otherwise survive and block the restart).
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(this.user ?? {}) },
     );
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => this.output.push(chunk.toString()));
@@ -134,8 +136,8 @@ export class OwnPostgres {
   }
 
   /**
-   * The crash: SIGKILL to the postmaster, then to the backends it leaves behind (they would
-   * otherwise hold the shared memory a restart needs). No shutdown checkpoint. Resolves once the
+   * The crash: SIGKILL to the postmaster and its backends (its process group; a backend left
+   * behind would hold the shared memory a restart needs). No shutdown checkpoint. Resolves once the
    * port refuses connections and every process of the cluster is gone.
    */
   async kill(): Promise<void> {
@@ -144,7 +146,7 @@ export class OwnPostgres {
     if (!child?.pid || child.exitCode !== null) return;
     const backends = childrenOf(child.pid);
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
+    signal(-child.pid, 'SIGKILL');
     for (const pid of backends) signal(pid, 'SIGKILL');
     await exited;
     for (let i = 0; i < 100 && (backends.some(alive) || (await reachable('127.0.0.1', this.port))); i++) await new Promise((r) => setTimeout(r, 100));
@@ -165,9 +167,8 @@ export class OwnPostgres {
   /** Stops the cluster (a crash if it will not stop) and deletes its data folder. */
   async destroy(): Promise<void> {
     const pid = this.child?.pid;
-    const backends = pid ? childrenOf(pid) : [];
     await this.stop().catch(() => undefined);
-    for (const b of backends) signal(b, 'SIGKILL');
+    if (pid) signal(-pid, 'SIGKILL');
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
