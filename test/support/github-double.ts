@@ -107,6 +107,10 @@ export class GitHubDouble {
   readonly trickles = { open: 0, closedByClient: 0 };
   /** Digests by Buffer: many assets may share one large Buffer, hashed once, not on every listing. */
   private readonly digests = new WeakMap<Buffer, string>();
+  /** Asset downloads held by `holdAssets()`, answered by `releaseAssets()`. */
+  private held: Array<{ res: ServerResponse; answer: () => void }> | undefined;
+  /** Asset downloads that were held, over the double's life (a download that hung mid-way). */
+  heldDownloads = 0;
 
   private constructor(
     private readonly api: Server,
@@ -134,8 +138,25 @@ export class GitHubDouble {
     this.fault = fault;
   }
 
+  /**
+   * From now on asset downloads (the storage server) get no answer until `releaseAssets()`: a
+   * verification stays in flight, mid-way, for as long as the test wants.
+   */
+  holdAssets(): void {
+    this.held ??= [];
+  }
+
+  /** Answers the held downloads (a client that went away meanwhile gets nothing) and stops holding. */
+  releaseAssets(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { res, answer } of held) if (!res.destroyed) answer();
+  }
+
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
+    for (const { res } of this.held ?? []) res.destroy();
+    this.held = undefined;
     this.api.closeAllConnections();
     this.storage.closeAllConnections();
     await Promise.all([new Promise((r) => this.api.close(r)), new Promise((r) => this.storage.close(r))]);
@@ -289,6 +310,11 @@ export class GitHubDouble {
       };
       if (this.bundleDelayMs > 0) setTimeout(answer, this.bundleDelayMs);
       else answer();
+      return;
+    }
+    if (this.held) {
+      this.heldDownloads++;
+      this.held.push({ res, answer: () => this.handleStorage(req, res) });
       return;
     }
     const m = /^\/assets\/(\d+)/.exec(req.url ?? '');

@@ -54,6 +54,8 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
           trustRoot: () => trustRoots.current(),
           trustRoots,
           connection: redisConnectionFromUrl(config.redisUrl),
+          lockDurationMs: config.jobLockDurationSeconds * 1000,
+          stalledIntervalMs: config.jobStalledIntervalSeconds * 1000,
           log: (message) => logger.warn(message),
           metrics,
           alerts,

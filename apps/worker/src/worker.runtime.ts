@@ -6,7 +6,7 @@ import type { ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
 import { GitHubClient, OciRegistryClient, RekorClient, SourceError, withAbortSignal } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot, VerificationError } from '@provwatch/verification';
-import type { AlertPublisher } from './alerts/alert-publisher';
+import type { AlertPublisher, AlertSubject, StatusChangeToPublish } from './alerts/alert-publisher';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
@@ -250,6 +250,8 @@ export class WorkerRuntime {
     const target = this.target(job.data.target);
     const image = target.images.find((i) => i.ref === job.data.image);
     if (!image) throw new UnrecoverableError(`image ${job.data.image} is not watched for ${target.name}`);
+    const mark = recordedMark(job);
+    if (mark) return this.finishRecorded(job, target, mark);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'image' });
     const startedAt = this.deps.now?.() ?? new Date();
@@ -270,6 +272,7 @@ export class WorkerRuntime {
       stopTimer?.();
     }
     this.recorded(target.name, 'image', result.recorded);
+    await this.markRecorded(job, result, { target: target.name, release: job.data.tag, image: image.ref });
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag, image: image.ref }, result.changes);
     if (result.pending.length > 0) {
       await this.verifyQueue.add(JOBS.verifyImage, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
@@ -281,6 +284,8 @@ export class WorkerRuntime {
 
   private async runVerification(job: Job<VerifyReleasePayload>) {
     const target = this.target(job.data.target);
+    const mark = recordedMark(job);
+    if (mark) return this.finishRecorded(job, target, mark);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
@@ -304,6 +309,7 @@ export class WorkerRuntime {
       stopTimer?.();
     }
     this.recorded(target.name, 'release', result.recorded);
+    await this.markRecorded(job, result, { target: target.name, release: job.data.tag });
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
@@ -346,6 +352,39 @@ export class WorkerRuntime {
     }
   }
 
+  /**
+   * Notes in the job (Redis) that this attempt's run is in Postgres. A worker killed after that
+   * (while it pushes alerts, say) leaves the job locked; the worker that takes it over after the
+   * lock expires would verify and record the same run again: a duplicate in the history and the
+   * verdict counters. A failure to note it only costs that duplicate, so it does not fail the job.
+   */
+  private async markRecorded(job: Job, result: { recorded: CheckToRecord[]; pending: string[]; changes: StatusChangeToPublish[] }, subject: AlertSubject): Promise<void> {
+    const mark: RecordedMark = {
+      recordedInAttempt: job.attemptsMade,
+      subject,
+      changes: result.changes.map((c) => ({ check: c.check, from: c.from, to: c.to })),
+      recorded: result.recorded.map((c) => `${c.check}=${c.status}`),
+      pending: result.pending,
+      undecided: result.recorded.filter((c) => c.status === 'error').map((c) => `${c.check} (${c.code})`),
+    };
+    await job.updateProgress(mark as unknown as object).catch((err: Error) => this.deps.log?.(`job ${job.id}: run recorded, not noted in the job (${err.message})`));
+  }
+
+  /**
+   * The rest of a job taken over after its run was recorded: the alert push (again: the dead
+   * worker's may not have arrived, and Alertmanager takes a repeat as the same alert), the grace
+   * look and the retry; not a second run.
+   */
+  private async finishRecorded(job: Job<VerifyReleasePayload | VerifyImagePayload>, target: WatchTarget, mark: RecordedMark) {
+    this.deps.log?.(`job ${job.name} ${job.id}: its run was recorded before its worker stopped; not verified again`);
+    if (mark.subject && mark.changes.length > 0) await this.deps.alerts?.publishChanges(mark.subject, mark.changes);
+    if (mark.pending.length > 0) {
+      await this.verifyQueue.add(job.name, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+    }
+    if (mark.undecided.length > 0) throw new Error(`undecided checks: ${mark.undecided.join(', ')}`);
+    return { recorded: mark.recorded, pending: mark.pending };
+  }
+
   private recorded(target: string, subject: 'release' | 'image', checks: CheckToRecord[]): void {
     if (checks.length > 0) this.deps.metrics?.verificationsTotal.inc({ target, subject, status: overallStatus(checks) });
   }
@@ -353,6 +392,26 @@ export class WorkerRuntime {
 
 function isTimeout(err: unknown): err is VerificationError {
   return err instanceof VerificationError && err.code === 'verification-timeout';
+}
+
+/** What a job's attempt recorded, kept as its BullMQ progress (see markRecorded). */
+interface RecordedMark {
+  recordedInAttempt: number;
+  subject?: AlertSubject;
+  changes: StatusChangeToPublish[];
+  recorded: string[];
+  pending: string[];
+  undecided: string[];
+}
+
+/**
+ * The mark of THIS attempt only: a stalled job taken over keeps its attempt count, while a retry
+ * after a failure (an undecided check) has a higher one and must verify again.
+ */
+function recordedMark(job: Job): RecordedMark | undefined {
+  const progress = job.progress as Partial<RecordedMark> | number | undefined;
+  if (typeof progress !== 'object' || progress === null || progress.recordedInAttempt !== job.attemptsMade) return undefined;
+  return { recordedInAttempt: progress.recordedInAttempt, subject: progress.subject, changes: progress.changes ?? [], recorded: progress.recorded ?? [], pending: progress.pending ?? [], undecided: progress.undecided ?? [] };
 }
 
 function retryOrGiveUp(err: unknown): Error {

@@ -62,4 +62,17 @@ describe('service environment', () => {
       assert.deepEqual(err.problems.map((p) => p.field).sort(), ['PROVWATCH_DOWNLOAD_DEADLINE', 'PROVWATCH_EVIDENCE_BUDGET', 'PROVWATCH_VERIFY_DEADLINE']);
     }
   });
+
+  test('job lock and stalled-job check: production defaults, shortened for fault tests, bounded', () => {
+    const db = { DATABASE_URL: 'postgresql://postgres@127.0.0.1/provwatch' };
+    const c = loadServiceConfig(db);
+    assert.equal(c.jobLockDurationSeconds, 60);
+    assert.equal(c.jobStalledIntervalSeconds, 30);
+    const short = loadServiceConfig({ ...db, PROVWATCH_JOB_LOCK_DURATION: '4', PROVWATCH_JOB_STALLED_INTERVAL: '1' });
+    assert.equal(short.jobLockDurationSeconds, 4);
+    assert.equal(short.jobStalledIntervalSeconds, 1);
+    // A lock under 2 s would be renewed every second or less: a busy event loop would lose it.
+    assert.throws(() => loadServiceConfig({ ...db, PROVWATCH_JOB_LOCK_DURATION: '1', PROVWATCH_JOB_STALLED_INTERVAL: '0' }), (err: unknown) =>
+      err instanceof ConfigError && err.problems.map((p) => p.field).sort().join() === 'PROVWATCH_JOB_LOCK_DURATION,PROVWATCH_JOB_STALLED_INTERVAL');
+  });
 });

@@ -42,6 +42,13 @@ export interface ServiceConfig {
   publicUrl?: string;
   /** How often the worker looks for a newer Sigstore trust root (PROVWATCH_TRUST_ROOT_REFRESH, seconds). */
   trustRootRefreshSeconds: number;
+  /**
+   * BullMQ job lock (PROVWATCH_JOB_LOCK_DURATION, seconds) and stalled-job check
+   * (PROVWATCH_JOB_STALLED_INTERVAL): a job whose worker died is taken up again by another one
+   * once its lock has expired and the next check runs.
+   */
+  jobLockDurationSeconds: number;
+  jobStalledIntervalSeconds: number;
 }
 
 const ROLES: Role[] = ['api', 'worker'];
@@ -130,6 +137,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     queuePrefix: env.PROVWATCH_QUEUE_PREFIX || 'provwatch',
     alertResendIntervalSeconds: int('PROVWATCH_ALERT_RESEND_INTERVAL', 60, 1, 3600),
     trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),
+    jobLockDurationSeconds: int('PROVWATCH_JOB_LOCK_DURATION', 60, 2, 3600),
+    jobStalledIntervalSeconds: int('PROVWATCH_JOB_STALLED_INTERVAL', 30, 1, 3600),
     publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
   if (config.apiReadAuth && !config.apiToken) bad('PROVWATCH_API_READ_AUTH', 'needs PROVWATCH_API_TOKEN: there is no token to check');

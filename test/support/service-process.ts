@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** The compiled service entry (`node dist/apps/api/src/main.js`, as the image runs it). */
+const MAIN = resolve(__dirname, '../../apps/api/src/main.js');
+
+/**
+ * provwatch as a child process, so a test can crash it (`kill -9`) or see it crash: the test
+ * runner's process is not the service's. Output is kept for failure messages; the HTTP port is
+ * read from the start-up line (PORT=0 picks a free one).
+ */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  private peakRssKiB = 0;
+  private sampler: NodeJS.Timeout;
+  port: number | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      stream.on('data', (chunk: Buffer) => {
+        const text = chunk.toString();
+        this.output.push(text);
+        const m = /listening on (\d+)/.exec(text);
+        if (m) this.port = Number(m[1]);
+      });
+    }
+    // VmHWM (the peak) is only readable while the process lives: sampled, and read at the end.
+    this.sampler = setInterval(() => this.sampleRss(), 500);
+    this.sampler.unref();
+    child.once('exit', () => clearInterval(this.sampler));
+  }
+
+  /** Spawns the service with exactly `env` (plus PATH) and waits until it listens. */
+  static async start(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TZ: 'UTC', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(child);
+    const deadline = Date.now() + timeoutMs;
+    while (service.port === undefined) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`provwatch exited at start (${child.exitCode ?? child.signalCode}): ${service.log.slice(-3000)}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`provwatch did not listen within ${timeoutMs} ms: ${service.log.slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return service;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get log(): string {
+    return this.output.join('');
+  }
+
+  /** Exit code or signal once it ended on its own or was killed; undefined while it runs. */
+  get exited(): string | undefined {
+    if (this.child.exitCode !== null) return `exit code ${this.child.exitCode}`;
+    if (this.child.signalCode !== null) return `signal ${this.child.signalCode}`;
+    return undefined;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Peak resident set of the service process (MiB), as far as sampled. */
+  get peakRssMiB(): number {
+    this.sampleRss();
+    return Math.round(this.peakRssKiB / 1024);
+  }
+
+  private sampleRss(): void {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+      if (m) this.peakRssKiB = Math.max(this.peakRssKiB, Number(m[1]));
+    } catch {
+      // not running (any more)
+    }
+  }
+
+  /** SIGKILL, as a crash or an OOM kill: no shutdown hooks, no lock released. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    this.sampleRss();
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await gone;
+  }
+
+  /** A graceful stop (SIGTERM), a SIGKILL if it does not end within `graceMs`. */
+  async stop(graceMs = 20_000): Promise<void> {
+    if (this.exited) return;
+    this.sampleRss();
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A watchlist file for fault targets `fault/<name>` on the GitHub double (v14's provenance names
+ * example-package, as `faultTarget` in fault-worker.ts), for a service started as a process.
+ */
+export function faultWatchlistYaml(names: string[], pollInterval: string, gracePeriod = '60s'): string {
+  const targets = names.map(
+    (name) => `  - name: ${name}
+    github: fault/${name}
+    source_uri: github.com/slsa-framework/example-package
+    identity:
+      issuer: https://token.actions.githubusercontent.com
+      subject_regexp: '^https://github\\.com/slsa-framework/example-package/'
+    artifacts:
+      provenance: multiple.intoto.jsonl
+`,
+  );
+  return `defaults:
+  poll_interval: ${pollInterval}
+  grace_period: ${gracePeriod}
+  reverify_interval: 1d
+targets:
+${targets.join('')}`;
+}
+
+/** Deletes every key of a test's queues (discover and verify) from the shared Redis. */
+export async function removeQueues(prefix: string): Promise<void> {
+  const { Queue } = await import('bullmq');
+  const { QUEUES } = await import('@provwatch/jobs');
+  const { redisConnectionOptions } = await import('./redis');
+  const connection = await redisConnectionOptions();
+  for (const name of [QUEUES.discover, QUEUES.verify]) {
+    const queue = new Queue(name, { connection, prefix });
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close().catch(() => undefined);
+  }
+}
