@@ -25,6 +25,8 @@ export interface DoubleAsset {
    * byte every `trickleMs`, never the whole body. Each byte comes well inside any idle timeout.
    */
   trickleMs?: number;
+  /** The `digest` the release listing gives, when it is not the bytes' own (storage serving other bytes). */
+  listedDigest?: string;
 }
 
 export interface DoubleRelease {
@@ -391,7 +393,7 @@ export class GitHubDouble {
         size: a.bytes.length,
         content_type: a.contentType ?? 'application/octet-stream',
         updated_at: a.updatedAt,
-        ...(this.sendDigests ? { digest: `sha256:${this.digestOf(a.bytes)}` } : {}),
+        ...(this.sendDigests ? { digest: a.listedDigest ?? `sha256:${this.digestOf(a.bytes)}` } : {}),
         url: `${this.url}/repos/${owner}/${repo}/releases/assets/${a.id}`,
         browser_download_url: `https://github.com/${owner}/${repo}/releases/download/${r.tag}/${a.name}`,
       })),

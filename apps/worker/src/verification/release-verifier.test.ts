@@ -7,7 +7,7 @@ import type { WatchTarget } from '@provwatch/config';
 import { type PrismaClient, ReleaseRepository, VerificationRepository, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { GitHubClient, RekorClient } from '@provwatch/sources';
 import { SigstoreTrustRoot } from '@provwatch/verification';
-import { GitHubDouble } from '../../../../test/support/github-double';
+import { type DoubleRelease, GitHubDouble } from '../../../../test/support/github-double';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../../../../test/support/vectors';
 import { EXAMPLE_PACKAGE_V14_COMMIT, exampleRelease, exampleTarget } from '../../../../test/support/watch-targets';
@@ -462,5 +462,53 @@ describe('evidence budget, through the release verifier and GitHub double', () =
     await verifier(64 * 1024 * 1024).verify(budgetTarget, 14, 'schedule');
     assert.ok(!gh.requests.some((r) => r.path.endsWith('/releases/assets/1406')), 'notes.json is not evidence: its known digest stands');
     assert.ok(gh.requests.some((r) => r.path.endsWith('/releases/assets/1402')), 'the provenance is read again');
+  });
+});
+
+/**
+ * GitHub's `digest` of an asset against the bytes its storage serves. Threat: storage (or the
+ * path to it) serving bytes GitHub never recorded for the release, which a first verification
+ * would otherwise take as the asset's first-seen digest.
+ */
+describe("GitHub's asset digest against the downloaded bytes", () => {
+  let gh: GitHubDouble;
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let verifier: ReleaseVerifier;
+  const digestTarget: WatchTarget & { id: number } = { ...exampleTarget({ name: 'digest', github: 'digest/example', pollIntervalSeconds: 300 }), id: 0 };
+  const assetsCheck = async () => (await verifier.verify(digestTarget, 14, 'discovery')).recorded.find((c) => c.check === ASSETS_CHECK)!;
+
+  before(async () => {
+    gh = await GitHubDouble.start();
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    digestTarget.id = await new ReleaseRepository(prisma).upsertTarget(digestTarget.name, digestTarget.github, 'hash');
+    verifier = verifierOn(gh, prisma, SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)), () => new Date('2025-02-25T21:10:00Z'));
+    const release: DoubleRelease = exampleRelease(BINARY, PROVENANCE);
+    // GitHub lists the digest of other bytes than its storage serves for the binary.
+    release.assets[0] = { ...release.assets[0], listedDigest: `sha256:${createHash('sha256').update('the bytes GitHub recorded').digest('hex')}` };
+    gh.repos.set('digest/example', [release]);
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+    await gh?.close();
+  });
+
+  test('forged: bytes that are not the ones GitHub records fail asset-changed on the first verification, and are not taken as first seen', async () => {
+    const verdict = await assetsCheck();
+    assert.equal(verdict.status, 'fail');
+    assert.equal(verdict.code, 'asset-changed');
+    assert.match(verdict.message, /differ from the digests GitHub records for them: gha_generic-binary-linux-amd64-v14: GitHub records sha256:[0-9a-f]{64}, its download is sha256:/);
+    const stored = await new ReleaseRepository(prisma).storedAssets((await prisma.release.findFirstOrThrow({ where: { tag: 'v14', targetId: digestTarget.id } })).id);
+    assert.equal(stored.get('gha_generic-binary-linux-amd64-v14')?.sha256 ?? null, null, 'the mismatching digest is not the first-seen one');
+  });
+
+  test('once GitHub and storage agree, the same release passes', async () => {
+    const release = gh.repos.get('digest/example')![0];
+    release.assets[0] = { ...release.assets[0], listedDigest: undefined };
+    const verdict = await assetsCheck();
+    assert.equal(verdict.status, 'pass', verdict.message);
   });
 });

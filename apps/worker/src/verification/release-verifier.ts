@@ -267,7 +267,7 @@ export class ReleaseVerifier {
 
   private async readAssets(owner: string, repo: string, target: WatchTarget, release: GitHubRelease, stored: Map<string, StoredAsset>, signal?: AbortSignal) {
     const assets: Array<{ input: ReleaseAssetInput; observed: { githubAssetId: number; name: string; size: number; contentType: string; githubUpdatedAt: Date } }> = [];
-    const changed: Array<{ name: string; before: string; after: string }> = [];
+    const changed: AssetChange[] = [];
     const unreadable: UnreadableAsset[] = [];
     const maxEvidence = this.deps.limits?.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
     const maxAsset = this.deps.limits?.maxAssetBytes ?? MAX_ASSET_BYTES;
@@ -320,6 +320,14 @@ export class ReleaseVerifier {
           continue;
         }
         input = { name: a.name, sha256: downloaded.sha256, bytes: downloaded.bytes };
+        // GitHub recorded other bytes than storage served: a swap behind GitHub's back, or a
+        // storage host (or the path to it) serving something else. Threat: bytes that were never
+        // the release's becoming its first-seen digest. Not saved; the release fails.
+        if (githubSha && githubSha !== downloaded.sha256) {
+          changed.push({ name: a.name, before: githubSha, after: downloaded.sha256, against: 'github-digest' });
+          assets.push({ input, observed });
+          continue;
+        }
       }
       if (previous?.sha256 && previous.sha256 !== input.sha256) changed.push({ name: a.name, before: previous.sha256, after: input.sha256 });
       assets.push({ input, observed });
@@ -373,13 +381,27 @@ interface Immutability {
  * may be rewritten at any time, so it fails even before anything changed. An immutable release
  * whose assets changed anyway is `asset-changed`, its message saying GitHub's lock was broken.
  */
-function assetsVerdict(changed: Array<{ name: string; before: string; after: string }>, inputs: ReleaseAssetInput[], immutability: Immutability): Verdict {
+/** An asset whose bytes differ from its first sighting, or from the digest GitHub records for it. */
+interface AssetChange {
+  name: string;
+  before: string;
+  after: string;
+  /** What `before` is: the first-seen digest (default), or GitHub's own `digest` of the asset. */
+  against?: 'github-digest';
+}
+
+function describeChange(c: AssetChange): string {
+  const after = /^[0-9a-f]{64}$/.test(c.after) ? `sha256:${c.after}` : c.after;
+  return c.against === 'github-digest' ? `${c.name}: GitHub records sha256:${c.before}, its download is ${after}` : `${c.name} sha256:${c.before} -> ${after}`;
+}
+
+function assetsVerdict(changed: AssetChange[], inputs: ReleaseAssetInput[], immutability: Immutability): Verdict {
   const since = immutability.since?.toISOString();
   if (changed.length > 0) {
     return {
       status: 'fail',
       code: 'asset-changed',
-      message: `release assets changed after they were first seen${since ? ` (on a release GitHub marked immutable since ${since})` : ''}: ${changed.map((c) => `${c.name} sha256:${c.before} -> ${/^[0-9a-f]{64}$/.test(c.after) ? `sha256:${c.after}` : c.after}`).join('; ')}`,
+      message: `${changed.every((c) => c.against === 'github-digest') ? 'release assets differ from the digests GitHub records for them' : 'release assets changed after they were first seen'}${since ? ` (on a release GitHub marked immutable since ${since})` : ''}: ${changed.map(describeChange).join('; ')}`,
       evidence: { details: { changed, ...(since ? { immutableSince: since, immutable: immutability.now ?? null } : {}) } },
     };
   }
