@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type HttpSettings, type OpenResponse, Watchdog, bodyChunks, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
+import { type UpstreamAnswer, UpstreamBackoff, UpstreamBackoffPolicy } from '../backoff/upstream-backoff';
 import { SourceError } from '../source.error';
 
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
@@ -17,6 +18,11 @@ export interface GitHubClientOptions {
   insecureHosts?: string[];
   /** Told the status of every request (metrics). */
   onOutcome?: HttpSettings['onOutcome'];
+  /**
+   * The API host's shared back-off: consulted before every request (a held host is sent
+   * nothing), told of every rate limit and outage answer. Without it, waits are only reported.
+   */
+  backoff?: UpstreamBackoff;
 }
 
 export interface GitHubAsset {
@@ -76,6 +82,8 @@ export class GitHubClient {
   private readonly http: HttpSettings;
   private readonly maxJsonBytes: number;
   private readonly maxPages: number;
+  /** Computes the waits when no shared back-off is given (the CLI). */
+  private readonly policy: UpstreamBackoffPolicy;
 
   constructor(private readonly options: GitHubClientOptions = {}) {
     this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
@@ -83,6 +91,12 @@ export class GitHubClient {
     this.http = { timeoutMs: options.timeoutMs ?? 30_000, userAgent: options.userAgent ?? 'provwatch', insecureHosts: new Set(insecure), maxRedirects: 3, onOutcome: options.onOutcome };
     this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
     this.maxPages = options.maxPages ?? 10;
+    this.policy = options.backoff?.policy ?? new UpstreamBackoffPolicy();
+  }
+
+  /** The host the back-off is keyed on (host:port of the API; never a path or token). */
+  get apiHost(): string {
+    return this.base.host;
   }
 
   /**
@@ -194,8 +208,17 @@ export class GitHubClient {
   }
 
   private async open(url: URL, headers: Record<string, string> = {}): Promise<OpenResponse> {
+    const backoff = this.options.backoff;
+    const hold = await backoff?.heldUntil(this.base.host);
+    if (hold) {
+      // Nothing is sent to a held host: every extra request would only prolong the limit.
+      const seconds = Math.max(1, Math.ceil((hold.untilMs - (backoff?.now() ?? Date.now())) / 1000));
+      const message = `${this.base.host}: backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}; no request sent`;
+      throw new SourceError(hold.reason === 'rate-limited' ? 'github-rate-limited' : 'github-unavailable', message, { retryAfterSeconds: seconds, heldUntilMs: hold.untilMs });
+    }
+    let opened: OpenResponse;
     try {
-      return await openRequest(
+      opened = await openRequest(
         {
           method: 'GET',
           url,
@@ -206,26 +229,38 @@ export class GitHubClient {
         new Watchdog(this.http.timeoutMs),
       );
     } catch (err) {
+      if (err instanceof SourceError && (err.code === 'registry-timeout' || err.code === 'network-error')) {
+        await backoff?.observe(this.base.host, { status: err.code === 'registry-timeout' ? 'timeout' : 'network' });
+      }
       if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', err.message);
       throw err;
     }
+    // Rate limits and 5xx are told by assertOk (it reads the body of a 403); the rest here.
+    const status = opened.response.status;
+    if (backoff && status < 400) await backoff.observe(this.base.host, answerOf(opened));
+    return opened;
   }
 
   private async assertOk(opened: OpenResponse): Promise<void> {
     const { response, what } = opened;
     if (response.status >= 200 && response.status < 300) return;
     const headers = response.headers;
-    await discard(opened);
     const status = response.status;
-    const rate = readRateLimit(headers);
-    const retryAfter = Number(headers.get('retry-after'));
-    // 429 is always a rate limit (GitHub's secondary limit may send no Retry-After); a 403 is one
-    // when the window is spent, Retry-After is given, or the body says so (read below).
-    if (status === 429 || (status === 403 && (rate.remaining === 0 || (Number.isFinite(retryAfter) && headers.has('retry-after'))))) {
-      // Neither header: GitHub's documented advice for secondary limits is to wait at least a minute.
-      const untilReset = rate.reset !== undefined ? rate.reset - Math.floor(Date.now() / 1000) : undefined;
-      const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : untilReset !== undefined && untilReset > 0 && rate.remaining === 0 ? untilReset : 60;
-      throw new SourceError('github-rate-limited', `${what}: rate limited, retry in ${wait}s`, { retryAfterSeconds: wait });
+    // GitHub's secondary limit may be a 403 whose only sign is its message: read a little of it.
+    let bodySaysRateLimited = false;
+    if (status === 403) {
+      const body = await readBody(opened, 4096).catch(() => Buffer.alloc(0));
+      bodySaysRateLimited = /rate limit/i.test(body.toString('utf8'));
+    } else {
+      await discard(opened);
+    }
+    const answer = { ...answerOf(opened), bodySaysRateLimited };
+    const verdict = this.policy.classify(answer, this.options.backoff?.now() ?? Date.now());
+    if (verdict.kind === 'rate-limited' || verdict.kind === 'unavailable') await this.options.backoff?.observe(this.base.host, answer);
+    if (verdict.kind === 'rate-limited') {
+      const resource = headers.get('x-ratelimit-resource');
+      const which = resource && /^[a-z_-]{1,40}$/.test(resource) ? ` (resource ${resource})` : '';
+      throw new SourceError('github-rate-limited', `${what}: rate limited${which}, retry in ${verdict.waitSeconds}s`, { retryAfterSeconds: verdict.waitSeconds });
     }
     if (status === 404) throw new SourceError('github-not-found', `${what}: HTTP 404`);
     if (status === 401 || status === 403) throw new SourceError('github-unauthorized', `${what}: HTTP ${status}`);
@@ -264,6 +299,12 @@ function gitObject(raw: any, where: string): { type: string; sha: string } {
     throw new SourceError('github-bad-response', `${where}: not a git object with a type and a sha`);
   }
   return { type: object.type, sha: object.sha };
+}
+
+/** What back-off needs of an answer: its status and rate-limit headers. */
+function answerOf(opened: OpenResponse): UpstreamAnswer {
+  const rate = readRateLimit(opened.response.headers);
+  return { status: opened.response.status, retryAfter: opened.response.headers.get('retry-after'), rateLimitRemaining: rate.remaining, rateLimitReset: rate.reset };
 }
 
 function readRateLimit(headers: Headers): RateLimit {
