@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
 import type { ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
-import { GitHubClient, OciRegistryClient, RekorClient, SourceError } from '@provwatch/sources';
+import { type BackoffPolicySettings, GitHubClient, type HostHold, OciRegistryClient, RekorClient, SourceError, UpstreamBackoff, UpstreamBackoffPolicy } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot } from '@provwatch/verification';
 import type { AlertPublisher } from './alerts/alert-publisher';
+import { type HoldRedis, RedisHostHoldStore } from './backoff/redis-host-hold.store';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
@@ -41,6 +42,8 @@ export interface WorkerRuntimeDeps {
   limits?: ReleaseVerifierLimits;
   /** Back-off of undecided verifications (seconds). */
   retry?: { baseSeconds: number; capSeconds: number };
+  /** Waits of the shared upstream back-off (defaults: DEFAULT_BACKOFF_POLICY; tests shorten them). */
+  backoff?: Partial<BackoffPolicySettings>;
 }
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
@@ -62,6 +65,9 @@ export class WorkerRuntime {
   private readonly imageVerifier: ImageVerifier;
   /** One warm CUE evaluator per process (starting it costs hundreds of milliseconds). */
   private readonly cue = new CuePolicyEvaluator();
+  /** The GitHub API host's back-off, in Redis: shared by polls, verify jobs and replicas. */
+  private readonly githubBackoff: UpstreamBackoff;
+  private readonly github: GitHubClient;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private stopped = false;
@@ -70,12 +76,23 @@ export class WorkerRuntime {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
+    const holds = new RedisHostHoldStore(() => this.discoverQueue.getBackend().client as unknown as Promise<HoldRedis>, this.prefix);
+    this.githubBackoff = new UpstreamBackoff(holds, new UpstreamBackoffPolicy(deps.backoff), {
+      onHold: (host, hold, waitSeconds) => {
+        deps.metrics?.upstreamBackoffsTotal.inc({ host, reason: hold.reason });
+        deps.metrics?.upstreamBackoffSeconds.set({ host }, waitSeconds);
+        deps.log?.(`${host} backed off for ${waitSeconds} s (${hold.reason}), until ${new Date(hold.untilMs).toISOString()}`);
+      },
+      onStoreError: (err) => deps.log?.(`upstream back-off not readable or writable (requests go ahead): ${describe(err)}`),
+    });
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
       insecureHosts: deps.config.insecureRegistries,
       onOutcome: (outcome) => deps.metrics?.countRequest('github', outcome),
+      backoff: this.githubBackoff,
     });
+    this.github = github;
     this.releases = new ReleaseRepository(deps.prisma);
     this.discovery = new ReleaseDiscovery({
       github,
@@ -149,8 +166,8 @@ export class WorkerRuntime {
       new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
       new Worker(
         QUEUES.verify,
-        (job: Job<VerifyReleasePayload | VerifyImagePayload>) =>
-          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>),
+        (job: Job<VerifyReleasePayload | VerifyImagePayload>, token?: string) =>
+          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>, token),
         { ...workerOptions, concurrency: this.deps.config.verifyConcurrency },
       ),
     ];
@@ -231,6 +248,9 @@ export class WorkerRuntime {
     // Releases and images are polled independently: one failing does not hide the other.
     const [releases, images] = await Promise.allSettled([this.discovery.discover(target), this.imageDiscovery.discover(target)]);
     if (releases.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'github-releases' });
+    if (releases.status === 'rejected' && releases.reason instanceof SourceError && releases.reason.heldUntilMs !== undefined) {
+      this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller: 'poll' });
+    }
     if (images.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'oci-tags' });
     for (const outcome of [releases, images]) if (outcome.status === 'rejected') throw retryOrGiveUp(outcome.reason);
     return { releases: (releases as PromiseFulfilledResult<{ queued: string[] }>).value.queued, images: (images as PromiseFulfilledResult<string[]>).value };
@@ -259,14 +279,21 @@ export class WorkerRuntime {
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
-  private async runVerification(job: Job<VerifyReleasePayload>) {
+  private async runVerification(job: Job<VerifyReleasePayload>, token?: string) {
     const target = this.target(job.data.target);
+    // A held GitHub is sent nothing: the job waits for the hold, no attempt spent, no run recorded.
+    const held = await this.githubBackoff.heldUntil(this.github.apiHost);
+    if (held) return this.waitForBackoff(job, token, held);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
     try {
       result = await this.verifier.verify(target, job.data.releaseId, job.data.trigger);
     } catch (err) {
+      // Held before its first request (another job or replica set the hold meanwhile): as above.
+      if (err instanceof SourceError && err.heldUntilMs !== undefined) {
+        return this.waitForBackoff(job, token, { untilMs: err.heldUntilMs, reason: err.code === 'github-rate-limited' ? 'rate-limited' : 'unavailable' });
+      }
       // Recorded first: the run, not BullMQ's failed set, is what the API, metrics and alerts see.
       let recorded = false;
       try {
@@ -279,6 +306,9 @@ export class WorkerRuntime {
       const final = retryOrGiveUp(err);
       // Unrecoverable and on record: the job is done; the retry schedule tries again later.
       if (recorded && final instanceof UnrecoverableError) return { recorded: ['error'], error: final.message };
+      // The answer that failed it held GitHub (429, outage): wait for the hold, not BullMQ's back-off.
+      const hold = recorded ? await this.githubBackoff.heldUntil(this.github.apiHost) : undefined;
+      if (hold) return this.waitForBackoff(job, token, hold);
       throw final;
     } finally {
       stopTimer?.();
@@ -290,9 +320,25 @@ export class WorkerRuntime {
       await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
     const undecided = result.recorded.filter((c) => c.status === 'error');
-    // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
-    if (undecided.length > 0) throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    if (undecided.length > 0) {
+      // Undecided because GitHub is held: the run is on record; try again when the hold ends.
+      const hold = await this.githubBackoff.heldUntil(this.github.apiHost);
+      if (hold) return this.waitForBackoff(job, token, hold);
+      // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
+      throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    }
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
+  }
+
+  /**
+   * Puts the job back until the hold ends without spending one of its attempts (BullMQ's
+   * moveToDelayed skips the attempt count), so an outage or rate limit never exhausts a job.
+   */
+  private async waitForBackoff(job: Job, token: string | undefined, hold: HostHold): Promise<never> {
+    this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller: 'verify' });
+    // A little spread so the jobs a hold parked do not all fire in the same millisecond.
+    await job.moveToDelayed(hold.untilMs + Math.floor(Math.random() * 250), token);
+    throw new DelayedError(`${this.github.apiHost} backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}`);
   }
 
   private recorded(target: string, subject: 'release' | 'image', checks: CheckToRecord[]): void {
