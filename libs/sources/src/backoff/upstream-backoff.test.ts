@@ -54,6 +54,7 @@ test('UpstreamBackoff: one hold per host, the later one wins, success resets the
   let now = NOW;
   const holds: number[] = [];
   const backoff = new UpstreamBackoff(new InMemoryHostHoldStore(), new UpstreamBackoffPolicy({ outageBaseSeconds: 2, outageCapSeconds: 8 }), { now: () => now, onHold: (_h, _hold, s) => holds.push(s) });
+  // (heldUntil only peeks; admit, which a request uses, would also claim the probe after a hold.)
   assert.equal(await backoff.heldUntil('api.github.com'), undefined);
   await backoff.observe('api.github.com', { status: 429, retryAfter: '6' });
   assert.deepEqual(await backoff.heldUntil('api.github.com'), { untilMs: NOW + 6000, reason: 'rate-limited' });
@@ -74,9 +75,38 @@ test('UpstreamBackoff: one hold per host, the later one wins, success resets the
 
 test('a store that fails holds nothing (the request goes ahead) and is reported', async () => {
   const errors: unknown[] = [];
-  const broken = { read: async () => Promise.reject(new Error('down')), hold: async () => Promise.reject(new Error('down')), countFailure: async () => Promise.reject(new Error('down')), clearFailures: async () => undefined };
+  const down = async () => Promise.reject(new Error('down'));
+  const broken = { peek: down, admit: down, hold: down, countFailure: down, clear: down };
   const backoff = new UpstreamBackoff(broken, policy, { onStoreError: (e) => errors.push(e) });
   assert.equal(await backoff.heldUntil('h'), undefined);
+  assert.equal(await backoff.admit('h'), undefined);
   assert.equal(await backoff.observe('h', { status: 429 }), undefined);
-  assert.equal(errors.length, 2);
+  assert.equal(errors.length, 3);
+});
+
+test('after a hold ends, one caller probes and the others wait for its answer', async () => {
+  let now = NOW;
+  const backoff = new UpstreamBackoff(new InMemoryHostHoldStore(), new UpstreamBackoffPolicy({ outageBaseSeconds: 2 }), { now: () => now, probeMs: 30_000, probeWaitMs: 1000 });
+  const host = 'api.github.com';
+  await backoff.observe(host, { status: 500 });
+  assert.equal((await backoff.admit(host))?.untilMs, NOW + 2000, 'held');
+  now += 2000;
+  assert.equal(await backoff.heldUntil(host), undefined, 'a peek claims nothing');
+  assert.equal(await backoff.admit(host), undefined, 'the first caller may probe');
+  assert.deepEqual(await backoff.admit(host), { untilMs: now + 1000, reason: 'unavailable' }, 'the next waits a little for the probe');
+  assert.deepEqual(await backoff.heldUntil(host), { untilMs: now + 1000, reason: 'unavailable' });
+  // The probe fails: a longer hold; then it succeeds: the host is free for everyone.
+  await backoff.observe(host, { status: 503 });
+  assert.equal((await backoff.admit(host))?.untilMs, now + 4000);
+  now += 4000;
+  assert.equal(await backoff.admit(host), undefined);
+  await backoff.observe(host, { status: 304 });
+  assert.equal(await backoff.admit(host), undefined);
+  assert.equal(await backoff.admit(host), undefined, 'no probe gating once the host answered');
+  // A probe that never answers blocks the others only for probeMs.
+  await backoff.observe(host, { status: 500 });
+  now += 2000;
+  assert.equal(await backoff.admit(host), undefined);
+  now += 30_000;
+  assert.equal(await backoff.admit(host), undefined, 'a lost probe is taken over');
 });

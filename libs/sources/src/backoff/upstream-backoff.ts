@@ -110,32 +110,65 @@ export interface HostHold {
 }
 
 export interface HostHoldState {
+  /** The hold in force, or the end of another caller's probe (see admit). */
   hold?: HostHold;
-  /** Consecutive outage answers seen (shared), reset by a successful answer. */
+  /** Consecutive outage answers seen (shared), reset by an answer that is neither. */
   failures: number;
+  /** Something is on record (a hold, ended or not, or failures): a healthy answer must clear it. */
+  recorded: boolean;
+  /** `hold` is another caller's probe in flight, not a hold the host asked for. */
+  probing?: boolean;
 }
 
 /** Where holds live. Shared (Redis) between replicas in the worker; in memory for one process. */
 export interface HostHoldStore {
-  read(host: string): Promise<HostHoldState>;
-  /** Sets the hold unless a later one is already in force (the later one wins). */
+  /** What is on record, without claiming anything (a job's check before it starts). */
+  peek(host: string, nowMs: number): Promise<HostHoldState>;
+  /**
+   * Atomically: the hold in force; else, when a hold has ended but no answer has cleared it yet,
+   * the right to send ONE probe: the first caller gets it (no hold returned) and everyone else is
+   * held until `probeUntilMs` or until the probe's answer clears or renews the hold. Without
+   * this, every poll and parked job sent its request the moment a hold ended.
+   */
+  admit(host: string, nowMs: number, probeUntilMs: number): Promise<HostHoldState>;
+  /** Sets the hold unless a later one is already in force (the later one wins); ends a probe. */
   hold(host: string, hold: HostHold): Promise<void>;
   /** Counts one more consecutive outage answer; returns the new count. */
   countFailure(host: string): Promise<number>;
-  clearFailures(host: string): Promise<void>;
+  /** The host answered normally: forget holds, probes and failures. */
+  clear(host: string): Promise<void>;
+}
+
+interface MemoryState {
+  hold?: HostHold;
+  probeUntilMs?: number;
+  failures: number;
 }
 
 export class InMemoryHostHoldStore implements HostHoldStore {
-  private readonly states = new Map<string, HostHoldState>();
+  private readonly states = new Map<string, MemoryState>();
 
-  async read(host: string): Promise<HostHoldState> {
+  async peek(host: string, nowMs: number): Promise<HostHoldState> {
     const state = this.states.get(host);
-    return state ? { ...state } : { failures: 0 };
+    if (!state) return { failures: 0, recorded: false };
+    if (state.hold && state.hold.untilMs > nowMs) return { hold: state.hold, failures: state.failures, recorded: true };
+    if (state.hold && state.probeUntilMs !== undefined && state.probeUntilMs > nowMs) {
+      return { hold: { untilMs: state.probeUntilMs, reason: state.hold.reason }, failures: state.failures, recorded: true, probing: true };
+    }
+    return { failures: state.failures, recorded: true };
+  }
+
+  async admit(host: string, nowMs: number, probeUntilMs: number): Promise<HostHoldState> {
+    const seen = await this.peek(host, nowMs);
+    const state = this.states.get(host);
+    if (state?.hold && !seen.hold) state.probeUntilMs = probeUntilMs;
+    return seen;
   }
 
   async hold(host: string, hold: HostHold): Promise<void> {
     const state = this.states.get(host) ?? { failures: 0 };
     if (!state.hold || state.hold.untilMs < hold.untilMs) state.hold = hold;
+    state.probeUntilMs = undefined;
     this.states.set(host, state);
   }
 
@@ -146,9 +179,8 @@ export class InMemoryHostHoldStore implements HostHoldStore {
     return state.failures;
   }
 
-  async clearFailures(host: string): Promise<void> {
-    const state = this.states.get(host);
-    if (state) state.failures = 0;
+  async clear(host: string): Promise<void> {
+    this.states.delete(host);
   }
 }
 
@@ -158,11 +190,16 @@ export interface UpstreamBackoffOptions {
   onHold?: (host: string, hold: HostHold, waitSeconds: number) => void;
   /** A store that cannot be read or written (Redis down): the request goes ahead. */
   onStoreError?: (err: unknown) => void;
+  /** Longest a probe may take before another caller may probe (default 30 s, a request's timeout). */
+  probeMs?: number;
+  /** How long callers that found a probe in flight are told to wait before looking again (default 2 s). */
+  probeWaitMs?: number;
 }
 
 /** The policy and the store together: what a client asks before and tells after a request. */
 export class UpstreamBackoff {
-  private readonly failuresSeen = new Map<string, number>();
+  /** Hosts whose last look found something on record: only those need a write on success. */
+  private readonly recorded = new Set<string>();
 
   constructor(
     private readonly store: HostHoldStore,
@@ -175,14 +212,28 @@ export class UpstreamBackoff {
   }
 
   /**
-   * The hold in force for a host, if any. A store that cannot be read holds nothing: back-off is
-   * politeness, and a verification that is not attempted would only be an error anyway.
+   * Before a request: the hold in force, if any; none means "send". A store that cannot be read
+   * holds nothing: back-off is politeness, and a check not attempted would only be an error.
    */
+  async admit(host: string): Promise<HostHold | undefined> {
+    const now = this.now();
+    return this.look(host, () => this.store.admit(host, now, now + (this.options.probeMs ?? 30_000)), now);
+  }
+
+  /** The hold in force, without claiming a probe: for callers that decide whether to start at all. */
   async heldUntil(host: string): Promise<HostHold | undefined> {
+    const now = this.now();
+    return this.look(host, () => this.store.peek(host, now), now);
+  }
+
+  private async look(host: string, read: () => Promise<HostHoldState>, now: number): Promise<HostHold | undefined> {
     try {
-      const state = await this.store.read(host);
-      this.failuresSeen.set(host, state.failures);
-      return state.hold && state.hold.untilMs > this.now() ? state.hold : undefined;
+      const state = await read();
+      if (state.recorded) this.recorded.add(host);
+      if (!state.hold) return undefined;
+      // Held by another caller's probe: look again soon, its answer may free the host at once.
+      if (state.probing) return { ...state.hold, untilMs: Math.min(state.hold.untilMs, now + (this.options.probeWaitMs ?? 2000)) };
+      return state.hold;
     } catch (err) {
       this.options.onStoreError?.(err);
       return undefined;
@@ -194,24 +245,21 @@ export class UpstreamBackoff {
     const now = this.now();
     const kind = this.policy.classify(answer, now);
     try {
-      if (kind.kind === 'ok') {
-        // Only a store that saw failures needs a write: no Redis round trip per healthy request.
-        if ((this.failuresSeen.get(host) ?? 0) > 0) {
-          await this.store.clearFailures(host);
-          this.failuresSeen.set(host, 0);
+      if (kind.kind === 'ok' || kind.kind === 'other') {
+        // The host answers normally. Only a host with something on record needs a write: no
+        // Redis round trip per healthy request.
+        if (this.recorded.has(host)) {
+          await this.store.clear(host);
+          this.recorded.delete(host);
         }
         return undefined;
       }
-      if (kind.kind === 'other') return undefined;
       let waitSeconds: number;
       if (kind.kind === 'rate-limited') waitSeconds = kind.waitSeconds;
-      else {
-        const failures = await this.store.countFailure(host);
-        this.failuresSeen.set(host, failures);
-        waitSeconds = this.policy.outageWait(failures, kind.retryAfterSeconds);
-      }
+      else waitSeconds = this.policy.outageWait(await this.store.countFailure(host), kind.retryAfterSeconds);
       const hold: HostHold = { untilMs: now + waitSeconds * 1000, reason: kind.kind };
       await this.store.hold(host, hold);
+      this.recorded.add(host);
       this.options.onHold?.(host, hold, waitSeconds);
       return hold;
     } catch (err) {

@@ -209,7 +209,7 @@ export class GitHubClient {
 
   private async open(url: URL, headers: Record<string, string> = {}): Promise<OpenResponse> {
     const backoff = this.options.backoff;
-    const hold = await backoff?.heldUntil(this.base.host);
+    const hold = await backoff?.admit(this.base.host);
     if (hold) {
       // Nothing is sent to a held host: every extra request would only prolong the limit.
       const seconds = Math.max(1, Math.ceil((hold.untilMs - (backoff?.now() ?? Date.now())) / 1000));
@@ -235,9 +235,10 @@ export class GitHubClient {
       if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', err.message);
       throw err;
     }
-    // Rate limits and 5xx are told by assertOk (it reads the body of a 403); the rest here.
+    // 403, 429 and 5xx are told by assertOk (it reads the body of a 403); every other answer here
+    // (a 304 or 404 is the host answering normally, and ends a probe as well as a 200 does).
     const status = opened.response.status;
-    if (backoff && status < 400) await backoff.observe(this.base.host, answerOf(opened));
+    if (backoff && !toldByAssertOk(status)) await backoff.observe(this.base.host, answerOf(opened));
     return opened;
   }
 
@@ -256,7 +257,7 @@ export class GitHubClient {
     }
     const answer = { ...answerOf(opened), bodySaysRateLimited };
     const verdict = this.policy.classify(answer, this.options.backoff?.now() ?? Date.now());
-    if (verdict.kind === 'rate-limited' || verdict.kind === 'unavailable') await this.options.backoff?.observe(this.base.host, answer);
+    if (toldByAssertOk(status)) await this.options.backoff?.observe(this.base.host, answer);
     if (verdict.kind === 'rate-limited') {
       const resource = headers.get('x-ratelimit-resource');
       const which = resource && /^[a-z_-]{1,40}$/.test(resource) ? ` (resource ${resource})` : '';
@@ -299,6 +300,11 @@ function gitObject(raw: any, where: string): { type: string; sha: string } {
     throw new SourceError('github-bad-response', `${where}: not a git object with a type and a sha`);
   }
   return { type: object.type, sha: object.sha };
+}
+
+/** Answers that may be a rate limit or an outage: classified (and told to the back-off) by assertOk. */
+function toldByAssertOk(status: number): boolean {
+  return status === 403 || status === 429 || status >= 500;
 }
 
 /** What back-off needs of an answer: its status and rate-limit headers. */
