@@ -57,6 +57,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   status: number;
+  /** When the double answered it (Date.now()). */
+  at: number;
 }
 
 export class GitHubDouble {
@@ -68,7 +70,8 @@ export class GitHubDouble {
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   private fault: Fault | undefined;
   /** Faults by API path (regexp on the path without query); first match applies. */
-  readonly pathFaults: Array<{ path: RegExp; fault: PathFault; retryAfterSeconds?: number }> = [];
+  /** `times`: the fault answers that many requests, then the path behaves again (default: forever). */
+  readonly pathFaults: Array<{ path: RegExp; fault: PathFault; retryAfterSeconds?: number; times?: number }> = [];
   /** GitHub's asset `digest` field ("sha256:..."), sent unless a test turns it off. */
   sendDigests = true;
   /** Answers API requests this much later (a slow GitHub; a run that is in flight for a while). */
@@ -109,7 +112,7 @@ export class GitHubDouble {
   }
 
   private record(server: 'api' | 'storage', req: IncomingMessage, status: number): void {
-    this.requests.push({ server, method: req.method ?? 'GET', path: req.url ?? '', headers: { ...req.headers }, status });
+    this.requests.push({ server, method: req.method ?? 'GET', path: req.url ?? '', headers: { ...req.headers }, status, at: Date.now() });
   }
 
   private handleApi(req: IncomingMessage, res: ServerResponse): void {
@@ -138,7 +141,8 @@ export class GitHubDouble {
       return send(403, { message: 'API rate limit exceeded' }, { 'retry-after': '60' });
     }
     if (this.fault === 'invalid-json') return send(200, '{"not": json');
-    const matched = this.pathFaults.find((f) => f.path.test(url.pathname));
+    const matched = this.pathFaults.find((f) => f.path.test(url.pathname) && (f.times === undefined || f.times > 0));
+    if (matched?.times !== undefined) matched.times -= 1;
     const pathFault = matched?.fault;
     if (pathFault === 'rate-limited-retry-after') {
       return send(429, { message: 'You have exceeded a secondary rate limit.' }, { 'retry-after': String(matched?.retryAfterSeconds ?? 60), 'x-ratelimit-resource': 'core' });

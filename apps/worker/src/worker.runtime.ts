@@ -46,6 +46,9 @@ export interface WorkerRuntimeDeps {
   backoff?: Partial<BackoffPolicySettings>;
 }
 
+/** A verify job parked by a hold after its failure was recorded (see runVerification). */
+type ParkedVerifyPayload = VerifyReleasePayload & { failureOnRecord?: boolean };
+
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
 /**
@@ -295,8 +298,11 @@ export class WorkerRuntime {
         return this.waitForBackoff(job, token, { untilMs: err.heldUntilMs, reason: err.code === 'github-rate-limited' ? 'rate-limited' : 'unavailable' });
       }
       // Recorded first: the run, not BullMQ's failed set, is what the API, metrics and alerts see.
-      let recorded = false;
-      try {
+      // A job parked by a hold that fails the same way again is already on record: one run per
+      // outage, not one per probe (the runs table is what the API pages through).
+      const heldFailure = err instanceof SourceError && (err.code === 'github-rate-limited' || err.code === 'github-unavailable');
+      let recorded = heldFailure && (job.data as ParkedVerifyPayload).failureOnRecord === true;
+      if (!recorded) try {
         const failure = await this.verifier.recordFailure(target, job.data.tag, job.data.trigger, startedAt, err);
         this.recorded(target.name, 'release', failure.recorded);
         recorded = true;
@@ -308,7 +314,10 @@ export class WorkerRuntime {
       if (recorded && final instanceof UnrecoverableError) return { recorded: ['error'], error: final.message };
       // The answer that failed it held GitHub (429, outage): wait for the hold, not BullMQ's back-off.
       const hold = recorded ? await this.githubBackoff.heldUntil(this.github.apiHost) : undefined;
-      if (hold) return this.waitForBackoff(job, token, hold);
+      if (hold) {
+        if (heldFailure) await job.updateData({ ...job.data, failureOnRecord: true } as ParkedVerifyPayload);
+        return this.waitForBackoff(job, token, hold);
+      }
       throw final;
     } finally {
       stopTimer?.();
@@ -317,7 +326,8 @@ export class WorkerRuntime {
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
-      await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+      const { failureOnRecord: _parked, ...payload } = job.data as ParkedVerifyPayload;
+      await this.verifyQueue.add(JOBS.verifyRelease, { ...payload, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
     const undecided = result.recorded.filter((c) => c.status === 'error');
     if (undecided.length > 0) {
