@@ -166,7 +166,7 @@ export class WorkerRuntime {
       maxStalledCount: 3,
     };
     this.workers = [
-      new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
+      new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>, token?: string) => this.runDiscovery(job, token), { ...workerOptions, concurrency: 4 }),
       new Worker(
         QUEUES.verify,
         (job: Job<VerifyReleasePayload | VerifyImagePayload>, token?: string) =>
@@ -246,13 +246,19 @@ export class WorkerRuntime {
     return target;
   }
 
-  private async runDiscovery(job: Job<DiscoverTargetPayload>) {
+  private async runDiscovery(job: Job<DiscoverTargetPayload>, token?: string) {
     const target = this.target(job.data.target);
     // Releases and images are polled independently: one failing does not hide the other.
     const [releases, images] = await Promise.allSettled([this.discovery.discover(target), this.imageDiscovery.discover(target)]);
     if (releases.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'github-releases' });
     if (releases.status === 'rejected' && releases.reason instanceof SourceError && releases.reason.heldUntilMs !== undefined) {
       this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller: 'poll' });
+      // A scheduled poll in a hold just fails (on record; the next poll is its retry). A webhook or
+      // manual poll has no next one: it waits for the hold, as a verify job does.
+      if (job.data.trigger !== 'schedule') {
+        const reason = releases.reason.code === 'github-rate-limited' ? 'rate-limited' : 'unavailable';
+        return this.waitForBackoff(job, token, { untilMs: releases.reason.heldUntilMs, reason }, 'poll');
+      }
     }
     if (images.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'oci-tags' });
     for (const outcome of [releases, images]) if (outcome.status === 'rejected') throw retryOrGiveUp(outcome.reason);
@@ -344,8 +350,8 @@ export class WorkerRuntime {
    * Puts the job back until the hold ends without spending one of its attempts (BullMQ's
    * moveToDelayed skips the attempt count), so an outage or rate limit never exhausts a job.
    */
-  private async waitForBackoff(job: Job, token: string | undefined, hold: HostHold): Promise<never> {
-    this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller: 'verify' });
+  private async waitForBackoff(job: Job, token: string | undefined, hold: HostHold, caller: 'poll' | 'verify' = 'verify'): Promise<never> {
+    if (caller === 'verify') this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller });
     // A little spread so the jobs a hold parked do not all fire in the same millisecond.
     await job.moveToDelayed(hold.untilMs + Math.floor(Math.random() * 250), token);
     throw new DelayedError(`${this.github.apiHost} backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}`);
