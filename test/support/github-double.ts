@@ -63,7 +63,15 @@ export type Fault = 'error-500' | 'rate-limited' | 'invalid-json' | 'hang';
  * Retry-After (as GitHub's secondary limit sometimes answers), an asset redirect to a host the
  * client must refuse (plain http elsewhere), a 500.
  */
-export type PathFault = 'invalid-json' | 'rate-limited-no-retry-after' | 'redirect-refused' | 'error-500';
+export type PathFault =
+  | 'invalid-json'
+  | 'rate-limited-no-retry-after'
+  /** A 429 with `Retry-After: <retryAfterSeconds>` (default 60). */
+  | 'rate-limited-retry-after'
+  /** GitHub's secondary limit as a 403 whose only sign is its message (no Retry-After, requests left). */
+  | 'secondary-rate-limit-403'
+  | 'redirect-refused'
+  | 'error-500';
 
 export interface RecordedRequest {
   server: 'api' | 'storage';
@@ -71,6 +79,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   status: number;
+  /** When the double answered it (Date.now()). */
+  at: number;
 }
 
 export class GitHubDouble {
@@ -95,7 +105,8 @@ export class GitHubDouble {
   rateLimit = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
   private fault: Fault | undefined;
   /** Faults by API path (regexp on the path without query); first match applies. */
-  readonly pathFaults: Array<{ path: RegExp; fault: PathFault }> = [];
+  /** `times`: the fault answers that many requests, then the path behaves again (default: forever). */
+  readonly pathFaults: Array<{ path: RegExp; fault: PathFault; retryAfterSeconds?: number; times?: number }> = [];
   /** GitHub's asset `digest` field ("sha256:..."), sent unless a test turns it off. */
   sendDigests = true;
   /** Releases' `immutable` field, sent unless a test turns it off (GitHub Enterprise Server before it existed). */
@@ -165,7 +176,7 @@ export class GitHubDouble {
   }
 
   private record(server: 'api' | 'storage', req: IncomingMessage, status: number): void {
-    this.requests.push({ server, method: req.method ?? 'GET', path: req.url ?? '', headers: { ...req.headers }, status });
+    this.requests.push({ server, method: req.method ?? 'GET', path: req.url ?? '', headers: { ...req.headers }, status, at: Date.now() });
   }
 
   private handleApi(req: IncomingMessage, res: ServerResponse): void {
@@ -194,7 +205,13 @@ export class GitHubDouble {
       return send(403, { message: 'API rate limit exceeded' }, { 'retry-after': '60' });
     }
     if (this.fault === 'invalid-json') return send(200, '{"not": json');
-    const pathFault = this.pathFaults.find((f) => f.path.test(url.pathname))?.fault;
+    const matched = this.pathFaults.find((f) => f.path.test(url.pathname) && (f.times === undefined || f.times > 0));
+    if (matched?.times !== undefined) matched.times -= 1;
+    const pathFault = matched?.fault;
+    if (pathFault === 'rate-limited-retry-after') {
+      return send(429, { message: 'You have exceeded a secondary rate limit.' }, { 'retry-after': String(matched?.retryAfterSeconds ?? 60), 'x-ratelimit-resource': 'core' });
+    }
+    if (pathFault === 'secondary-rate-limit-403') return send(403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' });
     if (pathFault === 'invalid-json') return this.charge(), send(200, '{"not": json');
     if (pathFault === 'error-500') return send(500, { message: 'Server Error' });
     if (pathFault === 'rate-limited-no-retry-after') return send(429, { message: 'You have exceeded a secondary rate limit.' });

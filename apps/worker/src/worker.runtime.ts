@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
 import type { ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
-import { GitHubClient, OciRegistryClient, RekorClient, SourceError, withAbortSignal } from '@provwatch/sources';
+import { type BackoffPolicySettings, GitHubClient, type HostHold, OciRegistryClient, RekorClient, SourceError, UpstreamBackoff, UpstreamBackoffPolicy, withAbortSignal } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot, VerificationError } from '@provwatch/verification';
 import type { AlertPublisher, AlertSubject, StatusChangeToPublish } from './alerts/alert-publisher';
+import { type HoldRedis, RedisHostHoldStore } from './backoff/redis-host-hold.store';
 import { ImageDiscovery } from './images/image-discovery';
 import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
@@ -43,6 +44,8 @@ export interface WorkerRuntimeDeps {
   retry?: { baseSeconds: number; capSeconds: number };
   /** Overall deadline of one verify job (default: config.verifyDeadlineSeconds). */
   verifyDeadlineMs?: number;
+  /** Waits of the shared upstream back-off (defaults: DEFAULT_BACKOFF_POLICY; tests shorten them). */
+  backoff?: Partial<BackoffPolicySettings>;
 }
 
 /**
@@ -50,6 +53,9 @@ export interface WorkerRuntimeDeps {
  * recorded regardless (a step that ignores the abort must not hold the slot).
  */
 const ABORT_GRACE_MS = 2_000;
+
+/** A verify job parked by a hold after its failure was recorded (see runVerification). */
+type ParkedVerifyPayload = VerifyReleasePayload & { failureOnRecord?: boolean };
 
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
@@ -70,6 +76,9 @@ export class WorkerRuntime {
   private readonly imageVerifier: ImageVerifier;
   /** One warm CUE evaluator per process (starting it costs hundreds of milliseconds). */
   private readonly cue = new CuePolicyEvaluator();
+  /** The GitHub API host's back-off, in Redis: shared by polls, verify jobs and replicas. */
+  private readonly githubBackoff: UpstreamBackoff;
+  private readonly github: GitHubClient;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private stopped = false;
@@ -78,13 +87,24 @@ export class WorkerRuntime {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
+    const holds = new RedisHostHoldStore(() => this.discoverQueue.getBackend().client as unknown as Promise<HoldRedis>, this.prefix);
+    this.githubBackoff = new UpstreamBackoff(holds, new UpstreamBackoffPolicy(deps.backoff), {
+      onHold: (host, hold, waitSeconds) => {
+        deps.metrics?.upstreamBackoffsTotal.inc({ host, reason: hold.reason });
+        deps.metrics?.upstreamBackoffSeconds.set({ host }, waitSeconds);
+        deps.log?.(`${host} backed off for ${waitSeconds} s (${hold.reason}), until ${new Date(hold.untilMs).toISOString()}`);
+      },
+      onStoreError: (err) => deps.log?.(`upstream back-off not readable or writable (requests go ahead): ${describe(err)}`),
+    });
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
       downloadDeadlineMs: deps.config.downloadDeadlineSeconds * 1000,
       insecureHosts: deps.config.insecureRegistries,
       onOutcome: (outcome) => deps.metrics?.countRequest('github', outcome),
+      backoff: this.githubBackoff,
     });
+    this.github = github;
     this.releases = new ReleaseRepository(deps.prisma);
     this.discovery = new ReleaseDiscovery({
       github,
@@ -156,11 +176,11 @@ export class WorkerRuntime {
       maxStalledCount: 3,
     };
     this.workers = [
-      new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
+      new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>, token?: string) => this.runDiscovery(job, token), { ...workerOptions, concurrency: 4 }),
       new Worker(
         QUEUES.verify,
-        (job: Job<VerifyReleasePayload | VerifyImagePayload>) =>
-          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>),
+        (job: Job<VerifyReleasePayload | VerifyImagePayload>, token?: string) =>
+          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>, token),
         { ...workerOptions, concurrency: this.deps.config.verifyConcurrency },
       ),
     ];
@@ -236,11 +256,20 @@ export class WorkerRuntime {
     return target;
   }
 
-  private async runDiscovery(job: Job<DiscoverTargetPayload>) {
+  private async runDiscovery(job: Job<DiscoverTargetPayload>, token?: string) {
     const target = this.target(job.data.target);
     // Releases and images are polled independently: one failing does not hide the other.
     const [releases, images] = await Promise.allSettled([this.discovery.discover(target), this.imageDiscovery.discover(target)]);
     if (releases.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'github-releases' });
+    if (releases.status === 'rejected' && releases.reason instanceof SourceError && releases.reason.heldUntilMs !== undefined) {
+      this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller: 'poll' });
+      // A scheduled poll in a hold just fails (on record; the next poll is its retry). A webhook or
+      // manual poll has no next one: it waits for the hold, as a verify job does.
+      if (job.data.trigger !== 'schedule') {
+        const reason = releases.reason.code === 'github-rate-limited' ? 'rate-limited' : 'unavailable';
+        return this.waitForBackoff(job, token, { untilMs: releases.reason.heldUntilMs, reason }, 'poll');
+      }
+    }
     if (images.status === 'rejected') this.deps.metrics?.pollErrorsTotal.inc({ target: target.name, source: 'oci-tags' });
     for (const outcome of [releases, images]) if (outcome.status === 'rejected') throw retryOrGiveUp(outcome.reason);
     return { releases: (releases as PromiseFulfilledResult<{ queued: string[] }>).value.queued, images: (images as PromiseFulfilledResult<string[]>).value };
@@ -282,19 +311,30 @@ export class WorkerRuntime {
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
-  private async runVerification(job: Job<VerifyReleasePayload>) {
+  private async runVerification(job: Job<VerifyReleasePayload>, token?: string) {
     const target = this.target(job.data.target);
+    // A run already on record needs nothing from GitHub: finish it even while GitHub is held.
     const mark = recordedMark(job);
     if (mark) return this.finishRecorded(job, target, mark);
+    // A held GitHub is sent nothing: the job waits for the hold, no attempt spent, no run recorded.
+    const held = await this.githubBackoff.heldUntil(this.github.apiHost);
+    if (held) return this.waitForBackoff(job, token, held);
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
     try {
       result = await this.withDeadline(`release ${job.data.tag} of ${target.name}`, (signal) => this.verifier.verify(target, job.data.releaseId, job.data.trigger, signal));
     } catch (err) {
+      // Held before its first request (another job or replica set the hold meanwhile): as above.
+      if (err instanceof SourceError && err.heldUntilMs !== undefined) {
+        return this.waitForBackoff(job, token, { untilMs: err.heldUntilMs, reason: err.code === 'github-rate-limited' ? 'rate-limited' : 'unavailable' });
+      }
       // Recorded first: the run, not BullMQ's failed set, is what the API, metrics and alerts see.
-      let recorded = false;
-      try {
+      // A job parked by a hold that fails the same way again is already on record: one run per
+      // outage, not one per probe (the runs table is what the API pages through).
+      const heldFailure = err instanceof SourceError && (err.code === 'github-rate-limited' || err.code === 'github-unavailable');
+      let recorded = heldFailure && (job.data as ParkedVerifyPayload).failureOnRecord === true;
+      if (!recorded) try {
         const failure = await this.verifier.recordFailure(target, job.data.tag, job.data.trigger, startedAt, err);
         this.recorded(target.name, 'release', failure.recorded);
         recorded = true;
@@ -304,6 +344,12 @@ export class WorkerRuntime {
       const final = retryOrGiveUp(err);
       // Unrecoverable and on record: the job is done; the retry schedule tries again later.
       if (recorded && final instanceof UnrecoverableError) return { recorded: ['error'], error: final.message };
+      // The answer that failed it held GitHub (429, outage): wait for the hold, not BullMQ's back-off.
+      const hold = recorded ? await this.githubBackoff.heldUntil(this.github.apiHost) : undefined;
+      if (hold) {
+        if (heldFailure) await job.updateData({ ...job.data, failureOnRecord: true } as ParkedVerifyPayload);
+        return this.waitForBackoff(job, token, hold);
+      }
       throw final;
     } finally {
       stopTimer?.();
@@ -313,11 +359,22 @@ export class WorkerRuntime {
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
-      await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+      const { failureOnRecord: _parked, ...payload } = job.data as ParkedVerifyPayload;
+      await this.verifyQueue.add(JOBS.verifyRelease, { ...payload, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
     const undecided = result.recorded.filter((c) => c.status === 'error');
-    // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
-    if (undecided.length > 0) throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    if (undecided.length > 0) {
+      // Undecided because GitHub is held: the run is on record; try again when the hold ends.
+      const hold = await this.githubBackoff.heldUntil(this.github.apiHost);
+      if (hold) {
+        // Parked without spending an attempt: the note of this attempt's run must not make the
+        // resumed job skip the verification it is parked for.
+        await job.updateProgress(0).catch(() => undefined);
+        return this.waitForBackoff(job, token, hold);
+      }
+      // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
+      throw new Error(`undecided checks: ${undecided.map((c) => `${c.check} (${c.code})`).join(', ')}`);
+    }
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
@@ -383,6 +440,17 @@ export class WorkerRuntime {
     }
     if (mark.undecided.length > 0) throw new Error(`undecided checks: ${mark.undecided.join(', ')}`);
     return { recorded: mark.recorded, pending: mark.pending };
+  }
+
+  /**
+   * Puts the job back until the hold ends without spending one of its attempts (BullMQ's
+   * moveToDelayed skips the attempt count), so an outage or rate limit never exhausts a job.
+   */
+  private async waitForBackoff(job: Job, token: string | undefined, hold: HostHold, caller: 'poll' | 'verify' = 'verify'): Promise<never> {
+    if (caller === 'verify') this.deps.metrics?.upstreamRequestsHeldTotal.inc({ host: this.github.apiHost, caller });
+    // A little spread so the jobs a hold parked do not all fire in the same millisecond.
+    await job.moveToDelayed(hold.untilMs + Math.floor(Math.random() * 250), token);
+    throw new DelayedError(`${this.github.apiHost} backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}`);
   }
 
   private recorded(target: string, subject: 'release' | 'image', checks: CheckToRecord[]): void {

@@ -7,3 +7,4 @@ export * from './tuf/sigstore-trust-root.source';
 export * from './source-verdict';
 export * from './github';
 export * from './files/regular-file';
+export * from './backoff/upstream-backoff';

@@ -57,12 +57,19 @@ export class SourceError extends Error {
   /** When the source said when to come back (Retry-After, rate-limit reset). */
   readonly retryAfterSeconds?: number;
 
-  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean; retryAfterSeconds?: number }) {
+  /**
+   * Set when NO request was sent: the host is backed off (UpstreamBackoff) until this epoch ms.
+   * Callers wait for it instead of recording yet another failure.
+   */
+  readonly heldUntilMs?: number;
+
+  constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean; retryAfterSeconds?: number; heldUntilMs?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SourceError';
     this.code = code;
     this.retryable = options?.retryable ?? RETRYABLE.has(code);
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.heldUntilMs = options?.heldUntilMs;
   }
 
   /** "Evidence missing" as opposed to "could not look": the caller's `missing` verdict. */

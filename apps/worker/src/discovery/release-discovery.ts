@@ -70,7 +70,9 @@ export class ReleaseDiscovery {
       page = await this.deps.github.listReleases(owner, repo, { etag: state?.etag ?? undefined });
     } catch (err) {
       const code = err instanceof SourceError ? err.code : 'internal-error';
-      await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { errorCode: code });
+      // A rate limit (answered, or a hold in force so nothing was sent) is on record with its end.
+      const until = err instanceof SourceError && err.code === 'github-rate-limited' ? (err.heldUntilMs ?? (err.retryAfterSeconds !== undefined ? now.getTime() + err.retryAfterSeconds * 1000 : undefined)) : undefined;
+      await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { errorCode: code, ...(until !== undefined ? { rateLimitResetAt: new Date(until) } : {}) });
       throw err;
     }
     const rate = { rateLimitRemaining: page.rateLimit.remaining, rateLimitResetAt: page.rateLimit.reset ? new Date(page.rateLimit.reset * 1000) : undefined };

@@ -43,4 +43,6 @@ test('one scheduler per target at its interval; idempotent; targets that leave a
   // The first iteration is queued with the payload the worker expects.
   const delayed = await queue.getJobs(['delayed', 'waiting']);
   assert.ok(delayed.some((j) => j.name === JOBS.discoverTarget && j.data.target === 'pbs-exporter' && j.data.trigger === 'schedule'));
+  // A failed poll is not retried by BullMQ on top of the schedule: the next poll is the retry.
+  for (const job of delayed) assert.equal(job.opts.attempts ?? 1, 1, `${job.id} attempts`);
 });

@@ -30,8 +30,9 @@ export async function reconcileDiscoverySchedules(queue: Queue, targets: Schedul
       {
         name: JOBS.discoverTarget,
         data,
-        // A failed poll is retried soon; the next scheduled poll comes anyway.
-        opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: 100, removeOnFail: 500 },
+        // No BullMQ retries: the next scheduled poll is the retry. Retries on top of the schedule
+        // multiplied the requests of an outage (and spent a rate limit faster).
+        opts: { attempts: 1, removeOnComplete: 100, removeOnFail: 500 },
       },
     );
     upserted.push(id);

@@ -59,6 +59,9 @@ export class ProvwatchMetrics {
   readonly webhookDeliveriesTotal: Counter<'outcome'>;
   readonly trustRootRefreshFailuresTotal: Counter;
   readonly scheduleReconcilesTotal: Counter<'result'>;
+  readonly upstreamBackoffsTotal: Counter<'host' | 'reason'>;
+  readonly upstreamBackoffSeconds: Gauge<'host'>;
+  readonly upstreamRequestsHeldTotal: Counter<'host' | 'caller'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
@@ -138,6 +141,24 @@ export class ProvwatchMetrics {
       name: 'provwatch_schedule_reconciles_total',
       help: 'Times the worker made the discovery schedulers in Redis match the watchlist (start, timer, Redis reconnect), by result (ok, error).',
       labelNames: ['result'],
+      registers,
+    });
+    this.upstreamBackoffsTotal = new Counter({
+      name: 'provwatch_upstream_backoffs_total',
+      help: 'Back-offs of an upstream host this process set (shared by all replicas through Redis), by host and reason (rate-limited, unavailable).',
+      labelNames: ['host', 'reason'],
+      registers,
+    });
+    this.upstreamBackoffSeconds = new Gauge({
+      name: 'provwatch_upstream_backoff_seconds',
+      help: 'Length of the last back-off of an upstream host this process set (seconds).',
+      labelNames: ['host'],
+      registers,
+    });
+    this.upstreamRequestsHeldTotal = new Counter({
+      name: 'provwatch_upstream_requests_held_total',
+      help: 'Polls and verify jobs that sent nothing because their upstream host was backed off (caller poll or verify).',
+      labelNames: ['host', 'caller'],
       registers,
     });
     const intervals = new Gauge({

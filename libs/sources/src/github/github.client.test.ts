@@ -5,6 +5,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { GitHubDouble } from '../../../../test/support/github-double';
 import { vector } from '../../../../test/support/vectors';
 import { withAbortSignal } from '../abort-scope';
+import { InMemoryHostHoldStore, UpstreamBackoff, UpstreamBackoffPolicy } from '../backoff/upstream-backoff';
 import { SourceError } from '../source.error';
 import { GitHubClient } from './github.client';
 import { snappyDecode, snappyUncompress } from './snappy';
@@ -121,6 +122,37 @@ describe('GitHubClient against the API double', () => {
 
   test('a storage host over plain http that was not allowed is refused', async () => {
     await assert.rejects(client({ insecureHosts: [] }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 }), code('registry-redirect-refused'));
+  });
+
+  test('a 403 whose only sign of a secondary rate limit is its message is a retryable rate limit, not a bad token', async () => {
+    gh.pathFaults.push({ path: /^\/repos\/slsa-framework\/example-package\/releases$/, fault: 'secondary-rate-limit-403' });
+    try {
+      await assert.rejects(client().listReleases('slsa-framework', 'example-package'), (err: unknown) =>
+        code('github-rate-limited')(err) && (err as SourceError).retryable && (err as SourceError).retryAfterSeconds === 60);
+    } finally {
+      gh.pathFaults.length = 0;
+    }
+  });
+
+  test('a 429 holds the host for Retry-After: until then nothing is sent, by this or any client sharing the back-off', async () => {
+    let now = Date.now();
+    const backoff = new UpstreamBackoff(new InMemoryHostHoldStore(), new UpstreamBackoffPolicy(), { now: () => now });
+    gh.pathFaults.push({ path: /^\/repos\/slsa-framework\/example-package\/releases$/, fault: 'rate-limited-retry-after', retryAfterSeconds: 6 });
+    try {
+      await assert.rejects(client({ backoff }).listReleases('slsa-framework', 'example-package'), (err: unknown) =>
+        code('github-rate-limited')(err) && (err as SourceError).retryAfterSeconds === 6 && /resource core/.test((err as Error).message) && (err as SourceError).heldUntilMs === undefined);
+      assert.equal(gh.requests.length, 1);
+      // Another client (a verify job) on the same back-off: refused locally, nothing sent.
+      await assert.rejects(client({ backoff }).getRelease('slsa-framework', 'example-package', 14), (err: unknown) =>
+        code('github-rate-limited')(err) && (err as SourceError).heldUntilMs === now + 6000 && /no request sent/.test((err as Error).message));
+      assert.equal(gh.requests.length, 1);
+      gh.pathFaults.length = 0;
+      now += 6000;
+      assert.equal((await client({ backoff }).getRelease('slsa-framework', 'example-package', 14)).tag, 'v14');
+      assert.equal(gh.requests.length, 2);
+    } finally {
+      gh.pathFaults.length = 0;
+    }
   });
 
   test('rate limit exhausted, 5xx, invalid JSON, a hang and 404 each have their code', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type HttpSettings, type OpenResponse, Watchdog, bodyChunks, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
+import { type UpstreamAnswer, UpstreamBackoff, UpstreamBackoffPolicy } from '../backoff/upstream-backoff';
 import { SourceError } from '../source.error';
 import { snappyUncompress } from './snappy';
 
@@ -29,6 +30,11 @@ export interface GitHubClientOptions {
   insecureHosts?: string[];
   /** Told the status of every request (metrics). */
   onOutcome?: HttpSettings['onOutcome'];
+  /**
+   * The API host's shared back-off: consulted before every request (a held host is sent
+   * nothing), told of every rate limit and outage answer. Without it, waits are only reported.
+   */
+  backoff?: UpstreamBackoff;
 }
 
 export interface GitHubAsset {
@@ -102,6 +108,8 @@ export class GitHubClient {
   private readonly maxJsonBytes: number;
   private readonly maxPages: number;
   private readonly maxBundleBytes: number;
+  /** Computes the waits when no shared back-off is given (the CLI). */
+  private readonly policy: UpstreamBackoffPolicy;
 
   constructor(private readonly options: GitHubClientOptions = {}) {
     this.base = new URL(`${(options.baseUrl ?? DEFAULT_GITHUB_API_URL).replace(/\/+$/, '')}/`);
@@ -110,6 +118,12 @@ export class GitHubClient {
     this.maxJsonBytes = options.maxJsonBytes ?? 8 * 1024 * 1024;
     this.maxPages = options.maxPages ?? 10;
     this.maxBundleBytes = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+    this.policy = options.backoff?.policy ?? new UpstreamBackoffPolicy();
+  }
+
+  /** The host the back-off is keyed on (host:port of the API; never a path or token). */
+  get apiHost(): string {
+    return this.base.host;
   }
 
   /**
@@ -294,8 +308,17 @@ export class GitHubClient {
   }
 
   private async open(url: URL, headers: Record<string, string> = {}): Promise<OpenResponse> {
+    const backoff = this.options.backoff;
+    const hold = await backoff?.admit(this.base.host);
+    if (hold) {
+      // Nothing is sent to a held host: every extra request would only prolong the limit.
+      const seconds = Math.max(1, Math.ceil((hold.untilMs - (backoff?.now() ?? Date.now())) / 1000));
+      const message = `${this.base.host}: backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}; no request sent`;
+      throw new SourceError(hold.reason === 'rate-limited' ? 'github-rate-limited' : 'github-unavailable', message, { retryAfterSeconds: seconds, heldUntilMs: hold.untilMs });
+    }
+    let opened: OpenResponse;
     try {
-      return await openRequest(
+      opened = await openRequest(
         {
           method: 'GET',
           url,
@@ -306,26 +329,39 @@ export class GitHubClient {
         Watchdog.for(this.http),
       );
     } catch (err) {
+      if (err instanceof SourceError && (err.code === 'registry-timeout' || err.code === 'network-error')) {
+        await backoff?.observe(this.base.host, { status: err.code === 'registry-timeout' ? 'timeout' : 'network' });
+      }
       if (err instanceof SourceError && err.code === 'registry-timeout') throw new SourceError('github-unavailable', err.message);
       throw err;
     }
+    // 403, 429 and 5xx are told by assertOk (it reads the body of a 403); every other answer here
+    // (a 304 or 404 is the host answering normally, and ends a probe as well as a 200 does).
+    const status = opened.response.status;
+    if (backoff && !toldByAssertOk(status)) await backoff.observe(this.base.host, answerOf(opened));
+    return opened;
   }
 
   private async assertOk(opened: OpenResponse): Promise<void> {
     const { response, what } = opened;
     if (response.status >= 200 && response.status < 300) return;
     const headers = response.headers;
-    await discard(opened);
     const status = response.status;
-    const rate = readRateLimit(headers);
-    const retryAfter = Number(headers.get('retry-after'));
-    // 429 is always a rate limit (GitHub's secondary limit may send no Retry-After); a 403 is one
-    // when the window is spent, Retry-After is given, or the body says so (read below).
-    if (status === 429 || (status === 403 && (rate.remaining === 0 || (Number.isFinite(retryAfter) && headers.has('retry-after'))))) {
-      // Neither header: GitHub's documented advice for secondary limits is to wait at least a minute.
-      const untilReset = rate.reset !== undefined ? rate.reset - Math.floor(Date.now() / 1000) : undefined;
-      const wait = headers.has('retry-after') && Number.isFinite(retryAfter) ? retryAfter : untilReset !== undefined && untilReset > 0 && rate.remaining === 0 ? untilReset : 60;
-      throw new SourceError('github-rate-limited', `${what}: rate limited${rateResource(headers)}, retry in ${wait}s`, { retryAfterSeconds: wait });
+    // GitHub's secondary limit may be a 403 whose only sign is its message: read a little of it.
+    let bodySaysRateLimited = false;
+    if (status === 403) {
+      const body = await readBody(opened, 4096).catch(() => Buffer.alloc(0));
+      bodySaysRateLimited = /rate limit/i.test(body.toString('utf8'));
+    } else {
+      await discard(opened);
+    }
+    const answer = { ...answerOf(opened), bodySaysRateLimited };
+    const verdict = this.policy.classify(answer, this.options.backoff?.now() ?? Date.now());
+    if (toldByAssertOk(status)) await this.options.backoff?.observe(this.base.host, answer);
+    if (verdict.kind === 'rate-limited') {
+      const resource = headers.get('x-ratelimit-resource');
+      const which = resource && /^[a-z_-]{1,40}$/.test(resource) ? ` (resource ${resource})` : '';
+      throw new SourceError('github-rate-limited', `${what}: rate limited${which}, retry in ${verdict.waitSeconds}s`, { retryAfterSeconds: verdict.waitSeconds });
     }
     if (status === 404) throw new SourceError('github-not-found', `${what}: HTTP 404`);
     if (status === 401 || status === 403) throw new SourceError('github-unauthorized', `${what}: HTTP ${status}`);
@@ -374,10 +410,15 @@ function gitObject(raw: any, where: string): { type: string; sha: string } {
   return { type: object.type, sha: object.sha };
 }
 
-/** Which limit was hit (`core`, `search`, `graphql`...: x-ratelimit-resource), for the message only. */
-function rateResource(headers: Headers): string {
-  const value = headers.get('x-ratelimit-resource');
-  return value !== null && /^[a-z_]{1,32}$/.test(value) ? ` (resource ${value})` : '';
+/** Answers that may be a rate limit or an outage: classified (and told to the back-off) by assertOk. */
+function toldByAssertOk(status: number): boolean {
+  return status === 403 || status === 429 || status >= 500;
+}
+
+/** What back-off needs of an answer: its status and rate-limit headers. */
+function answerOf(opened: OpenResponse): UpstreamAnswer {
+  const rate = readRateLimit(opened.response.headers);
+  return { status: opened.response.status, retryAfter: opened.response.headers.get('retry-after'), rateLimitRemaining: rate.remaining, rateLimitReset: rate.reset };
 }
 
 function readRateLimit(headers: Headers): RateLimit {
