@@ -35,7 +35,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });
   }
-  // Readiness is meaningful from the first request: the first migration attempt has settled.
+  // Readiness is meaningful from the first request: the first migration attempt has settled
+  // (bounded by the connect timeout; a failure is retried in the background, see SchemaGate).
   await app.get<SchemaGate>(SCHEMA_GATE).firstAttempt.catch(() => undefined);
   await app.listen(config.port, '0.0.0.0');
   const address = app.getHttpServer().address();

@@ -43,6 +43,9 @@ export interface WorkerRuntimeDeps {
   retry?: { baseSeconds: number; capSeconds: number };
 }
 
+/** The same connection error is logged once per this window, with a count of the repeats. */
+const CONNECTION_LOG_WINDOW_MS = 60_000;
+
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
 /**
@@ -65,11 +68,16 @@ export class WorkerRuntime {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private stopped = false;
+  private readonly connectionLog: (message: string) => void;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
+    // From the first moment: a Queue without an 'error' listener prints each failed reconnect
+    // as a stack trace. Deduplicated, as ioredis reports the same refusal on every retry.
+    this.connectionLog = dedupedLog((message) => deps.log?.(message), CONNECTION_LOG_WINDOW_MS);
+    for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.connectionLog(`queue: ${describe(err)}`));
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
@@ -157,9 +165,8 @@ export class WorkerRuntime {
     for (const worker of this.workers) {
       worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${describe(err)}`));
       // Connection trouble (Redis restarting) is reported, not thrown: BullMQ reconnects by itself.
-      worker.on('error', (err) => this.deps.log?.(`worker: ${err.message}`));
+      worker.on('error', (err) => this.connectionLog(`worker: ${describe(err)}`));
     }
-    for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.deps.log?.(`queue: ${err.message}`));
     this.deps.alerts?.start();
   }
 
@@ -312,6 +319,25 @@ export function describe(err: unknown): string {
   const parts = [err.name !== 'Error' ? err.name : '', typeof code === 'string' ? code : '', err.message.split('\n').filter(Boolean).pop() ?? ''].filter(Boolean);
   const cause = err.cause instanceof Error ? ` (cause: ${describe(err.cause)})` : '';
   return `${parts.join(': ') || 'unknown error'}${cause}`;
+}
+
+/**
+ * A log that says a repeated message once per window: a Redis that is down for an hour is a few
+ * dozen lines, not one per reconnect attempt (ioredis retries every few hundred milliseconds).
+ */
+export function dedupedLog(log: (message: string) => void, windowMs: number, now: () => number = Date.now): (message: string) => void {
+  const seen = new Map<string, { at: number; repeats: number }>();
+  return (message) => {
+    const t = now();
+    const last = seen.get(message);
+    if (last && t - last.at < windowMs) {
+      last.repeats++;
+      return;
+    }
+    log(last && last.repeats > 0 ? `${message} (repeated ${last.repeats} times in the last ${Math.round((t - last.at) / 1000)} s)` : message);
+    seen.set(message, { at: t, repeats: 0 });
+    if (seen.size > 100) seen.delete(seen.keys().next().value as string);
+  };
 }
 
 function configHash(target: WatchTarget): string {

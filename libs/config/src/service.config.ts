@@ -33,6 +33,8 @@ export interface ServiceConfig {
   publicUrl?: string;
   /** How often the worker looks for a newer Sigstore trust root (PROVWATCH_TRUST_ROOT_REFRESH, seconds). */
   trustRootRefreshSeconds: number;
+  /** Cap of the back-off with which the worker retries its start while Redis or Postgres are down (PROVWATCH_START_RETRY_MAX, seconds). */
+  startRetryMaxSeconds: number;
 }
 
 const ROLES: Role[] = ['api', 'worker'];
@@ -118,6 +120,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     queuePrefix: env.PROVWATCH_QUEUE_PREFIX || 'provwatch',
     alertResendIntervalSeconds: int('PROVWATCH_ALERT_RESEND_INTERVAL', 60, 1, 3600),
     trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),
+    startRetryMaxSeconds: int('PROVWATCH_START_RETRY_MAX', 30, 1, 600),
     publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
   if (config.apiReadAuth && !config.apiToken) bad('PROVWATCH_API_READ_AUTH', 'needs PROVWATCH_API_TOKEN: there is no token to check');
