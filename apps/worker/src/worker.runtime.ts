@@ -312,13 +312,35 @@ function retryOrGiveUp(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** An error's reason in one line: Prisma and pg errors often carry an empty message. */
-export function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const parts = [err.name !== 'Error' ? err.name : '', typeof code === 'string' ? code : '', err.message.split('\n').filter(Boolean).pop() ?? ''].filter(Boolean);
-  const cause = err.cause instanceof Error ? ` (cause: ${describe(err.cause)})` : '';
-  return `${parts.join(': ') || 'unknown error'}${cause}`;
+/**
+ * An error's reason in one line. Prisma's messages put the reason on their last line after a
+ * code frame; its driver adapter errors carry the reason in a plain-object `cause` (`kind`,
+ * constraint, table...) with a message that is only the kind; pg reports a host with several
+ * addresses as an AggregateError with an empty message. None of these may log as "failed: ".
+ */
+export function describe(err: unknown, depth = 0): string {
+  if (!(err instanceof Error)) return typeof err === 'object' && err !== null ? compact(err) : String(err);
+  const e = err as Error & { code?: unknown; errors?: unknown };
+  const name = err.name && err.name !== 'Error' ? err.name : err.constructor?.name && err.constructor.name !== 'Error' ? err.constructor.name : '';
+  const code = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : '';
+  const line = err.message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  const parts = [name, code, line === code ? '' : line].filter(Boolean);
+  let detail = '';
+  if (depth < 3) {
+    if (err.cause instanceof Error) detail = ` (cause: ${describe(err.cause, depth + 1)})`;
+    else if (typeof err.cause === 'object' && err.cause !== null) detail = ` (${compact(err.cause)})`;
+    else if (Array.isArray(e.errors) && e.errors.length > 0) detail = ` (${e.errors.slice(0, 3).map((x) => describe(x, depth + 1)).join('; ')})`;
+  }
+  return `${parts.join(': ') || 'unknown error'}${detail}`;
+}
+
+/** A plain object (a driver adapter error's payload) as `key=value` pairs, bounded. */
+function compact(value: object): string {
+  const text = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text || 'unknown error';
 }
 
 /**
