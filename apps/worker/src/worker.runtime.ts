@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
 import type { ProvwatchMetrics } from '@provwatch/observability';
@@ -12,6 +12,7 @@ import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
 import { reconcileDiscoverySchedules } from './scheduler/discovery-schedule.reconciler';
 import { ReleaseVerifier, type ReleaseVerifierLimits } from './verification/release-verifier';
+import { type EvalClient, ReleaseRunGuard } from './verification/release-run-guard';
 
 export interface WorkerRuntimeDeps {
   config: ServiceConfig;
@@ -46,6 +47,9 @@ export interface WorkerRuntimeDeps {
 /** The same connection error is logged once per this window, with a count of the repeats. */
 const CONNECTION_LOG_WINDOW_MS = 60_000;
 
+/** How long new work for a release that is being verified waits before it tries again. */
+const RELEASE_BUSY_DELAY_MS = 5_000;
+
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
 /**
@@ -69,6 +73,7 @@ export class WorkerRuntime {
   private reconciling: Promise<void> | undefined;
   private stopped = false;
   private readonly connectionLog: (message: string) => void;
+  private readonly runGuard: ReleaseRunGuard;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
@@ -78,6 +83,7 @@ export class WorkerRuntime {
     // as a stack trace. Deduplicated, as ioredis reports the same refusal on every retry.
     this.connectionLog = dedupedLog((message) => deps.log?.(message), CONNECTION_LOG_WINDOW_MS);
     for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.connectionLog(`queue: ${describe(err)}`));
+    this.runGuard = new ReleaseRunGuard(() => this.verifyQueue.getBackend().client as Promise<unknown> as Promise<EvalClient>, this.prefix);
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
@@ -157,8 +163,8 @@ export class WorkerRuntime {
       new Worker(QUEUES.discover, (job: Job<DiscoverTargetPayload>) => this.runDiscovery(job), { ...workerOptions, concurrency: 4 }),
       new Worker(
         QUEUES.verify,
-        (job: Job<VerifyReleasePayload | VerifyImagePayload>) =>
-          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>),
+        (job: Job<VerifyReleasePayload | VerifyImagePayload>, token?: string) =>
+          job.name === JOBS.verifyImage ? this.runImageVerification(job as Job<VerifyImagePayload>) : this.runVerification(job as Job<VerifyReleasePayload>, token),
         { ...workerOptions, concurrency: this.deps.config.verifyConcurrency },
       ),
     ];
@@ -266,8 +272,33 @@ export class WorkerRuntime {
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
-  private async runVerification(job: Job<VerifyReleasePayload>) {
+  /**
+   * One verification of a release at a time, and none that is already done: a scheduled job
+   * (retry, re-verify, grace) finding the release being verified, or verified after the run it
+   * was queued for, is skipped; new content, a webhook or a manual request waits its turn
+   * (delayed, not dropped). Without this, a release whose first verification waited in the
+   * queue longer than the retry back-off of its sighting run was verified twice.
+   */
+  private async runVerification(job: Job<VerifyReleasePayload>, token?: string) {
     const target = this.target(job.data.target);
+    const jobId = job.id ?? `${job.name}:${job.timestamp}`;
+    if (!(await this.runGuard.acquire(target.name, job.data.tag, jobId))) {
+      if (job.data.trigger === 'schedule') return { skipped: 'another verification of this release is running' };
+      await job.moveToDelayed(Date.now() + RELEASE_BUSY_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      if (job.data.afterRunId !== undefined && job.attemptsMade === 0) {
+        const latest = await this.releases.latestRunId(target.id, job.data.tag);
+        if (latest !== undefined && latest > BigInt(job.data.afterRunId)) return { skipped: `verified since it was queued (run ${latest})` };
+      }
+      return await this.verifyRelease(job, target);
+    } finally {
+      await this.runGuard.release(target.name, job.data.tag, jobId).catch(() => undefined);
+    }
+  }
+
+  private async verifyRelease(job: Job<VerifyReleasePayload>, target: WatchTarget & { id: number }) {
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
@@ -294,7 +325,8 @@ export class WorkerRuntime {
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
-      await this.verifyQueue.add(JOBS.verifyRelease, { ...job.data, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
+      const { afterRunId: _queuedFor, ...payload } = job.data;
+      await this.verifyQueue.add(JOBS.verifyRelease, { ...payload, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
     const undecided = result.recorded.filter((c) => c.status === 'error');
     // An undecided check is recorded, then retried: it may pass or fail once the outage is over.
