@@ -12,7 +12,7 @@ import { TrustRootKeeper } from './trust/trust-root.keeper';
 import { WorkerRuntime } from './worker.runtime';
 import { WorkerStarter } from './worker.starter';
 
-export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
+export const WORKER_STARTER = Symbol('WORKER_STARTER');
 
 /**
  * The worker role: BullMQ processors and the discovery schedules. Nothing here waits for Redis or
@@ -23,7 +23,7 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
 @Module({
   providers: [
     {
-      provide: WORKER_RUNTIME,
+      provide: WORKER_STARTER,
       inject: [SERVICE_CONFIG, WATCHLIST, PRISMA, METRICS, SCHEMA_GATE],
       useFactory: (config: ServiceConfig, watchlist: Watchlist, prisma: PrismaClient, metrics: ProvwatchMetrics, schema: SchemaGate) => {
         const logger = new Logger('worker');
@@ -83,12 +83,12 @@ export const WORKER_RUNTIME = Symbol('WORKER_RUNTIME');
       },
     },
     // /readyz (HealthModule) asks this: not ready until the worker actually runs.
-    { provide: WORKER_READINESS, useExisting: WORKER_RUNTIME },
+    { provide: WORKER_READINESS, useExisting: WORKER_STARTER },
   ],
   exports: [WORKER_READINESS],
 })
 export class WorkerModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(WORKER_RUNTIME) private readonly starter: WorkerStarter) {}
+  constructor(@Inject(WORKER_STARTER) private readonly starter: WorkerStarter) {}
 
   onApplicationBootstrap(): void {
     this.starter.begin();
