@@ -31,6 +31,13 @@ export class OwnRedis {
     return redis;
   }
 
+  /** A free port reserved for a redis-server that is not running yet (`up()` starts it). */
+  static async reserve(): Promise<OwnRedis> {
+    await ensureRedis();
+    if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) throw new Error('redis-server is not installed');
+    return new OwnRedis(await freePort());
+  }
+
   get connection() {
     return { host: '127.0.0.1', port: this.port, maxRetriesPerRequest: null };
   }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server, Socket } from 'node:net';
 import { resolve } from 'node:path';
 
 /** The compiled service entry (`node dist/apps/api/src/main.js`, as the image runs it). */
@@ -56,6 +57,21 @@ export class ServiceProcess {
 
   get log(): string {
     return this.output.join('');
+  }
+
+  /** The output so far, line by line. */
+  get lines(): string[] {
+    return this.log.split('\n').filter((l) => l.length > 0);
+  }
+
+  /** Output lines that look like a stack frame (`    at fn (file:1:2)`). */
+  stackLines(): string[] {
+    return this.lines.filter((l) => /^\s+at\s/.test(l));
+  }
+
+  /** The exit code once it ended, null while it runs. */
+  get exitCode(): number | null {
+    return this.child.exitCode;
   }
 
   /** Exit code or signal once it ended on its own or was killed; undefined while it runs. */
@@ -139,5 +155,34 @@ export async function removeQueues(prefix: string): Promise<void> {
     const queue = new Queue(name, { connection, prefix });
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A TCP forwarder on a port of the test's choosing to a real server: "Postgres comes up" is the
+ * forwarder starting to listen on a port where nothing answered before, without a cluster of
+ * the test's own.
+ */
+export class TcpForwarder {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(readonly port: number, private readonly target: { host: string; port: number }) {}
+
+  listen(): Promise<void> {
+    this.server = createServer((inbound) => {
+      const outbound = new Socket();
+      this.sockets.add(inbound).add(outbound);
+      const drop = () => (inbound.destroy(), outbound.destroy(), this.sockets.delete(inbound), this.sockets.delete(outbound));
+      inbound.on('error', drop).on('close', drop);
+      outbound.on('error', drop).on('close', drop);
+      outbound.connect(this.target.port, this.target.host, () => inbound.pipe(outbound).pipe(inbound));
+    });
+    return new Promise((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => (this.server ? this.server.close(() => r(undefined)) : r(undefined)));
   }
 }

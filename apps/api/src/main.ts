@@ -16,6 +16,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   const config = loadServiceConfig(env);
   const watchlist = loadWatchlistFile(config.watchlistPath);
   for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
+  // The watchlist loader refused any subject_regexp outside the subset (libs/config regexp-safety.ts).
+  logger.log('identity patterns: backtracking-safe subset enforced (no nested quantifiers, no overlapping repeated alternatives)');
 
   // rawBody: the webhook's HMAC is over the exact bytes GitHub sent, not a re-serialisation.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'], rawBody: true, bodyParser: true });
@@ -35,7 +37,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });
   }
-  // Readiness is meaningful from the first request: the first migration attempt has settled.
+  // Readiness is meaningful from the first request: the first migration attempt has settled
+  // (bounded by the connect timeout; a failure is retried in the background, see SchemaGate).
   await app.get<SchemaGate>(SCHEMA_GATE).firstAttempt.catch(() => undefined);
   await app.listen(config.port, '0.0.0.0');
   const address = app.getHttpServer().address();

@@ -13,6 +13,7 @@ import { ImageVerifier } from './images/image-verifier';
 import { ReleaseDiscovery } from './discovery/release-discovery';
 import { reconcileDiscoverySchedules } from './scheduler/discovery-schedule.reconciler';
 import { ReleaseVerifier, type ReleaseVerifierLimits } from './verification/release-verifier';
+import { type EvalClient, ReleaseRunGuard } from './verification/release-run-guard';
 
 export interface WorkerRuntimeDeps {
   config: ServiceConfig;
@@ -57,6 +58,12 @@ const ABORT_GRACE_MS = 2_000;
 /** A verify job parked by a hold after its failure was recorded (see runVerification). */
 type ParkedVerifyPayload = VerifyReleasePayload & { failureOnRecord?: boolean };
 
+/** The same connection error is logged once per this window, with a count of the repeats. */
+const CONNECTION_LOG_WINDOW_MS = 60_000;
+
+/** How long new work for a release that is being verified waits before it tries again. */
+const RELEASE_BUSY_DELAY_MS = 5_000;
+
 const VERIFY_JOB_OPTIONS = { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: 1000, removeOnFail: 5000 } as const;
 
 /**
@@ -82,6 +89,8 @@ export class WorkerRuntime {
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private stopped = false;
+  private readonly connectionLog: (message: string) => void;
+  private readonly runGuard: ReleaseRunGuard;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
@@ -96,6 +105,11 @@ export class WorkerRuntime {
       },
       onStoreError: (err) => deps.log?.(`upstream back-off not readable or writable (requests go ahead): ${describe(err)}`),
     });
+    // From the first moment: a Queue without an 'error' listener prints each failed reconnect
+    // as a stack trace. Deduplicated, as ioredis reports the same refusal on every retry.
+    this.connectionLog = dedupedLog((message) => deps.log?.(message), CONNECTION_LOG_WINDOW_MS);
+    for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.connectionLog(`queue: ${describe(err)}`));
+    this.runGuard = new ReleaseRunGuard(() => this.verifyQueue.getBackend().client as Promise<unknown> as Promise<EvalClient>, this.prefix);
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
@@ -187,9 +201,8 @@ export class WorkerRuntime {
     for (const worker of this.workers) {
       worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${describe(err)}`));
       // Connection trouble (Redis restarting) is reported, not thrown: BullMQ reconnects by itself.
-      worker.on('error', (err) => this.deps.log?.(`worker: ${err.message}`));
+      worker.on('error', (err) => this.connectionLog(`worker: ${describe(err)}`));
     }
-    for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.deps.log?.(`queue: ${err.message}`));
     this.deps.alerts?.start();
   }
 
@@ -311,14 +324,40 @@ export class WorkerRuntime {
     return { recorded: result.recorded.map((c) => `${c.check}=${c.status}`), pending: result.pending };
   }
 
+  /**
+   * One verification of a release at a time, and none that is already done: a scheduled job
+   * (retry, re-verify, grace) finding the release being verified, or verified after the run it
+   * was queued for, is skipped; new content, a webhook or a manual request waits its turn
+   * (delayed, not dropped). Without this, a release whose first verification waited in the
+   * queue longer than the retry back-off of its sighting run was verified twice.
+   */
   private async runVerification(job: Job<VerifyReleasePayload>, token?: string) {
     const target = this.target(job.data.target);
-    // A run already on record needs nothing from GitHub: finish it even while GitHub is held.
-    const mark = recordedMark(job);
-    if (mark) return this.finishRecorded(job, target, mark);
-    // A held GitHub is sent nothing: the job waits for the hold, no attempt spent, no run recorded.
-    const held = await this.githubBackoff.heldUntil(this.github.apiHost);
-    if (held) return this.waitForBackoff(job, token, held);
+    const jobId = job.id ?? `${job.name}:${job.timestamp}`;
+    if (!(await this.runGuard.acquire(target.name, job.data.tag, jobId))) {
+      if (job.data.trigger === 'schedule') return { skipped: 'another verification of this release is running' };
+      await job.moveToDelayed(Date.now() + RELEASE_BUSY_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    try {
+      // A run already on record (this attempt's, before its worker stopped) needs nothing more
+      // from GitHub: finish it, even while GitHub is held.
+      const mark = recordedMark(job);
+      if (mark) return await this.finishRecorded(job, target, mark);
+      if (job.data.afterRunId !== undefined && job.attemptsMade === 0) {
+        const latest = await this.releases.latestRunId(target.id, job.data.tag);
+        if (latest !== undefined && latest > BigInt(job.data.afterRunId)) return { skipped: `verified since it was queued (run ${latest})` };
+      }
+      // A held GitHub is sent nothing: the job waits for the hold, no attempt spent, no run recorded.
+      const held = await this.githubBackoff.heldUntil(this.github.apiHost);
+      if (held) return await this.waitForBackoff(job, token, held);
+      return await this.verifyRelease(job, target, token);
+    } finally {
+      await this.runGuard.release(target.name, job.data.tag, jobId).catch(() => undefined);
+    }
+  }
+
+  private async verifyRelease(job: Job<VerifyReleasePayload>, target: WatchTarget & { id: number }, token: string | undefined) {
     let result;
     const stopTimer = this.deps.metrics?.verificationDuration.startTimer({ subject: 'release' });
     const startedAt = this.deps.now?.() ?? new Date();
@@ -359,7 +398,7 @@ export class WorkerRuntime {
     await this.deps.alerts?.publishChanges({ target: target.name, release: job.data.tag }, result.changes);
     if (result.pending.length > 0) {
       // Evidence is often uploaded minutes after the release: look again when the grace period ends.
-      const { failureOnRecord: _parked, ...payload } = job.data as ParkedVerifyPayload;
+      const { failureOnRecord: _parked, afterRunId: _queuedFor, ...payload } = job.data as ParkedVerifyPayload;
       await this.verifyQueue.add(JOBS.verifyRelease, { ...payload, trigger: 'schedule' }, { ...VERIFY_JOB_OPTIONS, jobId: `${job.id}-grace`, delay: target.gracePeriodSeconds * 1000 });
     }
     const undecided = result.recorded.filter((c) => c.status === 'error');
@@ -487,13 +526,54 @@ function retryOrGiveUp(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** An error's reason in one line: Prisma and pg errors often carry an empty message. */
-export function describe(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  const parts = [err.name !== 'Error' ? err.name : '', typeof code === 'string' ? code : '', err.message.split('\n').filter(Boolean).pop() ?? ''].filter(Boolean);
-  const cause = err.cause instanceof Error ? ` (cause: ${describe(err.cause)})` : '';
-  return `${parts.join(': ') || 'unknown error'}${cause}`;
+/**
+ * An error's reason in one line. Prisma's messages put the reason on their last line after a
+ * code frame; its driver adapter errors carry the reason in a plain-object `cause` (`kind`,
+ * constraint, table...) with a message that is only the kind; pg reports a host with several
+ * addresses as an AggregateError with an empty message. None of these may log as "failed: ".
+ */
+export function describe(err: unknown, depth = 0): string {
+  if (!(err instanceof Error)) return typeof err === 'object' && err !== null ? compact(err) : String(err);
+  const e = err as Error & { code?: unknown; errors?: unknown };
+  const name = err.name && err.name !== 'Error' ? err.name : err.constructor?.name && err.constructor.name !== 'Error' ? err.constructor.name : '';
+  const code = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : '';
+  const line = err.message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
+  const parts = [name, code, line === code ? '' : line].filter(Boolean);
+  let detail = '';
+  if (depth < 3) {
+    if (err.cause instanceof Error) detail = ` (cause: ${describe(err.cause, depth + 1)})`;
+    else if (typeof err.cause === 'object' && err.cause !== null) detail = ` (${compact(err.cause)})`;
+    else if (Array.isArray(e.errors) && e.errors.length > 0) detail = ` (${e.errors.slice(0, 3).map((x) => describe(x, depth + 1)).join('; ')})`;
+  }
+  return `${parts.join(': ') || 'unknown error'}${detail}`;
+}
+
+/** A plain object (a driver adapter error's payload) as `key=value` pairs, bounded. */
+function compact(value: object): string {
+  const text = Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text || 'unknown error';
+}
+
+/**
+ * A log that says a repeated message once per window: a Redis that is down for an hour is a few
+ * dozen lines, not one per reconnect attempt (ioredis retries every few hundred milliseconds).
+ */
+export function dedupedLog(log: (message: string) => void, windowMs: number, now: () => number = Date.now): (message: string) => void {
+  const seen = new Map<string, { at: number; repeats: number }>();
+  return (message) => {
+    const t = now();
+    const last = seen.get(message);
+    if (last && t - last.at < windowMs) {
+      last.repeats++;
+      return;
+    }
+    log(last && last.repeats > 0 ? `${message} (repeated ${last.repeats} times in the last ${Math.round((t - last.at) / 1000)} s)` : message);
+    seen.set(message, { at: t, repeats: 0 });
+    if (seen.size > 100) seen.delete(seen.keys().next().value as string);
+  };
 }
 
 function configHash(target: WatchTarget): string {

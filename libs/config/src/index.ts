@@ -4,3 +4,4 @@ export * from './watchlist.loader';
 export * from './watchlist.schema';
 export * from './registry-auth.config';
 export * from './redis-connection';
+export * from './regexp-safety';

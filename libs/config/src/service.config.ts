@@ -49,6 +49,8 @@ export interface ServiceConfig {
    */
   jobLockDurationSeconds: number;
   jobStalledIntervalSeconds: number;
+  /** Cap of the back-off with which the worker retries its start while Redis or Postgres are down (PROVWATCH_START_RETRY_MAX, seconds). */
+  startRetryMaxSeconds: number;
 }
 
 const ROLES: Role[] = ['api', 'worker'];
@@ -139,6 +141,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
     trustRootRefreshSeconds: int('PROVWATCH_TRUST_ROOT_REFRESH', 6 * 3600, 60, 7 * 86_400),
     jobLockDurationSeconds: int('PROVWATCH_JOB_LOCK_DURATION', 60, 2, 3600),
     jobStalledIntervalSeconds: int('PROVWATCH_JOB_STALLED_INTERVAL', 30, 1, 3600),
+    startRetryMaxSeconds: int('PROVWATCH_START_RETRY_MAX', 30, 1, 600),
     publicUrl: env.PROVWATCH_PUBLIC_URL ? url('PROVWATCH_PUBLIC_URL', undefined, ['http:', 'https:']).replace(/\/+$/, '') : undefined,
   };
   if (config.apiReadAuth && !config.apiToken) bad('PROVWATCH_API_READ_AUTH', 'needs PROVWATCH_API_TOKEN: there is no token to check');

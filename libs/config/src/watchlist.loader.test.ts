@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -152,4 +152,55 @@ test('a watchlist that is not a regular file is refused before it is opened (a F
   const problems = problemsOf(fifo);
   assert.match(problems[0].message, /not a regular file/);
   assert.match(problemsOf(dir)[0].message, /not a regular file/);
+});
+
+describe('identity regexps and policy files are checked at load', () => {
+  const target = (identity: string, image = '') => `targets:
+  - name: x
+    github: a/b
+    identity:
+      issuer: https://token.actions.githubusercontent.com
+${identity}${image}
+`;
+
+  test('a catastrophic identity regexp is refused, naming the key and the reason', () => {
+    const path = write('evil.yaml', target(`      subject_regexp: '^(a+)+$'`));
+    const problems = problemsOf(path);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].field, 'targets[0].identity.subject_regexp');
+    assert.equal(problems[0].line, 6);
+    assert.match(problems[0].message, /not backtracking-safe: nested quantifier/);
+  });
+
+  test('a legitimate identity regexp loads', () => {
+    const path = write('good.yaml', target(`      subject_regexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v.*$'`));
+    assert.equal(loadWatchlistFile(path).targets[0].identity.subjectRegexp, '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v.*$');
+  });
+
+  const image = (policy: string) => `    images:
+      - ref: ghcr.io/a/b
+        provenance_policy: ${policy}`;
+  const policyProblem = (policy: string) => {
+    const problems = problemsOf(write(`policy-${Math.random().toString(36).slice(2)}.yaml`, target(`      subject: https://github.com/a/b/.github/workflows/r.yml@refs/heads/main\n`, image(policy))));
+    const p = problems.find((x) => x.field === 'targets[0].images[0].provenance_policy');
+    assert.ok(p, JSON.stringify(problems));
+    return p.message;
+  };
+
+  test('a policy path that is not a readable, bounded .cue file is refused at load', () => {
+    assert.match(policyProblem('missing.cue'), /does not exist/);
+    writeFileSync(join(dir, 'policy.yaml'), 'a: 1\n');
+    assert.match(policyProblem('policy.yaml'), /is not a \.cue file/);
+    mkdirSync(join(dir, 'dir.cue'), { recursive: true });
+    assert.match(policyProblem('dir.cue'), /is not a regular file/);
+    writeFileSync(join(dir, 'huge.cue'), Buffer.alloc(300 * 1024, 0x20));
+    assert.match(policyProblem('huge.cue'), /is larger than/);
+    writeFileSync(join(dir, 'empty.cue'), '\n');
+    assert.match(policyProblem('empty.cue'), /is empty/);
+    if (process.getuid?.() !== 0) {
+      writeFileSync(join(dir, 'secret.cue'), 'a: 1\n');
+      chmodSync(join(dir, 'secret.cue'), 0o000);
+      assert.match(policyProblem('secret.cue'), /not readable/);
+    }
+  });
 });

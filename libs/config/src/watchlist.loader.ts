@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { type ConfigProblem, ConfigError } from './config.error';
+import { regexpSafetyProblem } from './regexp-safety';
 import type { EvidenceExpectation, EvidenceExpectations, ImageTarget, WatchDefaults, WatchTarget, Watchlist } from './watchlist.schema';
 
 // 10,000 targets take about 3 MiB; the bound keeps a wrong file (a log, a binary) from being parsed.
@@ -33,9 +34,31 @@ export interface ParseOptions {
   readPolicy: (absolutePath: string) => string;
 }
 
+/**
+ * A policy file is checked before it is read: a directory or FIFO (which would block the start
+ * forever), a file too large, or one that is not CUE (a YAML or JSON file named by mistake
+ * would be compiled against every attestation and fail each at verification time, not at start).
+ */
 function readPolicyFile(path: string): string {
-  const buf = readFileSync(path);
-  if (buf.length > MAX_POLICY_BYTES) throw new Error(`larger than ${MAX_POLICY_BYTES} bytes`);
+  if (!path.endsWith('.cue')) throw new Error('is not a .cue file');
+  let info;
+  try {
+    info = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : (err as Error).message);
+  }
+  if (!info.isFile()) throw new Error('is not a regular file');
+  if (info.size > MAX_POLICY_BYTES) throw new Error(`is larger than ${MAX_POLICY_BYTES} bytes`);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'EACCES' ? 'is not readable (permission denied)' : (err as Error).message);
+  }
+  if (buf.length > MAX_POLICY_BYTES) throw new Error(`is larger than ${MAX_POLICY_BYTES} bytes`);
+  if (buf.toString('utf8').trim() === '') throw new Error('is empty');
   return buf.toString('utf8');
 }
 
@@ -142,11 +165,17 @@ class Validator {
     if (pattern === undefined) return undefined;
     try {
       new RegExp(pattern);
-      return pattern;
     } catch (err) {
       this.problem(node, field, `invalid regular expression: ${(err as Error).message}`);
       return undefined;
     }
+    // Matched against identities an attacker writes into a certificate: see regexp-safety.ts.
+    const unsafe = regexpSafetyProblem(pattern);
+    if (unsafe) {
+      this.problem(node, field, `rejected, not backtracking-safe: ${unsafe}`);
+      return undefined;
+    }
+    return pattern;
   }
 
   private policy(node: Node | null | undefined, field: string): { path: string; source: string } | undefined {
@@ -156,7 +185,7 @@ class Validator {
     try {
       return { path, source: this.options.readPolicy(path) };
     } catch (err) {
-      this.problem(node, field, `cannot read policy file ${path}: ${(err as Error).message}`);
+      this.problem(node, field, `cannot read policy file ${path}: it ${(err as Error).message}`);
       return undefined;
     }
   }

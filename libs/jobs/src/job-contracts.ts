@@ -29,6 +29,17 @@ export interface VerifyReleasePayload {
   /** GitHub release id: a release deleted and re-created under the same tag is another release. */
   releaseId: number;
   trigger: Trigger;
+  /**
+   * A scheduled re-verification or retry is queued because run `afterRunId` (a decimal id) was
+   * the release's latest. If a later run exists when the job starts, the work was done meanwhile
+   * (by the verification that was still waiting when this was queued): the job is skipped.
+   */
+  afterRunId?: string;
+}
+
+/** Redis key of the per-release marker a running verification holds (hashed: no user text in Redis keys). */
+export function releaseRunLockKey(prefix: string, target: string, tag: string): string {
+  return `${prefix}:verify-running:${hash(`${target}\u0000${tag}`)}`;
 }
 
 export interface VerifyImagePayload {

@@ -15,3 +15,29 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof e.message === 'string' && UNAVAILABLE_TEXT.test(e.message)) return true;
   return isDatabaseUnavailable(e.cause, depth + 1);
 }
+
+/**
+ * Why connecting to `databaseUrl` failed, in one line an operator acts on: the host:port that
+ * refused, or the database that does not exist. Never the URL itself (it may carry a password).
+ */
+export function describeDatabaseProblem(err: unknown, databaseUrl: string): string {
+  let where = 'postgres';
+  let database = '';
+  try {
+    const u = new URL(databaseUrl);
+    where = `postgres ${u.hostname || '127.0.0.1'}:${u.port || 5432}`;
+    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  } catch {
+    // An unparsable URL is refused by the configuration check before this is reached.
+  }
+  // pg reports a host with several addresses (localhost: ::1 and 127.0.0.1) as an AggregateError with no message.
+  const first = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : err;
+  const e = (first ?? {}) as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? (e.message.split('\n').find(Boolean) ?? '') : String(first);
+  if (code === '3D000') return `${where}: database "${database}" does not exist (create it, or point DATABASE_URL at an existing one)`;
+  if (code === '28P01' || code === '28000') return `${where}: authentication failed (${code}): ${message}`;
+  if (/^E[A-Z]+$/.test(code)) return `${where} unreachable (${code})`;
+  if (/timeout/i.test(message)) return `${where} unreachable (${message})`;
+  return `${where}: ${[code, message].filter(Boolean).join(': ') || 'unknown error'}`;
+}

@@ -96,18 +96,24 @@ export class ReleaseRepository {
   }
 
   /** Releases whose last verification run is older than `before` (or that never ran), newest first. */
-  async dueForReverification(targetId: number, before: Date, limit: number): Promise<Array<{ tag: string; githubReleaseId: number }>> {
-    const rows = await this.prisma.$queryRaw<Array<{ tag: string; github_release_id: bigint }>>`
-      SELECT r.tag, r.github_release_id
+  async dueForReverification(targetId: number, before: Date, limit: number): Promise<Array<{ tag: string; githubReleaseId: number; lastRunId?: bigint }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ tag: string; github_release_id: bigint; last_id: bigint | null }>>`
+      SELECT r.tag, r.github_release_id, runs.last_id
       FROM releases r
       LEFT JOIN LATERAL (
-        SELECT max(v.finished_at) AS last FROM verification_runs v
+        SELECT max(v.finished_at) AS last, max(v.id) AS last_id FROM verification_runs v
         WHERE v.target_id = r.target_id AND v.subject_kind = 'release' AND v.subject_key = r.tag
       ) runs ON true
       WHERE r.target_id = ${targetId} AND r.deleted_at IS NULL AND (runs.last IS NULL OR runs.last < ${before})
       ORDER BY r.published_at DESC NULLS LAST
       LIMIT ${limit}`;
-    return rows.map((r) => ({ tag: r.tag, githubReleaseId: Number(r.github_release_id) }));
+    return rows.map((r) => ({ tag: r.tag, githubReleaseId: Number(r.github_release_id), ...(r.last_id !== null ? { lastRunId: BigInt(r.last_id) } : {}) }));
+  }
+
+  /** Id of the release's latest verification run (its sighting included), if any. */
+  async latestRunId(targetId: number, tag: string): Promise<bigint | undefined> {
+    const run = await this.prisma.verificationRun.findFirst({ where: { targetId, subjectKind: 'release', subjectKey: tag }, orderBy: { id: 'desc' }, select: { id: true } });
+    return run?.id;
   }
 
   /** Which of these tags have a release row already (a release never seen before has none). */

@@ -3,3 +3,5 @@
 export * from './configuration.module';
 export * from './persistence.module';
 export * from './metrics.tokens';
+export * from './dependency.probe';
+export * from './worker-readiness';

@@ -9,6 +9,7 @@ import { QUEUES } from '@provwatch/jobs';
 import { createTestDatabase } from '../../../../test/support/postgres';
 import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../../../../test/support/redis';
 import { PUBLIC_GOOD_TRUSTED_ROOT } from '../../../../test/support/vectors';
+import { eventually } from '../../../../test/support/eventually';
 import { bootstrap } from '../main';
 
 const dir = mkdtempSync(join(tmpdir(), 'provwatch-api-'));
@@ -118,9 +119,12 @@ describe('health endpoints of a worker-only process', () => {
     const live = await fetch(url(worker, '/healthz'));
     assert.equal(live.status, 200);
     assert.deepEqual(await live.json(), { status: 'ok' });
-    const res = await fetch(url(worker, '/readyz'));
-    assert.equal(res.status, 200, await res.clone().text());
-    assert.deepEqual(await res.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', schema: 'ok' } });
+    // The worker starts in the background: ready once it runs, with a check of its own.
+    const res = await eventually('the worker to run', async () => {
+      const r = await fetch(url(worker, '/readyz'));
+      return r.status === 200 ? r : undefined;
+    });
+    assert.deepEqual(await res.json(), { status: 'ready', checks: { postgres: 'ok', redis: 'ok', schema: 'ok', worker: 'ok' } });
   });
 
   test('the status API, the webhook and the OpenAPI document belong to the api role only', async () => {

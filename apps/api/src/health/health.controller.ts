@@ -2,7 +2,7 @@ import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { ServerResponse } from 'node:http';
-import { DEPENDENCY_PROBES, type DependencyProbe } from './dependency.probe';
+import { DEPENDENCY_PROBES, type DependencyProbe } from '@provwatch/service-core';
 
 const PROBE_TIMEOUT_MS = 2000;
 const READINESS_SCHEMA: SchemaObject = {

@@ -46,7 +46,7 @@ export class ReleaseDiscovery {
     );
     const bucket = Math.floor(now.getTime() / intervalMs);
     for (const release of due) {
-      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule' };
+      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule', ...afterRun(release.lastRunId) };
       await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, `reverify:${bucket}`));
     }
     // Undecided releases are tried again on their back-off until a verdict is reached or they
@@ -55,7 +55,9 @@ export class ReleaseDiscovery {
     const queued = new Set([...alreadyQueued, ...due.map((r) => r.tag)]);
     const retried = (await this.deps.releases.dueForRetry(target.id, now, { ...retry, window: target.releases.keepLast })).filter((r) => !queued.has(r.tag));
     for (const release of retried) {
-      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule' };
+      // The release's first verification may still be waiting in the queue (its sighting run is
+      // the `error` that made this due): afterRunId lets the job skip itself once that one ran.
+      const payload: VerifyReleasePayload = { target: target.name, tag: release.tag, releaseId: release.githubReleaseId, trigger: 'schedule', ...afterRun(release.lastRunId) };
       await this.deps.enqueueVerify(payload, verifyReleaseJobId(payload, `retry:${release.lastRunId}`));
     }
     return [...due, ...retried].map((r) => r.tag);
@@ -101,6 +103,10 @@ export class ReleaseDiscovery {
     await this.deps.pollStates.record(target.id, GITHUB_RELEASES_SOURCE, now, { etag: page.etag, ...rate });
     return { notModified: false, queued, deleted, rateLimit: page.rateLimit };
   }
+}
+
+function afterRun(runId: bigint | undefined): Pick<VerifyReleasePayload, 'afterRunId'> {
+  return runId === undefined ? {} : { afterRunId: runId.toString() };
 }
 
 /**

@@ -41,7 +41,8 @@ export function readMigrations(dir: string): Migration[] {
  */
 export async function applyMigrations(databaseUrl: string, migrationsDir: string): Promise<ApplyResult> {
   const migrations = readMigrations(migrationsDir);
-  const client = new Client({ connectionString: databaseUrl });
+  // Bounded: a host that drops packets would otherwise hold the start (and readiness) for minutes.
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATE_LOCK]);

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 
-/** A dependency the service cannot work without; readiness asks each one. */
+/** A dependency the service cannot work without; readiness and the worker's start ask each one. */
 export interface DependencyProbe {
   readonly name: string;
   check(timeoutMs: number): Promise<void>;
@@ -21,7 +21,8 @@ function exchange(host: string, port: number, request: Buffer, isAnswer: (data: 
       else resolve();
     };
     socket.setTimeout(timeoutMs, () => done(new Error(`no answer within ${timeoutMs} ms`)));
-    socket.once('error', (err) => done(err));
+    // ECONNREFUSED, ENOTFOUND...: the code says it in one word, the message repeats host:port.
+    socket.once('error', (err: NodeJS.ErrnoException) => done(new Error(err.code ?? err.message)));
     socket.once('data', (data) => (isAnswer(data) ? done() : done(new Error('unexpected answer'))));
     socket.connect(port, host, () => socket.write(request));
   });
@@ -31,6 +32,12 @@ function exchange(host: string, port: number, request: Buffer, isAnswer: (data: 
 export class RedisProbe implements DependencyProbe {
   readonly name = 'redis';
   constructor(private readonly url: string) {}
+
+  /** host:port, never the URL (it may carry a password). */
+  get address(): string {
+    const u = new URL(this.url);
+    return `${u.hostname}:${u.port || 6379}`;
+  }
 
   check(timeoutMs: number): Promise<void> {
     const u = new URL(this.url);
@@ -42,6 +49,12 @@ export class RedisProbe implements DependencyProbe {
 export class PostgresProbe implements DependencyProbe {
   readonly name = 'postgres';
   constructor(private readonly url: string) {}
+
+  /** host:port, never the URL (it may carry a password). */
+  get address(): string {
+    const u = new URL(this.url);
+    return `${u.hostname || '127.0.0.1'}:${u.port || 5432}`;
+  }
 
   check(timeoutMs: number): Promise<void> {
     const u = new URL(this.url);
