@@ -4,23 +4,38 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
+import { createStructuredLogger, loggingOptionsFrom } from '@provwatch/observability';
+import { NestStructuredLogger, SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
+import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
-import { SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
+import { requestLog } from './logging/request-log.middleware';
 
 /**
  * Starts provwatch with the roles PROVWATCH_ROLES names. Configuration is validated before
  * anything starts: a bad watchlist or environment stops the process with every problem listed.
  */
 export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void>; port: number }> {
+  // First of all, so that every line of the process, Nest's included, is in one format.
+  const root = processLogger(env);
+  const nestLogger = new NestStructuredLogger(root);
+  Logger.overrideLogger(nestLogger);
   const logger = new Logger('provwatch');
-  const config = loadServiceConfig(env);
-  const watchlist = loadWatchlistFile(config.watchlistPath);
+  let config, watchlist;
+  try {
+    config = loadServiceConfig(env);
+    watchlist = loadWatchlistFile(config.watchlistPath);
+  } catch (err) {
+    // Each problem with its file:line or variable, in the log's own format (and then on stderr).
+    if (err instanceof ConfigError) root.fatal({ context: 'provwatch', problems: err.message.split('\n').slice(1).map((line) => line.trim()) }, 'invalid configuration');
+    throw err;
+  }
   for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
   // The watchlist loader refused any subject_regexp outside the subset (libs/config regexp-safety.ts).
   logger.log('identity patterns: backtracking-safe subset enforced (no nested quantifiers, no overlapping repeated alternatives)');
 
   // rawBody: the webhook's HMAC is over the exact bytes GitHub sent, not a re-serialisation.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'], rawBody: true, bodyParser: true });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, watchlist), { logger: nestLogger, rawBody: true, bodyParser: true });
+  app.use(requestLog(root.child({ context: 'http' })));
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');
   app.enableShutdownHooks();
@@ -47,10 +62,22 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   return { close: () => app.close(), port };
 }
 
+let processRoot: PinoLogger | undefined;
+
+/** One structured logger per process (bootstrap may run more than once in a test process). */
+function processLogger(env: NodeJS.ProcessEnv): PinoLogger {
+  processRoot ??= createStructuredLogger(loggingOptionsFrom(env));
+  return processRoot;
+}
+
 if (require.main === module) {
   bootstrap().catch((err) => {
     if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`provwatch failed to start: ${(err as Error).stack ?? err}\n`);
+    else {
+      // One line with the reason; the stack only when asked for (LOG_LEVEL=debug).
+      const root = processLogger(process.env);
+      root.fatal({ context: 'provwatch', ...(root.isLevelEnabled('debug') ? { stack: (err as Error).stack } : {}) }, `provwatch failed to start: ${(err as Error).message ?? err}`);
+    }
     process.exit(1);
   });
 }

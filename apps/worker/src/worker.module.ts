@@ -74,7 +74,13 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
               connection: redisConnectionFromUrl(config.redisUrl),
               lockDurationMs: config.jobLockDurationSeconds * 1000,
               stalledIntervalMs: config.jobStalledIntervalSeconds * 1000,
-              log: (message) => logger.warn(message),
+              log: (message, fields) => {
+                const { level = 'warn', ...rest } = fields ?? {};
+                const line = fields ? { msg: message, ...rest } : message;
+                if (level === 'debug') logger.debug(line);
+                else if (level === 'info') logger.log(line);
+                else logger.warn(line);
+              },
               metrics,
               alerts,
             });

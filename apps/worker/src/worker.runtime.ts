@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { type ServiceConfig, type WatchTarget, type Watchlist, loadRegistryAuthFile } from '@provwatch/config';
 import { type DiscoverTargetPayload, JOBS, QUEUES, type VerifyImagePayload, type VerifyReleasePayload } from '@provwatch/jobs';
-import type { ProvwatchMetrics } from '@provwatch/observability';
+import type { LogFields, ProvwatchMetrics } from '@provwatch/observability';
 import { type CheckToRecord, ImageRepository, type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, overallStatus } from '@provwatch/persistence';
 import { type BackoffPolicySettings, GitHubClient, type HostHold, OciRegistryClient, RekorClient, SourceError, UpstreamBackoff, UpstreamBackoffPolicy, withAbortSignal } from '@provwatch/sources';
 import { CuePolicyEvaluator, type SigstoreTrustRoot, VerificationError } from '@provwatch/verification';
@@ -24,7 +24,11 @@ export interface WorkerRuntimeDeps {
   /** Queue name prefix, so tests can run side by side on one Redis. */
   prefix?: string;
   now?: () => Date;
-  log?: (message: string) => void;
+  /**
+   * Structured log (the service's logger): a message and its fields. Job lines carry `jobId`,
+   * `job`, `target`, `release` (or `image` and its tag) and `checks`; `level` defaults to warn.
+   */
+  log?: (message: string, fields?: LogFields & { level?: 'debug' | 'info' | 'warn' }) => void;
   /** Lock and stall detection timings (defaults suit production; tests shorten them). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -199,7 +203,17 @@ export class WorkerRuntime {
       ),
     ];
     for (const worker of this.workers) {
-      worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${describe(err)}`));
+      worker.on('failed', (job, err) => this.deps.log?.(`job ${job?.name} ${job?.id} failed: ${describe(err)}`, { ...jobFields(job), reason: describe(err), ...checksIn(err) }));
+      // One line per finished job: verifications at info (what was recorded), polls at debug.
+      worker.on('completed', (job, result: { recorded?: unknown; pending?: unknown; skipped?: unknown } | undefined) =>
+        this.deps.log?.(`job ${job.name} ${job.id} completed`, {
+          ...jobFields(job),
+          level: job.name === JOBS.discoverTarget ? 'debug' : 'info',
+          ...(Array.isArray(result?.recorded) ? { checks: result.recorded } : {}),
+          ...(Array.isArray(result?.pending) && result.pending.length > 0 ? { pending: result.pending } : {}),
+          ...(typeof result?.skipped === 'string' ? { skipped: result.skipped } : {}),
+        }),
+      );
       // Connection trouble (Redis restarting) is reported, not thrown: BullMQ reconnects by itself.
       worker.on('error', (err) => this.connectionLog(`worker: ${describe(err)}`));
     }
@@ -578,4 +592,23 @@ export function dedupedLog(log: (message: string) => void, windowMs: number, now
 
 function configHash(target: WatchTarget): string {
   return createHash('sha256').update(JSON.stringify({ ...target, warnings: undefined })).digest('hex');
+}
+
+/** The fields every job log line carries: which job, for which target and subject. */
+function jobFields(job: Job | undefined): LogFields {
+  if (!job) return {};
+  const data = (job.data ?? {}) as Partial<VerifyReleasePayload & VerifyImagePayload & DiscoverTargetPayload>;
+  return {
+    jobId: job.id,
+    job: job.name,
+    target: data.target,
+    ...(data.image ? { image: data.image, tag: data.tag } : data.tag ? { release: data.tag } : {}),
+    ...(data.trigger ? { trigger: data.trigger } : {}),
+  };
+}
+
+/** The checks an `undecided checks: a (code), b (code)` failure names, as a field. */
+function checksIn(err: unknown): LogFields {
+  const m = err instanceof Error ? /^undecided checks: (.+)$/.exec(err.message) : null;
+  return m ? { checks: m[1].split(', ') } : {};
 }

@@ -75,4 +75,11 @@ describe('service environment', () => {
     assert.throws(() => loadServiceConfig({ ...db, PROVWATCH_JOB_LOCK_DURATION: '1', PROVWATCH_JOB_STALLED_INTERVAL: '0' }), (err: unknown) =>
       err instanceof ConfigError && err.problems.map((p) => p.field).sort().join() === 'PROVWATCH_JOB_LOCK_DURATION,PROVWATCH_JOB_STALLED_INTERVAL');
   });
+
+  test('LOG_LEVEL and LOG_FORMAT: a typo is refused, not silently read as the default', () => {
+    const db = { DATABASE_URL: 'postgresql://postgres@127.0.0.1/provwatch' };
+    assert.doesNotThrow(() => loadServiceConfig({ ...db, LOG_LEVEL: 'debug', LOG_FORMAT: 'json' }));
+    assert.throws(() => loadServiceConfig({ ...db, LOG_LEVEL: 'verbose', LOG_FORMAT: 'text' }), (err: unknown) =>
+      err instanceof ConfigError && err.problems.map((p) => p.field).sort().join() === 'LOG_FORMAT,LOG_LEVEL');
+  });
 });

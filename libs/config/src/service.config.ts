@@ -100,6 +100,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv): ServiceConfig {
   const roles = list('PROVWATCH_ROLES');
   const unknownRoles = roles.filter((r) => !ROLES.includes(r as Role));
   if (unknownRoles.length > 0) bad('PROVWATCH_ROLES', `unknown roles ${unknownRoles.join(', ')} (allowed: api, worker)`);
+  // The logger reads these leniently before this runs (it must exist to report problems); here a typo is refused.
+  const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+  const LOG_FORMATS = ['auto', 'json', 'pretty'];
+  if (env.LOG_LEVEL && !LOG_LEVELS.includes(env.LOG_LEVEL)) bad('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (env.LOG_FORMAT && !LOG_FORMATS.includes(env.LOG_FORMAT)) bad('LOG_FORMAT', `must be one of ${LOG_FORMATS.join(', ')}`);
   const alertmanagerUrls = list('ALERTMANAGER_URLS');
   alertmanagerUrls.forEach((u, i) => {
     try {

@@ -5,3 +5,4 @@ export * from './persistence.module';
 export * from './metrics.tokens';
 export * from './dependency.probe';
 export * from './worker-readiness';
+export * from './nest-logger';

@@ -85,7 +85,11 @@ export class SchemaGate {
 @Module({
   providers: [
     { provide: SCHEMA_GATE, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new SchemaGate(config.databaseUrl) },
-    { provide: PRISMA, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig): PrismaClient => createPrismaClient(config.databaseUrl) },
+    { provide: PRISMA, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig): PrismaClient => {
+        const logger = new Logger('prisma');
+        return createPrismaClient(config.databaseUrl, { onWarning: (message) => logger.warn(message) });
+      },
+    },
   ],
   exports: [PRISMA, SCHEMA_GATE],
 })

@@ -1,0 +1,2 @@
+export * from './log-scrub';
+export * from './structured-logger';
