@@ -7,6 +7,7 @@ import { type SignerEvidence, type TlogEvidence, VerificationError } from '../ve
 import type { Artifact, DigestAlgorithm } from './artifact';
 import { parseBundle } from './bundle-parser';
 import { signerEvidenceFromCertificate } from './fulcio-certificate';
+import { type CaCertificate, verifyEmbeddedScts } from './fulcio-chain';
 import { type IdentityPolicy, assertIdentity } from './identity-policy';
 import { DigestMessageSignatureContent } from './message-signature-content';
 import { fromSigstoreError } from './sigstore-error.mapping';
@@ -139,13 +140,38 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
       throw new VerificationError('tlog-entry-invalid', `verificationMaterial.tlogEntries[${i}] has no signed entry timestamp and the bundle has no RFC 3161 timestamp: the time it was logged is not authenticated`);
     }
   });
-  const verifier = options.publicKey
-    ? options.trustRoot.keyVerifier(options.publicKey, thresholds)
-    : options.trustRoot.verifier(thresholds);
+  let verifier = options.publicKey ? options.trustRoot.keyVerifier(options.publicKey, thresholds) : options.trustRoot.verifier(thresholds);
+  let checked = entity;
+  let chainChecks = 0;
+  if (!options.publicKey && entity.key.$case === 'certificate') {
+    // The certificate is checked here (fulcio-chain.ts, CA side cached per trust root) instead of
+    // by sigstore-js, which re-verifies the whole chain per bundle. sigstore-js still checks the
+    // timestamps, the log entries and the signature, with the leaf's key, and hands every
+    // verified signing time to `validAt`, where the chain and SCTs are checked at that time.
+    const fulcio = options.trustRoot.fulcio;
+    const leaf = fulcio.leaf(entity.key.certificate, leafDer(chain.bundle));
+    const signedBy = new Map<CaCertificate, boolean>();
+    const sctsChecked = new Set<CaCertificate>();
+    const validAt = (time: Date): boolean => {
+      const issuer = fulcio.verifyAt(leaf, time, signedBy);
+      if (!sctsChecked.has(issuer)) {
+        verifyEmbeddedScts(leaf, issuer, options.trustRoot.trustMaterial.ctlogs, thresholds.ctlogThreshold);
+        sctsChecked.add(issuer);
+      }
+      chainChecks++;
+      return true;
+    };
+    verifier = options.trustRoot.signingKeyVerifier(leaf.key, validAt, thresholds);
+    checked = { ...entity, key: { $case: 'public-key', hint: '' } };
+  }
   try {
-    verifier.verify(entity);
+    verifier.verify(checked);
   } catch (err) {
     throw fromSigstoreError(err);
+  }
+  // Fail closed: with no verified time at all the certificate was never checked.
+  if (checked !== entity && chainChecks === 0) {
+    throw new VerificationError('certificate-chain-invalid', 'the bundle has no verified signing time to check the certificate chain at');
   }
   // Only now are the RFC 3161 times authenticated (sigstore-js verified each one).
   assertCheckpointKeysValid(entity, options.trustRoot.trustMaterial);
@@ -357,6 +383,14 @@ function isParsedBundle(input: unknown): input is Bundle {
   // Parsed bundles carry a tagged `content`; the JSON form has messageSignature/dsseEnvelope keys.
   const content = (input as { content?: { $case?: unknown } } | null)?.content;
   return typeof content === 'object' && content !== null && typeof content.$case === 'string';
+}
+
+/** The DER bytes of the bundle's leaf certificate (the bundle has one: toSignedEntity found it). */
+function leafDer(bundle: Bundle): Buffer {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'certificate') return Buffer.from(material.certificate.rawBytes);
+  if (material.$case === 'x509CertificateChain') return Buffer.from(material.x509CertificateChain.certificates[0].rawBytes);
+  throw new VerificationError('certificate-invalid', 'the bundle has no certificate');
 }
 
 /** The leaf certificate of a bundle, for callers that show it before verification completes. */
