@@ -106,7 +106,7 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
 
   const chain = leafOnlyChain(bundle, options.trustRoot);
   const warnings: string[] = chain.warnings;
-  let entity = signedEntity(chain.bundle, options.artifact);
+  let entity = signedEntity(chain.bundle, options.artifact, chain.leaf);
   const tlog = bundle.verificationMaterial.tlogEntries.map(tlogEvidence);
   const thresholds: VerifierThresholds = {
     tlogThreshold: 1,
@@ -197,10 +197,19 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   };
 }
 
-function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEntity {
+/**
+ * sigstore-js's view of the bundle. The leaf, already parsed by leafOnlyChain, is put in as is
+ * rather than parsed a second time by toSignedEntity (which is handed the bundle without it).
+ */
+function signedEntity(bundle: Bundle, artifact: Artifact | undefined, leaf: X509Certificate | undefined): SignedEntity {
   let entity: SignedEntity;
   try {
-    entity = toSignedEntity(bundle);
+    if (leaf) {
+      const keyless: Bundle = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } } } };
+      entity = { ...toSignedEntity(keyless), key: { $case: 'certificate', certificate: leaf } };
+    } else {
+      entity = toSignedEntity(bundle);
+    }
   } catch (err) {
     throw fromSigstoreError(err);
   }
@@ -232,13 +241,20 @@ function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEnt
  * own CA chains (it then adds nothing: the leaf is verified against the trust root alone, and the
  * bundle handed on carries the leaf only); any other extra certificate is rejected.
  */
-function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[] } {
+function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[]; leaf?: X509Certificate } {
   const material = bundle.verificationMaterial.content;
-  if (material.$case !== 'x509CertificateChain') return { bundle, warnings: [] };
+  if (material.$case === 'publicKey') return { bundle, warnings: [] };
+  if (material.$case === 'certificate') {
+    try {
+      return { bundle, warnings: [], leaf: parseCertificate(Buffer.from(material.certificate.rawBytes)) };
+    } catch (err) {
+      throw new VerificationError('certificate-invalid', `verificationMaterial.certificate cannot be parsed as X.509: ${describeParseError(err)}`);
+    }
+  }
   const raws = material.x509CertificateChain.certificates;
   const certs = raws.map((raw, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(raw.rawBytes));
+      return parseCertificate(Buffer.from(raw.rawBytes));
     } catch (err) {
       throw new VerificationError('certificate-invalid', `verificationMaterial.x509CertificateChain.certificates[${i}] cannot be parsed as X.509: ${describeParseError(err)}`);
     }
@@ -248,11 +264,10 @@ function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: 
   if (leaf.subject.equals(leaf.issuer) && safeSelfVerify(leaf)) {
     throw new VerificationError('certificate-chain-invalid', "certificate 0 (the leaf) in the bundle's chain is self-signed; roots come only from the trust root");
   }
-  if (certs.length === 1) return { bundle, warnings: [] };
-  const trusted = trustRoot.trustMaterial.certificateAuthorities.flatMap((ca) => ca.certChain);
+  if (certs.length === 1) return { bundle, warnings: [], leaf };
   certs.forEach((cert, i) => {
     if (i === 0) return;
-    if (!trusted.some((t) => t.equals(cert))) {
+    if (!trustRoot.fulcio.isTrustRootCertificate(Buffer.from(raws[i].rawBytes))) {
       const root = cert.subject.equals(cert.issuer) && safeSelfVerify(cert) ? 'a self-signed root that is' : 'a certificate';
       throw new VerificationError(
         'certificate-chain-invalid',
@@ -269,10 +284,26 @@ function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: 
   };
   return {
     bundle: leafOnly,
+    leaf,
     warnings: [
       `chainIncludesTrustRoot: the bundle's certificate chain carries ${certs.length - 1} certificate(s) of the trust root's own certificate authorities after the leaf; they were ignored and the leaf verified against the trust root`,
     ],
   };
+}
+
+/**
+ * @sigstore/core tries to read every OCTET STRING as nested DER and throws (then swallows) an
+ * error for each one that is not: a third of parsing a Fulcio leaf went into capturing stack
+ * traces nobody sees. The parse is synchronous, so the limit is restored before anything else runs.
+ */
+function parseCertificate(der: Buffer<ArrayBuffer>): X509Certificate {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return X509Certificate.parse(der);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function describeParseError(err: unknown): string {

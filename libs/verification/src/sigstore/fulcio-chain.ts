@@ -78,6 +78,11 @@ export class FulcioChainVerifier {
     }));
   }
 
+  /** Is `der` byte-for-byte a certificate of one of the trust root's certificate authorities? */
+  isTrustRootCertificate(der: Buffer): boolean {
+    return this.authorities.some((a) => Array.isArray(a.certificates) && a.certificates.some((c) => c.der.equals(der)));
+  }
+
   /** Parses the leaf once (both parsers see the same bytes); a leaf node:crypto cannot read is refused. */
   leaf(core: CoreCertificate, der: Buffer): LeafCertificate {
     try {
