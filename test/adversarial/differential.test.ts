@@ -163,6 +163,7 @@ describe('differential: provwatch against bare @sigstore/verify, same trust mate
       if (entry) seen.add(entry.id);
       else unexplained.push(`${c.id}: provwatch ${provwatch ? 'accepts' : `rejects (${c.provwatch.code}: ${c.provwatch.message.slice(0, 160)})`}, sigstore-js ${c.bare ? 'accepts' : 'rejects'}`);
     }
+    for (const c of comparisons.filter((x) => x.id.startsWith('vectors/'))) console.log(`  ${c.id}: provwatch ${c.provwatch.status} ${c.provwatch.code}, sigstore-js ${c.bare ? 'pass' : 'fail'}`);
     console.log(`differential: ${comparisons.length} compared with bare @sigstore/verify, ${disagreements} disagreements, all explained: ${unexplained.length === 0}`);
     // Entries written for this test must still happen (the shared DIFFERENTIAL is checked for staleness by the mutation suite).
     const stale = SIGNATURE_LAYER_DIFFERENTIAL.filter((d) => !seen.has(d.id)).map((d) => d.id);
