@@ -45,6 +45,19 @@ export const DIFFERENTIAL: Disagreement[] = [
   { id: "trust-root/rekor2-happy-path/*", right: 'provwatch', why: "Rekor v2 log keys must be valid at the verified RFC 3161 time, and an inverted validity window is no trust root; bare sigstore-js checks neither (issue 9 #5)" },
 ];
 
+/**
+ * Disagreements only the signature-layer differential (differential.test.ts) meets: it runs every
+ * real vector and every field mutation of every seed, where the mutation suite samples. Kept apart
+ * so that each list is checked for staleness by the test that meets its entries.
+ */
+export const SIGNATURE_LAYER_DIFFERENTIAL: Disagreement[] = [
+  { id: "bundle-fields/*/verificationMaterial.x509CertificateChain.certificates/duplicate-first", right: 'provwatch', why: "a second copy of the leaf after the leaf is a certificate the trust root does not hold; provwatch accepts after the leaf only certificates byte-equal to the trust root's own CA certificates (bundle-verifier.ts leafOnlyChain), sigstore-js dedupes certificates and ignores it" },
+  { id: "bundle-fields/*/verificationMaterial.publicKey/wrong-type-*", right: 'provwatch', why: "verificationMaterial.publicKey that is not an object is malformed (bundle shape check); sigstore-js decodes it leniently and uses the key given with --key" },
+  { id: "bundle-fields/*/dsseEnvelope.signatures.0.keyid/wrong-type-*", right: 'provwatch', why: "a DSSE keyid that is not a string is malformed (bundle shape check); sigstore-js never reads the hint" },
+  { id: "bundle-fields/*/verificationMaterial.timestampVerificationData.rfc3161Timestamps/wrong-type-*", right: 'provwatch', why: "an rfc3161Timestamps that is not a list is malformed (bundle shape check); protobuf JSON decoding in sigstore-js drops it" },
+  { id: "bundle-fields/conformance:managed-key-happy-path/verificationMaterial.tlogEntries.0.inclusionPromise/delete", right: 'either', why: "with its SET deleted the Rekor v1 entry becomes checkpoint-only, so provwatch requires the unauthenticated top-level logIndex to equal the index the inclusion proof proves; for Rekor v1 they legitimately differ (771488337 global vs 649584075 shard), so provwatch refuses a genuine entry stripped of evidence (json-mutations.ts expects accept: a false-fail, fail-closed) while sigstore-js ignores the top-level index. No client writes such a bundle" },
+];
+
 /** An exact mutation id, or a glob where `*` stands for any run of characters (seed names, rounds). */
 export function matchesId(pattern: string, id: string): boolean {
   if (!pattern.includes('*')) return pattern === id;

@@ -7,6 +7,7 @@ import { type SignerEvidence, type TlogEvidence, VerificationError } from '../ve
 import type { Artifact, DigestAlgorithm } from './artifact';
 import { parseBundle } from './bundle-parser';
 import { signerEvidenceFromCertificate } from './fulcio-certificate';
+import { type CaCertificate, verifyEmbeddedScts } from './fulcio-chain';
 import { type IdentityPolicy, assertIdentity } from './identity-policy';
 import { DigestMessageSignatureContent } from './message-signature-content';
 import { fromSigstoreError } from './sigstore-error.mapping';
@@ -105,7 +106,7 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
 
   const chain = leafOnlyChain(bundle, options.trustRoot);
   const warnings: string[] = chain.warnings;
-  let entity = signedEntity(chain.bundle, options.artifact);
+  let entity = signedEntity(chain.bundle, options.artifact, chain.leaf);
   const tlog = bundle.verificationMaterial.tlogEntries.map(tlogEvidence);
   const thresholds: VerifierThresholds = {
     tlogThreshold: 1,
@@ -139,13 +140,38 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
       throw new VerificationError('tlog-entry-invalid', `verificationMaterial.tlogEntries[${i}] has no signed entry timestamp and the bundle has no RFC 3161 timestamp: the time it was logged is not authenticated`);
     }
   });
-  const verifier = options.publicKey
-    ? options.trustRoot.keyVerifier(options.publicKey, thresholds)
-    : options.trustRoot.verifier(thresholds);
+  let verifier = options.publicKey ? options.trustRoot.keyVerifier(options.publicKey, thresholds) : options.trustRoot.verifier(thresholds);
+  let checked = entity;
+  let chainChecks = 0;
+  if (!options.publicKey && entity.key.$case === 'certificate') {
+    // The certificate is checked here (fulcio-chain.ts, CA side cached per trust root) instead of
+    // by sigstore-js, which re-verifies the whole chain per bundle. sigstore-js still checks the
+    // timestamps, the log entries and the signature, with the leaf's key, and hands every
+    // verified signing time to `validAt`, where the chain and SCTs are checked at that time.
+    const fulcio = options.trustRoot.fulcio;
+    const leaf = fulcio.leaf(entity.key.certificate, leafDer(chain.bundle));
+    const signedBy = new Map<CaCertificate, boolean>();
+    const sctsChecked = new Set<CaCertificate>();
+    const validAt = (time: Date): boolean => {
+      const issuer = fulcio.verifyAt(leaf, time, signedBy);
+      if (!sctsChecked.has(issuer)) {
+        verifyEmbeddedScts(leaf, issuer, options.trustRoot.trustMaterial.ctlogs, thresholds.ctlogThreshold);
+        sctsChecked.add(issuer);
+      }
+      chainChecks++;
+      return true;
+    };
+    verifier = options.trustRoot.signingKeyVerifier(leaf.key, validAt, thresholds);
+    checked = { ...entity, key: { $case: 'public-key', hint: '' } };
+  }
   try {
-    verifier.verify(entity);
+    verifier.verify(checked);
   } catch (err) {
     throw fromSigstoreError(err);
+  }
+  // Fail closed: with no verified time at all the certificate was never checked.
+  if (checked !== entity && chainChecks === 0) {
+    throw new VerificationError('certificate-chain-invalid', 'the bundle has no verified signing time to check the certificate chain at');
   }
   // Only now are the RFC 3161 times authenticated (sigstore-js verified each one).
   assertCheckpointKeysValid(entity, options.trustRoot.trustMaterial);
@@ -171,10 +197,19 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   };
 }
 
-function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEntity {
+/**
+ * sigstore-js's view of the bundle. The leaf, already parsed by leafOnlyChain, is put in as is
+ * rather than parsed a second time by toSignedEntity (which is handed the bundle without it).
+ */
+function signedEntity(bundle: Bundle, artifact: Artifact | undefined, leaf: X509Certificate | undefined): SignedEntity {
   let entity: SignedEntity;
   try {
-    entity = toSignedEntity(bundle);
+    if (leaf) {
+      const keyless: Bundle = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } } } };
+      entity = { ...toSignedEntity(keyless), key: { $case: 'certificate', certificate: leaf } };
+    } else {
+      entity = toSignedEntity(bundle);
+    }
   } catch (err) {
     throw fromSigstoreError(err);
   }
@@ -206,13 +241,20 @@ function signedEntity(bundle: Bundle, artifact: Artifact | undefined): SignedEnt
  * own CA chains (it then adds nothing: the leaf is verified against the trust root alone, and the
  * bundle handed on carries the leaf only); any other extra certificate is rejected.
  */
-function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[] } {
+function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[]; leaf?: X509Certificate } {
   const material = bundle.verificationMaterial.content;
-  if (material.$case !== 'x509CertificateChain') return { bundle, warnings: [] };
+  if (material.$case === 'publicKey') return { bundle, warnings: [] };
+  if (material.$case === 'certificate') {
+    try {
+      return { bundle, warnings: [], leaf: parseCertificate(Buffer.from(material.certificate.rawBytes)) };
+    } catch (err) {
+      throw new VerificationError('certificate-invalid', `verificationMaterial.certificate cannot be parsed as X.509: ${describeParseError(err)}`);
+    }
+  }
   const raws = material.x509CertificateChain.certificates;
   const certs = raws.map((raw, i) => {
     try {
-      return X509Certificate.parse(Buffer.from(raw.rawBytes));
+      return parseCertificate(Buffer.from(raw.rawBytes));
     } catch (err) {
       throw new VerificationError('certificate-invalid', `verificationMaterial.x509CertificateChain.certificates[${i}] cannot be parsed as X.509: ${describeParseError(err)}`);
     }
@@ -222,11 +264,10 @@ function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: 
   if (leaf.subject.equals(leaf.issuer) && safeSelfVerify(leaf)) {
     throw new VerificationError('certificate-chain-invalid', "certificate 0 (the leaf) in the bundle's chain is self-signed; roots come only from the trust root");
   }
-  if (certs.length === 1) return { bundle, warnings: [] };
-  const trusted = trustRoot.trustMaterial.certificateAuthorities.flatMap((ca) => ca.certChain);
+  if (certs.length === 1) return { bundle, warnings: [], leaf };
   certs.forEach((cert, i) => {
     if (i === 0) return;
-    if (!trusted.some((t) => t.equals(cert))) {
+    if (!trustRoot.fulcio.isTrustRootCertificate(Buffer.from(raws[i].rawBytes))) {
       const root = cert.subject.equals(cert.issuer) && safeSelfVerify(cert) ? 'a self-signed root that is' : 'a certificate';
       throw new VerificationError(
         'certificate-chain-invalid',
@@ -243,10 +284,26 @@ function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: 
   };
   return {
     bundle: leafOnly,
+    leaf,
     warnings: [
       `chainIncludesTrustRoot: the bundle's certificate chain carries ${certs.length - 1} certificate(s) of the trust root's own certificate authorities after the leaf; they were ignored and the leaf verified against the trust root`,
     ],
   };
+}
+
+/**
+ * @sigstore/core tries to read every OCTET STRING as nested DER and throws (then swallows) an
+ * error for each one that is not: a third of parsing a Fulcio leaf went into capturing stack
+ * traces nobody sees. The parse is synchronous, so the limit is restored before anything else runs.
+ */
+function parseCertificate(der: Buffer<ArrayBuffer>): X509Certificate {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return X509Certificate.parse(der);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 function describeParseError(err: unknown): string {
@@ -357,6 +414,14 @@ function isParsedBundle(input: unknown): input is Bundle {
   // Parsed bundles carry a tagged `content`; the JSON form has messageSignature/dsseEnvelope keys.
   const content = (input as { content?: { $case?: unknown } } | null)?.content;
   return typeof content === 'object' && content !== null && typeof content.$case === 'string';
+}
+
+/** The DER bytes of the bundle's leaf certificate (the bundle has one: toSignedEntity found it). */
+function leafDer(bundle: Bundle): Buffer {
+  const material = bundle.verificationMaterial.content;
+  if (material.$case === 'certificate') return Buffer.from(material.certificate.rawBytes);
+  if (material.$case === 'x509CertificateChain') return Buffer.from(material.x509CertificateChain.certificates[0].rawBytes);
+  throw new VerificationError('certificate-invalid', 'the bundle has no certificate');
 }
 
 /** The leaf certificate of a bundle, for callers that show it before verification completes. */

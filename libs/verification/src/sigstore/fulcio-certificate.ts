@@ -1,5 +1,6 @@
-import { ASN1Obj, X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import { type SignerEvidence, VerificationError } from '../verdict';
+import { readTlv } from './der';
 
 /**
  * Fulcio's certificate extensions (github.com/sigstore/fulcio docs/oid-info.md). The v1 ones
@@ -35,19 +36,20 @@ const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 
 /** Reads the signer's identity, issuer and Fulcio extensions from an (already verified) leaf. */
 export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvidence {
+  const byOid = extensionsByOid(cert);
   const extensions: Record<string, string> = {};
   for (const [oid, name] of Object.entries(FULCIO_V1_EXTENSIONS)) {
-    const value = rawExtension(cert, oid);
+    const value = rawExtension(byOid, oid);
     if (value !== undefined) extensions[name] = value;
   }
   for (const [oid, name] of Object.entries(FULCIO_V2_EXTENSIONS)) {
-    const value = utf8StringExtension(cert, oid);
+    const value = utf8StringExtension(byOid, oid);
     if (value !== undefined) extensions[name] = value;
   }
   // v2 is authoritative; v1 (raw bytes) only appears in older certificates. A certificate whose
   // two issuer claims disagree says two things at once (slsa-verifier refuses it too): forged or broken.
-  const issuerV2 = utf8StringExtension(cert, OID_ISSUER_V2);
-  const issuerV1 = rawExtension(cert, OID_ISSUER_V1);
+  const issuerV2 = utf8StringExtension(byOid, OID_ISSUER_V2);
+  const issuerV1 = rawExtension(byOid, OID_ISSUER_V1);
   if (issuerV2 !== undefined && issuerV1 !== undefined && issuerV2 !== issuerV1) {
     throw new VerificationError('certificate-invalid', `the certificate's issuer extensions disagree: ${OID_ISSUER_V2} says ${JSON.stringify(issuerV2)}, ${OID_ISSUER_V1} says ${JSON.stringify(issuerV1)}`);
   }
@@ -63,6 +65,21 @@ export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvid
     certificateNotBefore: cert.notBefore.toISOString(),
     certificateNotAfter: cert.notAfter.toISOString(),
   };
+}
+
+/**
+ * The extension values by OID, read in one pass (looking each of ~20 OIDs up separately decodes
+ * every extension's OID again each time). The first extension with an OID wins, as
+ * X509Certificate.extension() picks it.
+ */
+function extensionsByOid(cert: X509Certificate): Map<string, Buffer> {
+  const byOid = new Map<string, Buffer>();
+  for (const ext of cert.extensions) {
+    const oid = ext.subs[0].toOID();
+    // extnValue is the last element (critical, when present, sits between)
+    if (!byOid.has(oid)) byOid.set(oid, ext.subs[ext.subs.length - 1].value);
+  }
+  return byOid;
 }
 
 /** URI SAN for workload identities, e-mail SAN for people; Fulcio issues exactly one. */
@@ -81,9 +98,8 @@ export function subjectAlternativeNameWithKind(cert: X509Certificate): { value: 
   return undefined;
 }
 
-function rawExtension(cert: X509Certificate, oid: string): string | undefined {
-  const ext = cert.extension(oid);
-  return ext ? ext.value.toString('utf8') : undefined;
+function rawExtension(byOid: Map<string, Buffer>, oid: string): string | undefined {
+  return byOid.get(oid)?.toString('utf8');
 }
 
 const DER_UTF8_STRING = 0x0c;
@@ -93,18 +109,17 @@ const DER_UTF8_STRING = 0x0c;
  * certificate (certificate-invalid): treating it as absent would let a forged certificate fall
  * back to the v1 value (the issuer) or drop a claim the SLSA rules compare.
  */
-function utf8StringExtension(cert: X509Certificate, oid: string): string | undefined {
-  const ext = cert.extension(oid);
-  if (!ext) return undefined;
-  const bytes = ext.value as Buffer<ArrayBuffer>;
-  let parsed: ASN1Obj | undefined;
+function utf8StringExtension(byOid: Map<string, Buffer>, oid: string): string | undefined {
+  const bytes = byOid.get(oid);
+  if (!bytes) return undefined;
+  let value: Buffer | undefined;
   try {
-    parsed = ASN1Obj.parseBuffer(bytes);
+    // exactly one element, minimal length encoding (readTlv is strict DER), nothing after it
+    const tlv = readTlv(bytes, 0);
+    value = tlv.tag === DER_UTF8_STRING && tlv.end === bytes.length ? bytes.subarray(tlv.contentStart, tlv.end) : undefined;
   } catch {
-    parsed = undefined;
+    value = undefined;
   }
-  if (!parsed || bytes[0] !== DER_UTF8_STRING || parsed.subs.length > 0 || parsed.toDER().length !== bytes.length) {
-    throw new VerificationError('certificate-invalid', `the certificate's extension ${oid} is not a DER UTF8String`);
-  }
-  return parsed.value.toString('utf8');
+  if (!value) throw new VerificationError('certificate-invalid', `the certificate's extension ${oid} is not a DER UTF8String`);
+  return value.toString('utf8');
 }

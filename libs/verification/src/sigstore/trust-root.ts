@@ -2,6 +2,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { type TrustMaterial, Verifier, type VerifierOptions, toTrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
 import { VerificationError } from '../verdict';
+import { FulcioChainVerifier } from './fulcio-chain';
 
 /** A trusted_root.json larger than this is not a trust root (the public-good one is ~7 KiB). */
 export const MAX_TRUSTED_ROOT_BYTES = 1024 * 1024;
@@ -21,10 +22,20 @@ export class SigstoreTrustRoot {
   readonly trustedRoot: TrustedRoot;
   readonly trustMaterial: TrustMaterial;
   private readonly verifiers = new Map<string, Verifier>();
+  private fulcioChain?: FulcioChainVerifier;
 
   private constructor(trustedRoot: TrustedRoot) {
     this.trustedRoot = trustedRoot;
     this.trustMaterial = toTrustMaterial(trustedRoot);
+  }
+
+  /**
+   * Fulcio chain checks with this root's CA side verified once (fulcio-chain.ts). Owned by this
+   * instance: a refreshed trust root is a new instance and re-verifies its own chains.
+   */
+  get fulcio(): FulcioChainVerifier {
+    this.fulcioChain ??= new FulcioChainVerifier(this.trustedRoot, this.trustMaterial);
+    return this.fulcioChain;
   }
 
   /** Parses a trusted_root.json document (bytes or already-parsed JSON). */
@@ -68,9 +79,18 @@ export class SigstoreTrustRoot {
    * hint the bundle carries: the hint is unauthenticated, the key is what is trusted.
    */
   keyVerifier(publicKey: KeyObject, thresholds: VerifierThresholds): Verifier {
+    return this.signingKeyVerifier(publicKey, () => true, thresholds);
+  }
+
+  /**
+   * A verifier for an entity whose signing key was taken out of a certificate that the caller
+   * checks itself: `validAt` is called with every verified signing time (sigstore-js's hook for a
+   * key's validity) and must throw or return false unless the certificate is valid then.
+   */
+  signingKeyVerifier(publicKey: KeyObject, validAt: (time: Date) => boolean, thresholds: VerifierThresholds): Verifier {
     const material: TrustMaterial = {
       ...this.trustMaterial,
-      publicKey: () => ({ publicKey, validFor: () => true }),
+      publicKey: () => ({ publicKey, validFor: validAt }),
     };
     return new Verifier(material, thresholds as VerifierOptions);
   }
