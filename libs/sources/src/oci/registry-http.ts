@@ -63,6 +63,12 @@ export class Watchdog {
   private totalTimer: NodeJS.Timeout | undefined;
   private totalStarted = false;
   private readonly onOuterAbort = () => this.fire('aborted');
+  private progressAt = 0;
+  private readonly onIdle = () => {
+    const quiet = Date.now() - this.progressAt;
+    if (quiet >= this.ms) return this.fire('idle');
+    this.idleTimer = setTimeout(this.onIdle, this.ms - quiet);
+  };
   /** Set when the watchdog (not the server, not the consumer) stopped the request. */
   reason: WatchdogReason | undefined;
 
@@ -89,10 +95,15 @@ export class Watchdog {
     return this.options.totalMs;
   }
 
+  /**
+   * (Re)starts the idle countdown. Called for every chunk of a download, so it only notes the
+   * time: one timer per request checks, when it comes due, whether there was progress since,
+   * and waits for the rest if there was (a timer per chunk cost a third of the download speed).
+   */
   arm(): void {
     if (this.reason !== undefined) return;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.fire('idle'), this.ms);
+    this.progressAt = Date.now();
+    if (this.idleTimer === undefined) this.idleTimer = setTimeout(this.onIdle, this.ms);
     if (!this.totalStarted && this.options.totalMs !== undefined) {
       this.totalStarted = true;
       this.totalTimer = setTimeout(() => this.fire('deadline'), this.options.totalMs);
