@@ -16,9 +16,8 @@ import { eventually } from '../support/eventually';
 import { v14 } from '../support/fault-worker';
 import { GitHubDouble } from '../support/github-double';
 import { createTestDatabase } from '../support/postgres';
-import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
-import { ServiceProcess, faultWatchlistYaml, removeQueues } from '../support/service-process';
-import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
+import { ensureRedis } from '../support/redis';
+import { ServiceProcess, doubleServiceEnv, faultWatchlistYaml, removeQueues } from '../support/service-process';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
 
 const SECRETS = {
@@ -46,20 +45,12 @@ before(async () => {
   // Postgres here trusts loopback, so the password is never asked for: it is only in the environment.
   const databaseUrl = new URL(db.url);
   databaseUrl.password = SECRETS.database;
-  service = await ServiceProcess.start({
-    PROVWATCH_CONFIG: join(dir, 'provwatch.yaml'),
-    DATABASE_URL: databaseUrl.toString(),
-    REDIS_URL: TEST_REDIS_URL,
-    PROVWATCH_QUEUE_PREFIX: prefix,
-    GITHUB_API_URL: gh.url,
-    GITHUB_TOKEN: SECRETS.githubToken,
-    PROVWATCH_API_TOKEN: SECRETS.apiToken,
-    GITHUB_WEBHOOK_SECRET: SECRETS.webhook,
-    ALERTMANAGER_URLS: `http://alerts:${SECRETS.alertmanager}@127.0.0.1:9`,
-    PROVWATCH_INSECURE_REGISTRIES: gh.storageHost,
-    REKOR_URL: 'http://127.0.0.1:9',
-    PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
-  });
+  service = await ServiceProcess.start(
+    doubleServiceEnv(
+      { config: join(dir, 'provwatch.yaml'), databaseUrl: databaseUrl.toString(), prefix, gh },
+      { GITHUB_TOKEN: SECRETS.githubToken, PROVWATCH_API_TOKEN: SECRETS.apiToken, GITHUB_WEBHOOK_SECRET: SECRETS.webhook, ALERTMANAGER_URLS: `http://alerts:${SECRETS.alertmanager}@127.0.0.1:9` },
+    ),
+  );
 });
 
 after(async () => {

@@ -1,8 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pbsExporterWatchlistFile } from '../support/watch-targets';
 import { Client } from 'pg';
 import { eventually } from '../support/eventually';
 import { type TestHttpServer, startHttpServer } from '../support/http-server';
@@ -19,20 +17,7 @@ import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
  * report not-ready naming the dependency, log one line per retry, and start the worker by
  * itself once the dependencies answer.
  */
-const dir = mkdtempSync(join(tmpdir(), 'provwatch-deps-down-'));
-const watchlist = join(dir, 'provwatch.yaml');
-writeFileSync(
-  watchlist,
-  `defaults:
-  poll_interval: 1h
-targets:
-  - name: pbs-exporter
-    github: natrontech/pbs-exporter
-    identity:
-      issuer: https://token.actions.githubusercontent.com
-      subject_regexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$'
-`,
-);
+const watchlist = pbsExporterWatchlistFile();
 const RETRY_MAX_SECONDS = 2;
 
 type Readiness = { status: number; body: { status: string; checks: Record<string, string> } };
@@ -100,7 +85,7 @@ describe('the service started while Redis and Postgres are down', () => {
 
     // Ten seconds of both being down: the retries are capped at RETRY_MAX_SECONDS.
     await new Promise((r) => setTimeout(r, 10_000));
-    const retries = service.lines.filter((l) => /worker not started, retrying in/.test(l));
+    const retries = service.messages.filter((l) => /worker not started, retrying in/.test(l));
     assert.ok(retries.length >= 3, `the worker retries (${retries.length} retry lines)`);
     assert.match(retries[0], /redis 127\.0\.0\.1:\d+ unreachable \(ECONNREFUSED\); worker not started, retrying in 1 s/);
     assert.deepEqual(service.stackLines(), [], 'no stack trace');
@@ -170,7 +155,7 @@ describe('the service started with a DATABASE_URL naming a database that does no
     assert.equal(first.body.checks.postgres, 'ok', 'the server answers; the database is what is missing');
     assert.match(first.body.checks.schema, new RegExp(`database "${name}" does not exist`));
     await eventually('a retry line naming the database', async () =>
-      service.lines.some((l) => l.includes(`database "${name}" does not exist`) && l.includes('worker not started, retrying in')) ? true : undefined,
+      service.messages.some((l) => l.includes(`database "${name}" does not exist`) && l.includes('worker not started, retrying in')) ? true : undefined,
     );
     assert.equal(service.exitCode, null, 'the process is still running');
     assert.deepEqual(service.stackLines(), [], 'no stack trace');

@@ -9,9 +9,8 @@ import { eventually } from '../support/eventually';
 import { latest, v14 } from '../support/fault-worker';
 import { GitHubDouble } from '../support/github-double';
 import { OwnPostgres } from '../support/own-postgres';
-import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
-import { ServiceProcess, faultWatchlistYaml, removeQueues } from '../support/service-process';
-import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
+import { ensureRedis } from '../support/redis';
+import { ServiceProcess, doubleServiceEnv, faultWatchlistYaml, removeQueues } from '../support/service-process';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
 
 /**
@@ -42,18 +41,7 @@ before(async () => {
   gh.repos.set('fault/during', []);
   dir = mkdtempSync(join(tmpdir(), 'provwatch-pgcrash-'));
   writeFileSync(join(dir, 'provwatch.yaml'), faultWatchlistYaml(['earlier', 'during'], `${POLL_SECONDS}s`));
-  service = await ServiceProcess.start({
-    PROVWATCH_ROLES: 'api,worker',
-    PROVWATCH_CONFIG: join(dir, 'provwatch.yaml'),
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
-    PROVWATCH_QUEUE_PREFIX: prefix,
-    GITHUB_API_URL: gh.url,
-    PROVWATCH_INSECURE_REGISTRIES: gh.storageHost,
-    REKOR_URL: 'http://127.0.0.1:9',
-    PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
-    PROVWATCH_API_TOKEN: API_TOKEN,
-  });
+  service = await ServiceProcess.start(doubleServiceEnv({ config: join(dir, 'provwatch.yaml'), databaseUrl, prefix, gh }, { PROVWATCH_ROLES: 'api,worker', PROVWATCH_API_TOKEN: API_TOKEN }));
   prisma = createPrismaClient(databaseUrl);
 });
 

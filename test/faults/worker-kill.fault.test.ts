@@ -11,9 +11,8 @@ import { eventually } from '../support/eventually';
 import { latest, v14 } from '../support/fault-worker';
 import { GitHubDouble } from '../support/github-double';
 import { createTestDatabase } from '../support/postgres';
-import { TEST_REDIS_URL, ensureRedis, redisConnectionOptions } from '../support/redis';
-import { ServiceProcess, faultWatchlistYaml, removeQueues } from '../support/service-process';
-import { PUBLIC_GOOD_TRUSTED_ROOT } from '../support/vectors';
+import { ensureRedis, redisConnectionOptions } from '../support/redis';
+import { ServiceProcess, doubleServiceEnv, faultWatchlistYaml, removeQueues } from '../support/service-process';
 import { type TestHttpServer, startHttpServer } from '../support/http-server';
 import { EXAMPLE_PACKAGE_V14_COMMIT } from '../support/watch-targets';
 
@@ -42,19 +41,10 @@ before(async () => {
   db = await createTestDatabase();
   dir = mkdtempSync(join(tmpdir(), 'provwatch-workerkill-'));
   writeFileSync(join(dir, 'provwatch.yaml'), faultWatchlistYaml(['killed'], '10s'));
-  env = {
-    PROVWATCH_ROLES: 'worker',
-    PROVWATCH_CONFIG: join(dir, 'provwatch.yaml'),
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    PROVWATCH_QUEUE_PREFIX: prefix,
-    GITHUB_API_URL: gh.url,
-    PROVWATCH_INSECURE_REGISTRIES: gh.storageHost,
-    REKOR_URL: 'http://127.0.0.1:9',
-    PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
-    PROVWATCH_JOB_LOCK_DURATION: String(LOCK_SECONDS),
-    PROVWATCH_JOB_STALLED_INTERVAL: String(STALLED_SECONDS),
-  };
+  env = doubleServiceEnv(
+    { config: join(dir, 'provwatch.yaml'), databaseUrl: db.url, prefix, gh },
+    { PROVWATCH_ROLES: 'worker', PROVWATCH_JOB_LOCK_DURATION: String(LOCK_SECONDS), PROVWATCH_JOB_STALLED_INTERVAL: String(STALLED_SECONDS) },
+  );
   verifyQueue = new Queue(QUEUES.verify, { connection: await redisConnectionOptions(), prefix });
 });
 

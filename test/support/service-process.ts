@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
+import { TEST_REDIS_URL } from './redis';
+import { PUBLIC_GOOD_TRUSTED_ROOT } from './vectors';
 import { resolve } from 'node:path';
 
 /** The compiled service entry (`node dist/apps/api/src/main.js`, as the image runs it). */
@@ -62,6 +64,18 @@ export class ServiceProcess {
   /** The output so far, line by line. */
   get lines(): string[] {
     return this.log.split('\n').filter((l) => l.length > 0);
+  }
+
+  /** What each line says: the `msg` of a JSON log line (quotes unescaped), or the line itself. */
+  get messages(): string[] {
+    return this.lines.map((line) => {
+      try {
+        const event = JSON.parse(line) as { msg?: unknown };
+        return typeof event.msg === 'string' ? event.msg : line;
+      } catch {
+        return line;
+      }
+    });
   }
 
   /** Output lines that look like a stack frame (`    at fn (file:1:2)`). */
@@ -143,6 +157,24 @@ export function faultWatchlistYaml(names: string[], pollInterval: string, graceP
   reverify_interval: 1d
 targets:
 ${targets.join('')}`;
+}
+
+/**
+ * The environment of a service started as a process against the GitHub double: its watchlist,
+ * database, the shared Redis under `prefix`, no Rekor, the public-good root; `extra` on top.
+ */
+export function doubleServiceEnv(options: { config: string; databaseUrl: string; prefix: string; gh: { url: string; storageHost: string } }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PROVWATCH_CONFIG: options.config,
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    PROVWATCH_QUEUE_PREFIX: options.prefix,
+    GITHUB_API_URL: options.gh.url,
+    PROVWATCH_INSECURE_REGISTRIES: options.gh.storageHost,
+    REKOR_URL: 'http://127.0.0.1:9',
+    PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
+    ...extra,
+  };
 }
 
 /** Deletes every key of a test's queues (discover and verify) from the shared Redis. */

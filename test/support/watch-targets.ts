@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { WatchTarget } from '@provwatch/config';
 
 /** slsa-framework/example-package as a watched target, as the shared generator vectors were built. */
@@ -37,4 +40,22 @@ export function exampleRelease(binary: Buffer, provenance: Buffer, binaryUpdated
       { id: 1402, name: 'multiple.intoto.jsonl', bytes: provenance, updatedAt: '2025-02-25T21:06:00Z' },
     ],
   };
+}
+
+/** A watchlist file with pbs-exporter alone, polled hourly (service start-up and health tests). */
+export function pbsExporterWatchlistFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'provwatch-watchlist-')), 'provwatch.yaml');
+  writeFileSync(
+    file,
+    `defaults:
+  poll_interval: 1h
+targets:
+  - name: pbs-exporter
+    github: natrontech/pbs-exporter
+    identity:
+      issuer: https://token.actions.githubusercontent.com
+      subject_regexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+$'
+`,
+  );
+  return file;
 }

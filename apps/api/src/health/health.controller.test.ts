@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pbsExporterWatchlistFile } from '../../../../test/support/watch-targets';
 import { Queue } from 'bullmq';
 import { QUEUES } from '@provwatch/jobs';
 import { createTestDatabase } from '../../../../test/support/postgres';
@@ -12,20 +12,7 @@ import { PUBLIC_GOOD_TRUSTED_ROOT } from '../../../../test/support/vectors';
 import { eventually } from '../../../../test/support/eventually';
 import { bootstrap } from '../main';
 
-const dir = mkdtempSync(join(tmpdir(), 'provwatch-api-'));
-const watchlist = join(dir, 'provwatch.yaml');
-writeFileSync(
-  watchlist,
-  `defaults:
-  poll_interval: 1h
-targets:
-  - name: pbs-exporter
-    github: natrontech/pbs-exporter
-    identity:
-      issuer: https://token.actions.githubusercontent.com
-      subject_regexp: '^https://github\\.com/natrontech/pbs-exporter/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+$'
-`,
-);
+const watchlist = pbsExporterWatchlistFile();
 const baseEnv = { PROVWATCH_CONFIG: watchlist, PORT: '0', PROVWATCH_ROLES: 'api', REDIS_URL: TEST_REDIS_URL };
 type App = { close(): Promise<void>; port: number };
 const url = (app: App, path: string) => `http://127.0.0.1:${app.port}${path}`;
@@ -139,7 +126,7 @@ describe('health endpoints of a worker-only process', () => {
 });
 
 test('a bad watchlist stops the start with file, line and field', async () => {
-  const bad = join(dir, 'bad.yaml');
+  const bad = join(dirname(watchlist), 'bad.yaml');
   writeFileSync(bad, 'targets:\n  - name: x\n    github: a/b\n    identity: {}\n');
   await assert.rejects(bootstrap({ ...baseEnv, PROVWATCH_CONFIG: bad, DATABASE_URL: 'postgresql://x@127.0.0.1/x' }), (err: Error) =>
     err.message.includes(`${bad}:4`) && /identity\.issuer/.test(err.message));

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { WatchTarget } from '@provwatch/config';
 import type { VerifyReleasePayload } from '@provwatch/jobs';
 import { type PrismaClient, PollStateRepository, ReleaseRepository, VerificationRepository, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { GitHubClient } from '@provwatch/sources';
@@ -12,13 +13,33 @@ import { ReleaseDiscovery } from './release-discovery';
 const MIGRATIONS = join(resolve(__dirname, '../../../../../prisma'), 'migrations');
 const asset = (id: number, name: string) => ({ id, name, bytes: Buffer.from(name), updatedAt: '2025-01-01T00:00:00Z' });
 
+/** Discovery on a fresh database against `gh`, its queued jobs collected. */
+async function discoveryOn(gh: GitHubDouble, target: WatchTarget & { id: number }, now: () => Date) {
+  const db = await createTestDatabase();
+  await applyMigrations(db.url, MIGRATIONS);
+  const prisma = createPrismaClient(db.url);
+  const releases = new ReleaseRepository(prisma);
+  target.id = await releases.upsertTarget(target.name, target.github, 'h');
+  const queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
+  const discovery = new ReleaseDiscovery({
+    github: new GitHubClient({ baseUrl: gh.url }),
+    pollStates: new PollStateRepository(prisma),
+    releases,
+    enqueueVerify: async (payload, jobId) => {
+      queued.push({ payload, jobId });
+    },
+    now,
+  });
+  return { db, prisma, discovery, queued };
+}
+
 describe('release discovery', () => {
   let gh: GitHubDouble;
   let db: { url: string; drop(): Promise<void> };
   let prisma: PrismaClient;
   let discovery: ReleaseDiscovery;
   let now = new Date('2025-06-01T00:00:00Z');
-  const queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
+  let queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
   const target = { ...exampleTarget({ releases: { includePrereleases: false, keepLast: 2 }, reverifyIntervalSeconds: 86_400 }), id: 0 };
 
   before(async () => {
@@ -30,20 +51,7 @@ describe('release discovery', () => {
       { id: 4, tag: 'v4', publishedAt: '2025-04-01T00:00:00Z', assets: [asset(41, 'a')] },
       { id: 5, tag: 'v5', draft: true, publishedAt: '2025-05-01T00:00:00Z', assets: [] },
     ]);
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    const releases = new ReleaseRepository(prisma);
-    target.id = await releases.upsertTarget(target.name, target.github, 'h');
-    discovery = new ReleaseDiscovery({
-      github: new GitHubClient({ baseUrl: gh.url }),
-      pollStates: new PollStateRepository(prisma),
-      releases,
-      enqueueVerify: async (payload, jobId) => {
-        queued.push({ payload, jobId });
-      },
-      now: () => now,
-    });
+    ({ db, prisma, discovery, queued } = await discoveryOn(gh, target, () => now));
   });
   after(async () => {
     await prisma?.$disconnect();
@@ -102,7 +110,7 @@ describe('release discovery over GitHub\'s pages', () => {
   let db: { url: string; drop(): Promise<void> };
   let prisma: PrismaClient;
   let discovery: ReleaseDiscovery;
-  const queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
+  let queued: Array<{ payload: VerifyReleasePayload; jobId: string }> = [];
   const target = { ...exampleTarget({ releases: { includePrereleases: false, keepLast: 10 }, reverifyIntervalSeconds: 86_400 }), id: 0 };
 
   before(async () => {
@@ -110,20 +118,7 @@ describe('release discovery over GitHub\'s pages', () => {
     // Two releases a page: six releases are three pages, pages 2 and 3 linked by repository id.
     gh.releasesMaxPerPage = 2;
     gh.repos.set('slsa-framework/example-package', Array.from({ length: 6 }, (_, i) => ({ id: i + 1, tag: `v${i + 1}`, publishedAt: `2025-0${i + 1}-01T00:00:00Z`, assets: [asset(100 + i, 'a')] })));
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    const releases = new ReleaseRepository(prisma);
-    target.id = await releases.upsertTarget(target.name, target.github, 'h');
-    discovery = new ReleaseDiscovery({
-      github: new GitHubClient({ baseUrl: gh.url }),
-      pollStates: new PollStateRepository(prisma),
-      releases,
-      enqueueVerify: async (payload, jobId) => {
-        queued.push({ payload, jobId });
-      },
-      now: () => new Date('2025-07-01T00:00:00Z'),
-    });
+    ({ db, prisma, discovery, queued } = await discoveryOn(gh, target, () => new Date('2025-07-01T00:00:00Z')));
   });
   after(async () => {
     await prisma?.$disconnect();
