@@ -23,11 +23,12 @@ export const COMMANDS: Command[] = [
     name: 'verify-artifact',
     summary: 'verify SLSA provenance of release artifacts (slsa-verifier flags)',
     usage:
-      'provwatch verify-artifact ARTIFACT... --provenance-path FILE --source-uri github.com/OWNER/REPO [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--repo OWNER/REPO | --owner OWNER] [--signer-workflow [HOST/]OWNER/REPO/PATH | --cert-identity SAN] [--deny-self-hosted-runners] [--print-provenance] [--trusted-root FILE] [--rekor-url URL] [--json]',
+      'provwatch verify-artifact ARTIFACT... (--provenance-path FILE --source-uri github.com/OWNER/REPO | --repo OWNER/REPO) [--source-tag TAG | --source-branch BRANCH | --source-versioned-tag TAG] [--builder-id ID] [--repo OWNER/REPO | --owner OWNER] [--signer-workflow [HOST/]OWNER/REPO/PATH | --cert-identity SAN] [--deny-self-hosted-runners] [--print-provenance] [--trusted-root FILE] [--rekor-url URL] [--json]',
     flags: VERIFY_ARTIFACT_FLAGS,
     examples: [
       'provwatch verify-artifact pbs-exporter_linux_amd64 --provenance-path multiple.intoto.jsonl --source-uri github.com/natrontech/pbs-exporter --source-tag v0.9.0',
       'provwatch verify-artifact my-tool --provenance-path my-tool.sigstore.json --repo OWNER/REPO --signer-workflow OWNER/REPO/.github/workflows/release.yml',
+      'GITHUB_TOKEN=... provwatch verify-artifact my-tool --repo OWNER/REPO --source-tag v1.2.0   # attestations fetched from GitHub, as gh attestation verify',
     ],
     passLine: SLSA_PASSED,
     load: () => require('./verify-artifact.command').runVerifyArtifact,

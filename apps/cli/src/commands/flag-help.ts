@@ -22,7 +22,7 @@ export const FLAG_HELP: Readonly<Record<string, { value?: string; text: string }
   repo: { value: 'OWNER/REPO', text: 'GitHub attestations: the repository whose workflow signed' },
   owner: { value: 'OWNER', text: 'GitHub attestations: the owner whose repositories may have signed' },
   'deny-self-hosted-runners': { text: 'GitHub attestations: refuse builds that ran on self-hosted runners' },
-  'provenance-path': { value: 'FILE', text: 'the provenance: a .intoto.jsonl (DSSE envelopes or Sigstore bundles) or a .sigstore.json bundle' },
+  'provenance-path': { value: 'FILE', text: 'the provenance: a .intoto.jsonl (DSSE envelopes or Sigstore bundles) or a .sigstore.json bundle; without it and with --repo, the attestations GitHub stores for the artifact are fetched (GITHUB_API_URL, GITHUB_TOKEN)' },
   'rekor-url': { value: 'URL', text: 'Rekor to search for evidence that carries no log entry of its own (default https://rekor.sigstore.dev, or REKOR_URL)' },
   'provenance-repository': { value: 'REPO', text: 'another repository holding the image attestations (repeatable, comma-separated; or COSIGN_REPOSITORY)' },
   'signatures-repository': { value: 'REPO', text: 'another repository holding the image signatures (repeatable, comma-separated; or COSIGN_REPOSITORY)' },
