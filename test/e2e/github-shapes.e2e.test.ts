@@ -62,7 +62,7 @@ describe('GitHub shapes through the worker', { timeout: 120_000 }, () => {
   before(async () => {
     kit = await SigningKit.create();
     const trustRoot = SigstoreTrustRoot.fromJSON(kit.trustedRoot());
-    world = await startFaultWorld([attestedTarget('attested', 'acme/tool'), attestedTarget('forged', 'acme/forged')], { trustRoot: () => trustRoot }, { GITHUB_TOKEN: TOKEN });
+    world = await startFaultWorld([attestedTarget('attested', 'acme/tool'), attestedTarget('forged', 'acme/forged'), attestedTarget('paged', 'acme/paged')], { trustRoot: () => trustRoot }, { GITHUB_TOKEN: TOKEN });
     const { gh } = world;
     // API 2026-03-10: items carry only bundle_url; the bundles live on the storage host.
     gh.attestationShape = 'url-only';
@@ -72,6 +72,9 @@ describe('GitHub shapes through the worker', { timeout: 120_000 }, () => {
     gh.repos.set('acme/forged', [release(6001, forged)]);
     gh.attestations.set(sha256(forged.bytes), [await attestation('acme/forged', sha256(forged.bytes), forged.name)]);
     gh.bundleOverrides.set(`${sha256(forged.bytes)}/0`, await attestation('acme/forged', sha256(good.bytes), forged.name));
+    // Five releases two to a page: pages 2 and 3 come by /repositories/<id> links, as GitHub links them.
+    gh.releasesMaxPerPage = 2;
+    gh.repos.set('acme/paged', Array.from({ length: 5 }, (_, i) => ({ ...release(7001 + i, good), id: 70 + i, tag: `v1.0.${i}`, publishedAt: `2026-11-2${i}T10:00:00Z` })));
     await world.runtime.start();
   });
   after(async () => world?.close());
@@ -109,5 +112,16 @@ describe('GitHub shapes through the worker', { timeout: 120_000 }, () => {
       assert.equal(r.headers.authorization, undefined, `${r.method} ${r.path.split('?')[0]}`);
       assert.ok(!JSON.stringify(r.headers).includes(TOKEN));
     }
+  });
+
+  test('releases over three pages linked by repository id are all discovered and on record', async () => {
+    const recorded = await eventually('five releases of acme/paged on record', async () => {
+      const rows = await world.prisma.release.findMany({ where: { target: { name: 'paged' } }, select: { tag: true } });
+      return rows.length === 5 ? rows.map((r) => r.tag).sort() : undefined;
+    }, 60_000);
+    assert.deepEqual(recorded, ['v1.0.0', 'v1.0.1', 'v1.0.2', 'v1.0.3', 'v1.0.4']);
+    const id = world.gh.repoId('acme/paged');
+    const pages = world.gh.requests.filter((r) => r.server === 'api' && r.path.startsWith(`/repositories/${id}/releases`));
+    assert.ok(pages.some((r) => /[?&]page=2\b/.test(r.path)) && pages.some((r) => /[?&]page=3\b/.test(r.path)), `pages followed: ${pages.map((r) => r.path).join(', ')}`);
   });
 });
