@@ -113,7 +113,11 @@ export class WorkerRuntime {
     // as a stack trace. Deduplicated, as ioredis reports the same refusal on every retry.
     this.connectionLog = dedupedLog((message) => deps.log?.(message), CONNECTION_LOG_WINDOW_MS);
     for (const queue of [this.discoverQueue, this.verifyQueue]) queue.on('error', (err) => this.connectionLog(`queue: ${describe(err)}`));
-    this.runGuard = new ReleaseRunGuard(() => this.verifyQueue.getBackend().client as Promise<unknown> as Promise<EvalClient>, this.prefix);
+    // Held for at most a verification's deadline plus its grace and a margin: a longer-lived
+    // marker of a crashed worker would only delay the next run; a shorter one would let a second
+    // run start beside a slow first one.
+    const verifyDeadlineMs = deps.verifyDeadlineMs ?? deps.config.verifyDeadlineSeconds * 1000;
+    this.runGuard = new ReleaseRunGuard(() => this.verifyQueue.getBackend().client as Promise<unknown> as Promise<EvalClient>, this.prefix, verifyDeadlineMs + ABORT_GRACE_MS + 60_000);
     const github = new GitHubClient({
       baseUrl: deps.config.githubApiUrl,
       token: deps.config.githubToken,
