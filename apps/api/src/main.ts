@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
+import { ConfigError, WatchlistSource, loadServiceConfig } from '@provwatch/config';
 import { AppModule } from './app.module';
 import { SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 
@@ -14,8 +14,9 @@ import { SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{ close(): Promise<void>; port: number }> {
   const logger = new Logger('provwatch');
   const config = loadServiceConfig(env);
-  const watchlist = loadWatchlistFile(config.watchlistPath);
-  for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
+  // Reloaded on SIGHUP and when the file changes; an invalid file is refused, the old one stays.
+  const watchlist = WatchlistSource.open(config.watchlistPath, { warn: (m) => logger.warn(m), info: (m) => logger.log(m) });
+  for (const target of watchlist.current().targets) for (const warning of target.warnings) logger.warn(warning);
   // The watchlist loader refused any subject_regexp outside the subset (libs/config regexp-safety.ts).
   logger.log('identity patterns: backtracking-safe subset enforced (no nested quantifiers, no overlapping repeated alternatives)');
 
@@ -43,8 +44,16 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   await app.listen(config.port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log(`roles ${config.roles.join(',')}; ${watchlist.targets.length} target(s); listening on ${port}`);
-  return { close: () => app.close(), port };
+  logger.log(`roles ${config.roles.join(',')}; ${watchlist.current().targets.length} target(s); listening on ${port}`);
+  const reloadOnHangup = () => void watchlist.reload('SIGHUP');
+  process.on('SIGHUP', reloadOnHangup);
+  watchlist.watch();
+  const close = () => {
+    process.off('SIGHUP', reloadOnHangup);
+    watchlist.close();
+    return app.close();
+  };
+  return { close, port };
 }
 
 if (require.main === module) {

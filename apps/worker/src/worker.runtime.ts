@@ -17,6 +17,7 @@ import { type EvalClient, ReleaseRunGuard } from './verification/release-run-gua
 
 export interface WorkerRuntimeDeps {
   config: ServiceConfig;
+  /** The watchlist at start; later ones come through updateWatchlist (a reload). */
   watchlist: Watchlist;
   prisma: PrismaClient;
   trustRoot: () => SigstoreTrustRoot;
@@ -76,6 +77,11 @@ export class WorkerRuntime {
   readonly verifyQueue: Queue<VerifyReleasePayload | VerifyImagePayload>;
   private workers: Worker[] = [];
   private targets = new Map<string, WatchTarget & { id: number }>();
+  /** The watchlist in use: the start's, then each reload's once its targets are in Postgres. */
+  private watchlist: Watchlist;
+  /** Start and watchlist changes, one after the other (a reload during start waits for it). */
+  private applying: Promise<void> = Promise.resolve();
+  private started = false;
   private readonly discovery: ReleaseDiscovery;
   private readonly verifier: ReleaseVerifier;
   private readonly releases: ReleaseRepository;
@@ -93,6 +99,7 @@ export class WorkerRuntime {
   private readonly runGuard: ReleaseRunGuard;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
+    this.watchlist = deps.watchlist;
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
@@ -175,10 +182,10 @@ export class WorkerRuntime {
   }
 
   async start(): Promise<void> {
-    for (const target of this.deps.watchlist.targets) {
-      const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
-      this.targets.set(target.name, { ...target, id });
-    }
+    await this.serially(async () => {
+      this.targets = await this.registerTargets(this.watchlist);
+      this.started = true;
+    });
     await this.reconcileSchedules('start');
     this.watchSchedules();
     const workerOptions = {
@@ -204,6 +211,44 @@ export class WorkerRuntime {
       worker.on('error', (err) => this.connectionLog(`worker: ${describe(err)}`));
     }
     this.deps.alerts?.start();
+  }
+
+  /**
+   * A reloaded watchlist: its targets are upserted in Postgres, then become the ones jobs run
+   * for (a removed target's jobs fail as not in the watchlist), then the schedulers are made to
+   * match at once, so an added target is polled now and a removed one no more. A failure (the
+   * database down) keeps the previous targets; the next reload, or a restart, tries again.
+   */
+  updateWatchlist(next: Watchlist): Promise<void> {
+    return this.serially(async () => {
+      if (this.stopped) return;
+      if (!this.started) {
+        // start() has not registered targets yet: it will register these.
+        this.watchlist = next;
+        return;
+      }
+      const targets = await this.registerTargets(next);
+      this.targets = targets;
+      this.watchlist = next;
+      // A reconcile in flight read the previous targets: this one must run after it.
+      await this.reconciling?.catch(() => undefined);
+      await this.reconcileSchedules('watchlist reloaded');
+    });
+  }
+
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.applying.then(work);
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async registerTargets(watchlist: Watchlist): Promise<Map<string, WatchTarget & { id: number }>> {
+    const targets = new Map<string, WatchTarget & { id: number }>();
+    for (const target of watchlist.targets) {
+      const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
+      targets.set(target.name, { ...target, id });
+    }
+    return targets;
   }
 
   private get prefix(): string {
@@ -239,7 +284,7 @@ export class WorkerRuntime {
     if (this.stopped) return Promise.resolve();
     this.reconciling ??= (async () => {
       try {
-        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.watchlist.targets);
         this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'ok' });
         if (why !== 'timer' && why !== 'start') this.deps.log?.(`discovery schedules reconciled (${why}): ${result.upserted.length} upserted, ${result.removed.length} removed`);
       } catch (err) {

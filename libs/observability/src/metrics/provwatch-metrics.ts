@@ -24,8 +24,13 @@ export interface ProvwatchMetricsOptions {
    * dependency's series. Default 2 s: a client that reconnects forever must not hold /metrics.
    */
   dependencyTimeoutMs?: number;
-  /** Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped. */
-  pollIntervalSeconds?: ReadonlyMap<string, number>;
+  /**
+   * Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped; a
+   * function is read at every scrape (the watchlist may be reloaded).
+   */
+  pollIntervalSeconds?: ReadonlyMap<string, number> | (() => ReadonlyMap<string, number>);
+  /** When the watchlist in use was loaded (ms since the epoch), read at every scrape. */
+  watchlistLoadedAt?: () => number;
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -62,6 +67,7 @@ export class ProvwatchMetrics {
   readonly upstreamBackoffsTotal: Counter<'host' | 'reason'>;
   readonly upstreamBackoffSeconds: Gauge<'host'>;
   readonly upstreamRequestsHeldTotal: Counter<'host' | 'caller'>;
+  readonly watchlistReloadsTotal: Counter<'result'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
@@ -161,13 +167,37 @@ export class ProvwatchMetrics {
       labelNames: ['host', 'caller'],
       registers,
     });
-    const intervals = new Gauge({
+    this.watchlistReloadsTotal = new Counter({
+      name: 'provwatch_watchlist_reloads_total',
+      help: 'Watchlist reloads (SIGHUP, file change) by result: ok (a new watchlist in use), unchanged, invalid (refused, the previous one stays).',
+      labelNames: ['result'],
+      registers,
+    });
+    // From zero, so that an alert on increase(...{result="invalid"}) sees the first refusal.
+    for (const result of ['ok', 'unchanged', 'invalid']) this.watchlistReloadsTotal.inc({ result }, 0);
+    const pollIntervals = options.pollIntervalSeconds;
+    new Gauge({
       name: 'provwatch_poll_interval_seconds',
       help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
       labelNames: ['target'],
       registers,
+      collect() {
+        // Read at scrape: a target removed by a reload leaves no interval behind.
+        this.reset();
+        for (const [target, secondsValue] of (typeof pollIntervals === 'function' ? pollIntervals() : pollIntervals) ?? []) this.set({ target }, secondsValue);
+      },
     });
-    for (const [target, secondsValue] of options.pollIntervalSeconds ?? []) intervals.set({ target }, secondsValue);
+    const watchlistLoadedAt = options.watchlistLoadedAt;
+    if (watchlistLoadedAt) {
+      new Gauge({
+        name: 'provwatch_watchlist_loaded_timestamp_seconds',
+        help: 'When the watchlist in use was loaded, at start or by the last reload that changed it (Unix seconds).',
+        registers,
+        collect() {
+          this.set(watchlistLoadedAt() / 1000);
+        },
+      });
+    }
     const trustRoot = () => this.trustRoot?.();
     new Gauge({
       name: 'provwatch_trust_root_age_seconds',
