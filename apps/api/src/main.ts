@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -24,7 +24,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, watchlist), { logger: ['error', 'warn', 'log'], rawBody: true, bodyParser: true });
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
+  // Every shutdown signal but SIGHUP, which reloads the watchlist (below) instead of stopping.
+  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
   if (config.roles.includes('api')) {
     const document = SwaggerModule.createDocument(
       app,
