@@ -79,7 +79,7 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
               alerts,
             });
             // Reloads from here on; one before this point is already in watchlist.current().
-            watchlist.onChange((next) => runtime.updateWatchlist(next));
+            watchlist.onChange((next) => runtime.updateWatchlist(next).catch(() => undefined)); // logged by the runtime
             return runtime;
           },
           log: (message) => logger.warn(message),

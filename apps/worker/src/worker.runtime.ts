@@ -82,6 +82,8 @@ export class WorkerRuntime {
   /** Start and watchlist changes, one after the other (a reload during start waits for it). */
   private applying: Promise<void> = Promise.resolve();
   private started = false;
+  /** A reloaded watchlist not applied yet (its targets could not be written): retried on the timer. */
+  private pendingWatchlist: Watchlist | undefined;
   private readonly discovery: ReleaseDiscovery;
   private readonly verifier: ReleaseVerifier;
   private readonly releases: ReleaseRepository;
@@ -217,17 +219,27 @@ export class WorkerRuntime {
    * A reloaded watchlist: its targets are upserted in Postgres, then become the ones jobs run
    * for (a removed target's jobs fail as not in the watchlist), then the schedulers are made to
    * match at once, so an added target is polled now and a removed one no more. A failure (the
-   * database down) keeps the previous targets; the next reload, or a restart, tries again.
+   * database down) keeps the previous targets; the schedule reconcile timer tries again.
    */
   updateWatchlist(next: Watchlist): Promise<void> {
+    this.pendingWatchlist = next;
     return this.serially(async () => {
-      if (this.stopped) return;
+      // A later reload queued behind this one supersedes it.
+      if (this.stopped || this.pendingWatchlist !== next) return;
       if (!this.started) {
         // start() has not registered targets yet: it will register these.
         this.watchlist = next;
+        this.pendingWatchlist = undefined;
         return;
       }
-      const targets = await this.registerTargets(next);
+      let targets;
+      try {
+        targets = await this.registerTargets(next);
+      } catch (err) {
+        this.deps.log?.(`reloaded watchlist not applied yet, the previous targets stay in use (retrying in ${Math.round((this.deps.scheduleReconcileMs ?? 60_000) / 1000)} s): ${describe(err)}`);
+        throw err;
+      }
+      this.pendingWatchlist = undefined;
       this.targets = targets;
       this.watchlist = next;
       // A reconcile in flight read the previous targets: this one must run after it.
@@ -263,7 +275,10 @@ export class WorkerRuntime {
    */
   private watchSchedules(): void {
     const everyMs = this.deps.scheduleReconcileMs ?? 60_000;
-    this.reconcileTimer = setInterval(() => void this.reconcileSchedules('timer'), everyMs);
+    this.reconcileTimer = setInterval(() => {
+      if (this.pendingWatchlist) void this.updateWatchlist(this.pendingWatchlist).catch(() => undefined);
+      else void this.reconcileSchedules('timer');
+    }, everyMs);
     this.reconcileTimer.unref();
     void this.discoverQueue.getBackend().client.then(
       (client) => {
