@@ -131,6 +131,9 @@ describe('watchlist reload without a restart', () => {
     assert.deepEqual(await targets(), ['beta']);
     assert.equal((await fetch(`${service.origin}/api/v1/targets/alpha`)).status, 404);
     assert.equal(await metric(`provwatch_poll_interval_seconds{target="alpha"}`), undefined);
+    const metricsText = await (await fetch(`${service.origin}/metrics`)).text();
+    assert.deepEqual(metricsText.split('\n').filter((l) => /^provwatch_(last_poll_timestamp_seconds|poll_last_success_timestamp_seconds|up)\{/.test(l) && l.includes('target="alpha"')), [], 'no poll gauge of the removed target');
+    assert.equal(await metric('provwatch_targets'), 1);
     // More than one poll interval: beta is polled again, alpha not.
     await eventually('beta to be polled again', async () => (polls('beta') > betaAtRemoval ? true : undefined), { timeoutMs: 2 * POLL * 1000, progress });
     await new Promise((r) => setTimeout(r, POLL * 1000));
@@ -158,6 +161,11 @@ describe('watchlist reload without a restart', () => {
     save(watchlist(['beta', 'gamma']));
     await eventually('gamma to be polled', async () => (github.requests.some((r) => r.url.startsWith('/repos/example/gamma/releases')) ? true : undefined), { timeoutMs: POLL * 1000, progress });
     assert.ok((await metric('provwatch_watchlist_loaded_timestamp_seconds'))! > loadedBefore!);
+    // A file saved again with the same content (an editor's :w) changes nothing.
+    const okReloads = await metric('provwatch_watchlist_reloads_total{result="ok"}');
+    save(`# saved again\n${watchlist(['beta', 'gamma'])}`);
+    await eventually('the unchanged reload', async () => ((await metric('provwatch_watchlist_reloads_total{result="unchanged"}'))! > 0 ? true : undefined), { timeoutMs: 10_000, progress });
+    assert.equal(await metric('provwatch_watchlist_reloads_total{result="ok"}'), okReloads);
     assert.deepEqual(service.stackLines(), [], 'no stack trace');
     process.stdout.write(`# added target first polled ${addedPolledMs} ms after the file was saved; removed target: ${polls('alpha') - alphaAtRemoval} polls after removal\n`);
   }
