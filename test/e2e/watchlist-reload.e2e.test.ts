@@ -118,6 +118,7 @@ describe('watchlist reload without a restart', () => {
     assert.deepEqual(await targets(), ['alpha', 'beta']);
     assert.deepEqual(await schedulerIds(), ['discover:alpha', 'discover:beta']);
     assert.equal(await metric('provwatch_watchlist_reloads_total{result="ok"}'), 1);
+    assert.equal(await metric('provwatch_watchlist_reload_refused'), 0);
     assert.equal(await metric(`provwatch_poll_interval_seconds{target="beta"}`), POLL);
     assert.equal((await fetch(`${service.origin}/api/v1/targets/beta`)).status, 200);
 
@@ -144,6 +145,7 @@ describe('watchlist reload without a restart', () => {
     const refusal = await eventually('the refusal to be logged', async () => service.lines.find((l) => l.includes(`${file}:7:`)), { timeoutMs: 10_000, progress });
     assert.match(refusal, /watchlist not reloaded \(file changed\), the previous one stays in use: .*:7:\d+: targets\[0\]\.identity\.isuer: unknown key/);
     assert.equal(await metric('provwatch_watchlist_reloads_total{result="invalid"}'), 1);
+    assert.equal(await metric('provwatch_watchlist_reload_refused'), 1);
     assert.deepEqual(await targets(), ['beta']);
     assert.deepEqual(await schedulerIds(), ['discover:beta']);
     const betaAtRefusal = polls('beta');
@@ -161,6 +163,7 @@ describe('watchlist reload without a restart', () => {
     save(watchlist(['beta', 'gamma']));
     await eventually('gamma to be polled', async () => (github.requests.some((r) => r.url.startsWith('/repos/example/gamma/releases')) ? true : undefined), { timeoutMs: POLL * 1000, progress });
     assert.ok((await metric('provwatch_watchlist_loaded_timestamp_seconds'))! > loadedBefore!);
+    assert.equal(await metric('provwatch_watchlist_reload_refused'), 0);
     // A file saved again with the same content (an editor's :w) changes nothing.
     const okReloads = await metric('provwatch_watchlist_reloads_total{result="ok"}');
     save(`# saved again\n${watchlist(['beta', 'gamma'])}`);

@@ -111,6 +111,7 @@ describe('WatchlistSource', () => {
     writeFileSync(file, INVALID_AT_LINE_7);
     const outcome = source.reload('SIGHUP');
     assert.equal(outcome.result, 'invalid');
+    assert.equal(source.lastReloadRefused, true);
     assert.equal(source.current(), before);
     assert.equal(changes, 0);
     assert.deepEqual(outcomes.map((o) => o.result), ['invalid']);
@@ -123,6 +124,10 @@ describe('WatchlistSource', () => {
     writeFileSync(file, '');
     assert.equal(source.reload('SIGHUP').result, 'invalid');
     assert.equal(source.current(), before);
+    // Fixed (back to the content in use): nothing to change, but no longer refused.
+    writeFileSync(file, yaml(['alpha']));
+    assert.equal(source.reload('SIGHUP').result, 'unchanged');
+    assert.equal(source.lastReloadRefused, false);
   });
 
   test('derived values follow reloads and are computed once per watchlist', () => {

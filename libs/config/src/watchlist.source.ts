@@ -43,6 +43,7 @@ export class WatchlistSource {
   private watchlist: Watchlist;
   private digest: string;
   private loadedAtMs: number;
+  private refused = false;
   private readonly changeListeners = new Set<WatchlistChangeListener>();
   private readonly reloadListeners = new Set<(outcome: WatchlistReloadOutcome) => void>();
   private watcher: FSWatcher | undefined;
@@ -98,6 +99,11 @@ export class WatchlistSource {
       }
       return value;
     };
+  }
+
+  /** Whether the last reload refused the file: what is on disk is not what runs. */
+  get lastReloadRefused(): boolean {
+    return this.refused;
   }
 
   /** Called after each accepted change with the new and the previous watchlist; returns an unsubscribe. */
@@ -201,6 +207,7 @@ export class WatchlistSource {
   }
 
   private report(outcome: WatchlistReloadOutcome): WatchlistReloadOutcome {
+    this.refused = outcome.result === 'invalid';
     for (const listener of this.reloadListeners) {
       try {
         listener(outcome);

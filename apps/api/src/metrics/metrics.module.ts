@@ -64,7 +64,7 @@ export class QueueDepthReader {
         const names = watchlist.derived((w) => w.targets.map((t) => t.name));
         const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
         const metrics = new ProvwatchMetrics(
-          { version: VERSION, pollIntervalSeconds: intervals, watchlistLoadedAt: () => watchlist.loadedAt },
+          { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused }) },
           {
             verdicts: {
               versions: () => statuses.verdictVersions(names()),

@@ -29,8 +29,11 @@ export interface ProvwatchMetricsOptions {
    * function is read at every scrape (the watchlist may be reloaded).
    */
   pollIntervalSeconds?: ReadonlyMap<string, number> | (() => ReadonlyMap<string, number>);
-  /** When the watchlist in use was loaded (ms since the epoch), read at every scrape. */
-  watchlistLoadedAt?: () => number;
+  /**
+   * The watchlist in use, read at every scrape: when it was loaded (ms since the epoch), and
+   * whether the last reload refused the file (what is on disk is not what runs).
+   */
+  watchlist?: () => { loadedAtMs: number; lastReloadRefused: boolean };
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -187,14 +190,22 @@ export class ProvwatchMetrics {
         for (const [target, secondsValue] of (typeof pollIntervals === 'function' ? pollIntervals() : pollIntervals) ?? []) this.set({ target }, secondsValue);
       },
     });
-    const watchlistLoadedAt = options.watchlistLoadedAt;
-    if (watchlistLoadedAt) {
+    const watchlist = options.watchlist;
+    if (watchlist) {
       new Gauge({
         name: 'provwatch_watchlist_loaded_timestamp_seconds',
         help: 'When the watchlist in use was loaded, at start or by the last reload that changed it (Unix seconds).',
         registers,
         collect() {
-          this.set(watchlistLoadedAt() / 1000);
+          this.set(watchlist().loadedAtMs / 1000);
+        },
+      });
+      new Gauge({
+        name: 'provwatch_watchlist_reload_refused',
+        help: 'Whether the last reload refused the watchlist file (1: the file on disk is invalid, the previous watchlist runs) or not (0).',
+        registers,
+        collect() {
+          this.set(watchlist().lastReloadRefused ? 1 : 0);
         },
       });
     }
