@@ -130,6 +130,24 @@ describe('WatchlistSource', () => {
     assert.equal(source.lastReloadRefused, false);
   });
 
+  test('a changed policy file is a changed target, even with the watchlist file untouched', () => {
+    const { dir, file } = workspace();
+    writeFileSync(join(dir, 'policy.cue'), 'predicateType: "https://slsa.dev/provenance/v0.2"\n');
+    writeFileSync(
+      file,
+      `${yaml(['alpha'])}    images:
+      - ref: ghcr.io/example/alpha
+        provenance_policy: policy.cue
+`,
+    );
+    const source = WatchlistSource.open(file);
+    assert.equal(source.reload('test').result, 'unchanged');
+    writeFileSync(join(dir, 'policy.cue'), 'predicateType: "https://slsa.dev/provenance/v1"\n');
+    const outcome = source.reload('test');
+    assert.deepEqual([outcome.result, outcome.changed], ['ok', ['alpha']]);
+    assert.match(source.current().targets[0].images[0].provenancePolicy!.source, /provenance\/v1/);
+  });
+
   test('derived values follow reloads and are computed once per watchlist', () => {
     const { file } = workspace();
     writeFileSync(file, yaml(['alpha']));

@@ -66,11 +66,6 @@ export class WatchlistSource {
     return new WatchlistSource(path, (options.load ?? loadWatchlistFile)(path), options);
   }
 
-  /** A source that never reloads (tests, tools that take a watchlist value). */
-  static fixed(watchlist: Watchlist): WatchlistSource {
-    return new WatchlistSource('(fixed)', watchlist, { load: () => watchlist });
-  }
-
   current(): Watchlist {
     return this.watchlist;
   }
