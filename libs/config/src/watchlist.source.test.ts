@@ -234,6 +234,25 @@ describe('WatchlistSource', () => {
     }
   });
 
+  test('a change before the watch started is caught up when it starts; an unchanged file counts no reload', () => {
+    const { file } = workspace();
+    writeFileSync(file, yaml(['alpha']));
+    const quiet = WatchlistSource.open(file);
+    const outcomes: string[] = [];
+    quiet.onReload((o) => outcomes.push(o.result));
+    quiet.watch();
+    quiet.close();
+    assert.deepEqual(outcomes, []);
+    const late = WatchlistSource.open(file);
+    writeFileSync(file, yaml(['alpha', 'beta']));
+    late.watch();
+    try {
+      assert.deepEqual(names(late.current()), ['alpha', 'beta']);
+    } finally {
+      late.close();
+    }
+  });
+
   test('close stops watching: later edits are not read', async () => {
     const { file } = workspace();
     writeFileSync(file, yaml(['alpha']));

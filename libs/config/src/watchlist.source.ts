@@ -167,6 +167,22 @@ export class WatchlistSource {
       this.options.warn?.(`cannot watch the watchlist directory ${dir} (${(err as Error).message}); checking ${basename(this.path)} every ${Math.round(this.pollMs / 1000)} s instead (SIGHUP reloads at once)`);
       this.pollFile();
     }
+    this.catchUp();
+  }
+
+  /**
+   * A change between the start's read and the watch (a ConfigMap updated while Nest started) has
+   * no event: the file is compared once, and reloaded only when it differs (so a normal start
+   * counts no reload).
+   */
+  private catchUp(): void {
+    let differs: boolean;
+    try {
+      differs = watchlistDigest((this.options.load ?? loadWatchlistFile)(this.path)) !== this.digest;
+    } catch {
+      differs = true;
+    }
+    if (differs) this.reload('changed during start');
   }
 
   close(): void {
