@@ -65,3 +65,32 @@ test('a reload the database refuses keeps the old targets and is applied once it
   assert.deepEqual(await schedulers(), [{ id: 'discover:two', every: 5000 }]);
   process.stdout.write(`# refused reload applied ${appliedMs} ms after the database answered again\n`);
 });
+
+test('a reload during the start is applied by it; reloads in quick succession end on the last one', { timeout: 60_000 }, async () => {
+  const early = await startFaultWorld([faultTarget('one', 2)], { scheduleReconcileMs: 60_000 });
+  try {
+    early.gh.repos.set('fault/one', []);
+    early.gh.repos.set('fault/two', []);
+    early.gh.repos.set('fault/three', []);
+    const startPolls = (name: string) => early.gh.requests.filter((r) => r.server === 'api' && r.path.startsWith(`/repos/fault/${name}/releases`)).length;
+    const ids = async () => (await early.runtime.discoverQueue.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
+    // Reloaded before the worker started (it waits for Redis and Postgres at boot).
+    const reloaded = early.runtime.updateWatchlist(watchlist(faultTarget('two', 2)));
+    await early.runtime.start();
+    await reloaded;
+    assert.deepEqual(await ids(), ['discover:two']);
+    await eventually('the reloaded target to be polled', async () => (startPolls('two') > 0 ? true : undefined));
+    assert.equal(startPolls('one'), 0, 'the target of the start watchlist, reloaded away, is never polled');
+
+    // Three reloads, not awaited one by one (three saves, three SIGHUPs).
+    const all = Promise.all([
+      early.runtime.updateWatchlist(watchlist(faultTarget('one', 2))),
+      early.runtime.updateWatchlist(watchlist(faultTarget('one', 2), faultTarget('two', 2))),
+      early.runtime.updateWatchlist(watchlist(faultTarget('three', 2))),
+    ]);
+    await all;
+    assert.deepEqual(await ids(), ['discover:three']);
+  } finally {
+    await early.close();
+  }
+});
