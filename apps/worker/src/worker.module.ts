@@ -27,6 +27,10 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
       inject: [SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS, SCHEMA_GATE],
       useFactory: (config: ServiceConfig, watchlist: WatchlistSource, prisma: PrismaClient, metrics: ProvwatchMetrics, schema: SchemaGate) => {
         const logger = new Logger('worker');
+        // One subscription for the process, forwarded to the runtime of the latest start attempt
+        // (a failed attempt's runtime is stopped and ignores it); failures are logged by the runtime.
+        let runtime: WorkerRuntime | undefined;
+        watchlist.onChange((next) => runtime?.updateWatchlist(next).catch(() => undefined));
         const redis = new RedisProbe(config.redisUrl);
         const postgres = new PostgresProbe(config.databaseUrl);
         return new WorkerStarter({
@@ -65,7 +69,7 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
               publicUrl: config.publicUrl,
               log: (message) => logger.warn(message),
             });
-            const runtime = new WorkerRuntime({
+            runtime = new WorkerRuntime({
               config,
               watchlist: watchlist.current(),
               prisma,
@@ -78,8 +82,6 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
               metrics,
               alerts,
             });
-            // Reloads from here on; one before this point is already in watchlist.current().
-            watchlist.onChange((next) => runtime.updateWatchlist(next).catch(() => undefined)); // logged by the runtime
             return runtime;
           },
           log: (message) => logger.warn(message),
