@@ -163,6 +163,9 @@ describe('watchlist reload without a restart', () => {
     save(watchlist(['beta', 'gamma']));
     await eventually('gamma to be polled', async () => (github.requests.some((r) => r.url.startsWith('/repos/example/gamma/releases')) ? true : undefined), { timeoutMs: POLL * 1000, progress });
     assert.ok((await metric('provwatch_watchlist_loaded_timestamp_seconds'))! > loadedBefore!);
+    const info = (await (await fetch(`${service.origin}/metrics`)).text()).split('\n').filter((l) => l.startsWith('provwatch_watchlist_info{'));
+    assert.equal(info.length, 1, 'one watchlist in use');
+    assert.match(info[0], /^provwatch_watchlist_info\{sha256="[0-9a-f]{16}"\} 1$/);
     assert.equal(await metric('provwatch_watchlist_reload_refused'), 0);
     // A file saved again with the same content (an editor's :w) changes nothing.
     const okReloads = await metric('provwatch_watchlist_reloads_total{result="ok"}');

@@ -64,7 +64,7 @@ export class QueueDepthReader {
         const names = watchlist.derived((w) => w.targets.map((t) => t.name));
         const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
         const metrics = new ProvwatchMetrics(
-          { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused }) },
+          { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused, contentHash: watchlist.contentHash }) },
           {
             verdicts: {
               versions: () => statuses.verdictVersions(names()),

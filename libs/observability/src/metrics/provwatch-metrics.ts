@@ -33,7 +33,7 @@ export interface ProvwatchMetricsOptions {
    * The watchlist in use, read at every scrape: when it was loaded (ms since the epoch), and
    * whether the last reload refused the file (what is on disk is not what runs).
    */
-  watchlist?: () => { loadedAtMs: number; lastReloadRefused: boolean };
+  watchlist?: () => { loadedAtMs: number; lastReloadRefused: boolean; contentHash: string };
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -198,6 +198,16 @@ export class ProvwatchMetrics {
         registers,
         collect() {
           this.set(watchlist().loadedAtMs / 1000);
+        },
+      });
+      new Gauge({
+        name: 'provwatch_watchlist_info',
+        help: 'The watchlist in use: sha256 (first 16 hex digits) of its validated content, policy files included; always 1. Replicas that differ run different watchlists.',
+        labelNames: ['sha256'],
+        registers,
+        collect() {
+          this.reset();
+          this.set({ sha256: watchlist().contentHash.slice(0, 16) }, 1);
         },
       });
       new Gauge({
