@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ const POLL = 10; // seconds: the smallest poll_interval the watchlist accepts
 const dir = mkdtempSync(join(tmpdir(), 'provwatch-reload-e2e-'));
 const file = join(dir, 'provwatch.yaml');
 const prefix = `reload-${process.pid}`;
+const WEBHOOK_SECRET = 'reload-test-webhook-secret';
 
 function watchlist(names: string[]): string {
   return `defaults:
@@ -64,6 +66,17 @@ describe('watchlist reload without a restart', () => {
 
   const polls = (name: string) => github.requests.filter((r) => r.url.startsWith(`/repos/example/${name}/releases`)).length;
   const targets = async () => ((await (await fetch(`${service.origin}/api/v1/targets`)).json()) as { items: Array<{ name: string }> }).items.map((t) => t.name);
+  /** A signed GitHub release delivery for example/<name>: the HTTP status. */
+  const webhook = async (name: string) => {
+    const body = JSON.stringify({ action: 'published', repository: { full_name: `example/${name}` } });
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}`;
+    const res = await fetch(`${service.origin}/api/v1/webhooks/github`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'release', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': signature },
+      body,
+    });
+    return res.status;
+  };
   const schedulerIds = async () => (await schedulers.getJobSchedulers(0, -1)).map((s) => s.id ?? s.key).sort();
   const metric = async (series: string) => {
     const text = await (await fetch(`${service.origin}/metrics`)).text();
@@ -88,6 +101,7 @@ describe('watchlist reload without a restart', () => {
       GITHUB_API_URL: github.origin,
       REKOR_URL: 'http://127.0.0.1:9',
       PROVWATCH_TRUSTED_ROOT: PUBLIC_GOOD_TRUSTED_ROOT,
+      GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
     });
   });
 
@@ -121,6 +135,8 @@ describe('watchlist reload without a restart', () => {
     assert.equal(await metric('provwatch_watchlist_reload_refused'), 0);
     assert.equal(await metric(`provwatch_poll_interval_seconds{target="beta"}`), POLL);
     assert.equal((await fetch(`${service.origin}/api/v1/targets/beta`)).status, 200);
+    assert.equal((await fetch(`${service.origin}/api/v1/badges/beta`)).status, 200);
+    assert.equal(await webhook('beta'), 202, 'the webhook knows the added repository');
 
     // (2) A target removed: its scheduler goes, it is polled no more, the API forgets it.
     save(watchlist(['beta']));
@@ -131,6 +147,8 @@ describe('watchlist reload without a restart', () => {
     const betaAtRemoval = polls('beta');
     assert.deepEqual(await targets(), ['beta']);
     assert.equal((await fetch(`${service.origin}/api/v1/targets/alpha`)).status, 404);
+    assert.equal((await fetch(`${service.origin}/api/v1/badges/alpha`)).status, 404);
+    assert.equal(await webhook('alpha'), 404, 'the webhook no longer queues the removed repository');
     assert.equal(await metric(`provwatch_poll_interval_seconds{target="alpha"}`), undefined);
     const metricsText = await (await fetch(`${service.origin}/metrics`)).text();
     assert.deepEqual(metricsText.split('\n').filter((l) => /^provwatch_(last_poll_timestamp_seconds|poll_last_success_timestamp_seconds|up)\{/.test(l) && l.includes('target="alpha"')), [], 'no poll gauge of the removed target');
