@@ -114,6 +114,11 @@ export class ServiceProcess {
     }
   }
 
+  /** Sends a signal (SIGHUP: reload the watchlist) without waiting for anything. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** SIGKILL, as a crash or an OOM kill: no shutdown hooks, no lock released. */
   async kill(): Promise<void> {
     if (this.exited) return;

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import type { ServiceConfig, Watchlist } from '@provwatch/config';
+import type { ServiceConfig, WatchlistSource } from '@provwatch/config';
 import { ConfigurationModule, PersistenceModule } from '@provwatch/service-core';
 import { ApiTokenGuard } from './auth/api-token.guard';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
@@ -13,7 +13,7 @@ import { WorkerModule } from '../../worker/src/worker.module';
 @Module({})
 export class AppModule {
   /** Modules by role: `api` serves the status API and the webhook, `worker` discovers and verifies. */
-  static register(config: ServiceConfig, watchlist: Watchlist): DynamicModule {
+  static register(config: ServiceConfig, watchlist: WatchlistSource): DynamicModule {
     const worker = config.roles.includes('worker');
     return {
       module: AppModule,

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { ConfigError, loadServiceConfig, loadWatchlistFile } from '@provwatch/config';
+import { ConfigError, WatchlistSource, loadServiceConfig } from '@provwatch/config';
 import { createStructuredLogger, loggingOptionsFrom } from '@provwatch/observability';
 import { NestStructuredLogger, SCHEMA_GATE, type SchemaGate } from '@provwatch/service-core';
 import type { Logger as PinoLogger } from 'pino';
@@ -23,13 +23,14 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   let config, watchlist;
   try {
     config = loadServiceConfig(env);
-    watchlist = loadWatchlistFile(config.watchlistPath);
+    // Reloaded on SIGHUP and when the file changes; an invalid file is refused, the old one stays.
+    watchlist = WatchlistSource.open(config.watchlistPath, { warn: (m) => logger.warn(m), info: (m) => logger.log(m) });
   } catch (err) {
     // Each problem with its file:line or variable, in the log's own format (and then on stderr).
     if (err instanceof ConfigError) root.fatal({ context: 'provwatch', problems: err.message.split('\n').slice(1).map((line) => line.trim()) }, 'invalid configuration');
     throw err;
   }
-  for (const target of watchlist.targets) for (const warning of target.warnings) logger.warn(warning);
+  for (const target of watchlist.current().targets) for (const warning of target.warnings) logger.warn(warning);
   // The watchlist loader refused any subject_regexp outside the subset (libs/config regexp-safety.ts).
   logger.log('identity patterns: backtracking-safe subset enforced (no nested quantifiers, no overlapping repeated alternatives)');
 
@@ -38,7 +39,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   app.use(requestLog(root.child({ context: 'http' })));
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
+  // Every shutdown signal but SIGHUP, which reloads the watchlist (below) instead of stopping.
+  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
   if (config.roles.includes('api')) {
     const document = SwaggerModule.createDocument(
       app,
@@ -58,8 +60,16 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
   await app.listen(config.port, '0.0.0.0');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.log(`roles ${config.roles.join(',')}; ${watchlist.targets.length} target(s); listening on ${port}`);
-  return { close: () => app.close(), port };
+  logger.log(`roles ${config.roles.join(',')}; ${watchlist.current().targets.length} target(s); listening on ${port}`);
+  const reloadOnHangup = () => void watchlist.reload('SIGHUP');
+  process.on('SIGHUP', reloadOnHangup);
+  watchlist.watch();
+  const close = () => {
+    process.off('SIGHUP', reloadOnHangup);
+    watchlist.close();
+    return app.close();
+  };
+  return { close, port };
 }
 
 let processRoot: PinoLogger | undefined;

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { Global, Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@provwatch/config';
+import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { AlertmanagerClient, type ProvwatchMetrics } from '@provwatch/observability';
 import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
 import { loadTrustRootDocument } from '@provwatch/sources';
 import { SigstoreTrustRoot } from '@provwatch/verification';
-import { SERVICE_CONFIG, WATCHLIST, METRICS, PRISMA, SCHEMA_GATE, type SchemaGate, PostgresProbe, RedisProbe, WORKER_READINESS } from '@provwatch/service-core';
+import { SERVICE_CONFIG, WATCHLIST_SOURCE, METRICS, PRISMA, SCHEMA_GATE, type SchemaGate, PostgresProbe, RedisProbe, WORKER_READINESS } from '@provwatch/service-core';
 import { AlertPublisher } from './alerts/alert-publisher';
 import { ResendTurn } from './alerts/resend-turn';
 import { TrustRootKeeper } from './trust/trust-root.keeper';
@@ -24,9 +24,13 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
   providers: [
     {
       provide: WORKER_STARTER,
-      inject: [SERVICE_CONFIG, WATCHLIST, PRISMA, METRICS, SCHEMA_GATE],
-      useFactory: (config: ServiceConfig, watchlist: Watchlist, prisma: PrismaClient, metrics: ProvwatchMetrics, schema: SchemaGate) => {
+      inject: [SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS, SCHEMA_GATE],
+      useFactory: (config: ServiceConfig, watchlist: WatchlistSource, prisma: PrismaClient, metrics: ProvwatchMetrics, schema: SchemaGate) => {
         const logger = new Logger('worker');
+        // One subscription for the process, forwarded to the runtime of the latest start attempt
+        // (a failed attempt's runtime is stopped and ignores it); failures are logged by the runtime.
+        let runtime: WorkerRuntime | undefined;
+        watchlist.onChange((next) => runtime?.updateWatchlist(next).catch(() => undefined));
         const redis = new RedisProbe(config.redisUrl);
         const postgres = new PostgresProbe(config.databaseUrl);
         return new WorkerStarter({
@@ -53,21 +57,21 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
             await trustRoots.start();
             metrics.trackTrustRoot(() => trustRoots.state);
             const statuses = new MetricsRepository(prisma);
-            const windows = watchlist.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast }));
+            const windows = watchlist.derived((w) => w.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast })));
             const alerts = new AlertPublisher({
               client: new AlertmanagerClient({
                 urls: config.alertmanagerUrls,
                 onResult: (state, result, count) => metrics.alertsSentTotal.inc({ state, result }, count),
               }),
-              snapshot: () => statuses.verdicts(windows, { notPassing: true }),
+              snapshot: () => statuses.verdicts(windows(), { notPassing: true }),
               resendIntervalMs: config.alertResendIntervalSeconds * 1000,
               turn: config.alertmanagerUrls.length > 0 ? new ResendTurn(redisConnectionFromUrl(config.redisUrl), `${config.queuePrefix}:alert-resend-turn`, `${hostname()}:${process.pid}`, (m) => logger.warn(m)) : undefined,
               publicUrl: config.publicUrl,
               log: (message) => logger.warn(message),
             });
-            return new WorkerRuntime({
+            runtime = new WorkerRuntime({
               config,
-              watchlist,
+              watchlist: watchlist.current(),
               prisma,
               trustRoot: () => trustRoots.current(),
               trustRoots,
@@ -84,6 +88,7 @@ export const WORKER_STARTER = Symbol('WORKER_STARTER');
               metrics,
               alerts,
             });
+            return runtime;
           },
           log: (message) => logger.warn(message),
           maxDelayMs: config.startRetryMaxSeconds * 1000,

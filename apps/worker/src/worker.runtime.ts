@@ -17,6 +17,7 @@ import { type EvalClient, ReleaseRunGuard } from './verification/release-run-gua
 
 export interface WorkerRuntimeDeps {
   config: ServiceConfig;
+  /** The watchlist at start; later ones come through updateWatchlist (a reload). */
   watchlist: Watchlist;
   prisma: PrismaClient;
   trustRoot: () => SigstoreTrustRoot;
@@ -80,6 +81,13 @@ export class WorkerRuntime {
   readonly verifyQueue: Queue<VerifyReleasePayload | VerifyImagePayload>;
   private workers: Worker[] = [];
   private targets = new Map<string, WatchTarget & { id: number }>();
+  /** The watchlist in use: the start's, then each reload's once its targets are in Postgres. */
+  private watchlist: Watchlist;
+  /** Start and watchlist changes, one after the other (a reload during start waits for it). */
+  private applying: Promise<void> = Promise.resolve();
+  private started = false;
+  /** A reloaded watchlist not applied yet (its targets could not be written): retried on the timer. */
+  private pendingWatchlist: Watchlist | undefined;
   private readonly discovery: ReleaseDiscovery;
   private readonly verifier: ReleaseVerifier;
   private readonly releases: ReleaseRepository;
@@ -97,6 +105,7 @@ export class WorkerRuntime {
   private readonly runGuard: ReleaseRunGuard;
 
   constructor(private readonly deps: WorkerRuntimeDeps) {
+    this.watchlist = deps.watchlist;
     const queueOptions = { connection: deps.connection, prefix: this.prefix };
     this.discoverQueue = new Queue(QUEUES.discover, queueOptions);
     this.verifyQueue = new Queue(QUEUES.verify, queueOptions);
@@ -183,10 +192,10 @@ export class WorkerRuntime {
   }
 
   async start(): Promise<void> {
-    for (const target of this.deps.watchlist.targets) {
-      const id = await this.releases.upsertTarget(target.name, target.github, configHash(target));
-      this.targets.set(target.name, { ...target, id });
-    }
+    await this.serially(async () => {
+      this.targets = await this.registerTargets(this.watchlist, new Map());
+      this.started = true;
+    });
     await this.reconcileSchedules('start');
     this.watchSchedules();
     const workerOptions = {
@@ -224,6 +233,57 @@ export class WorkerRuntime {
     this.deps.alerts?.start();
   }
 
+  /**
+   * A reloaded watchlist: its targets are upserted in Postgres, then become the ones jobs run
+   * for (a removed target's jobs fail as not in the watchlist), then the schedulers are made to
+   * match at once, so an added target is polled now and a removed one no more. A failure (the
+   * database down) keeps the previous targets; the schedule reconcile timer tries again.
+   */
+  updateWatchlist(next: Watchlist): Promise<void> {
+    this.pendingWatchlist = next;
+    return this.serially(async () => {
+      // A later reload queued behind this one supersedes it.
+      if (this.stopped || this.pendingWatchlist !== next) return;
+      if (!this.started) {
+        // start() has not registered targets yet: it will register these.
+        this.watchlist = next;
+        this.pendingWatchlist = undefined;
+        return;
+      }
+      let targets;
+      try {
+        targets = await this.registerTargets(next, this.targets);
+      } catch (err) {
+        this.deps.log?.(`reloaded watchlist not applied yet, the previous targets stay in use (retrying in ${Math.round((this.deps.scheduleReconcileMs ?? 60_000) / 1000)} s): ${describe(err)}`);
+        throw err;
+      }
+      this.pendingWatchlist = undefined;
+      this.targets = targets;
+      this.watchlist = next;
+      // A reconcile in flight read the previous targets: this one must run after it.
+      await this.reconciling?.catch(() => undefined);
+      await this.reconcileSchedules('watchlist reloaded');
+    });
+  }
+
+  private serially(work: () => Promise<void>): Promise<void> {
+    const run = this.applying.then(work);
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Upserts the targets, except those unchanged since `known` (a reload of 10,000 targets that adds one writes one). */
+  private async registerTargets(watchlist: Watchlist, known: ReadonlyMap<string, WatchTarget & { id: number }>): Promise<Map<string, WatchTarget & { id: number }>> {
+    const targets = new Map<string, WatchTarget & { id: number }>();
+    for (const target of watchlist.targets) {
+      const hash = configHash(target);
+      const previous = known.get(target.name);
+      const id = previous && configHash({ ...previous, id: undefined } as WatchTarget) === hash ? previous.id : await this.releases.upsertTarget(target.name, target.github, hash);
+      targets.set(target.name, { ...target, id });
+    }
+    return targets;
+  }
+
   private get prefix(): string {
     return this.deps.prefix ?? this.deps.config.queuePrefix;
   }
@@ -236,7 +296,10 @@ export class WorkerRuntime {
    */
   private watchSchedules(): void {
     const everyMs = this.deps.scheduleReconcileMs ?? 60_000;
-    this.reconcileTimer = setInterval(() => void this.reconcileSchedules('timer'), everyMs);
+    this.reconcileTimer = setInterval(() => {
+      if (this.pendingWatchlist) void this.updateWatchlist(this.pendingWatchlist).catch(() => undefined);
+      else void this.reconcileSchedules('timer');
+    }, everyMs);
     this.reconcileTimer.unref();
     void this.discoverQueue.getBackend().client.then(
       (client) => {
@@ -257,7 +320,7 @@ export class WorkerRuntime {
     if (this.stopped) return Promise.resolve();
     this.reconciling ??= (async () => {
       try {
-        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.deps.watchlist.targets);
+        const result = await reconcileDiscoverySchedules(this.discoverQueue, this.watchlist.targets);
         this.deps.metrics?.scheduleReconcilesTotal.inc({ result: 'ok' });
         if (why !== 'timer' && why !== 'start') this.deps.log?.(`discovery schedules reconciled (${why}): ${result.upserted.length} upserted, ${result.removed.length} removed`);
       } catch (err) {

@@ -5,3 +5,4 @@ export * from './watchlist.schema';
 export * from './registry-auth.config';
 export * from './redis-connection';
 export * from './regexp-safety';
+export * from './watchlist.source';

@@ -2,11 +2,11 @@ import { Global, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
-import { type ServiceConfig, type Watchlist, redisConnectionFromUrl } from '@provwatch/config';
+import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { QUEUES } from '@provwatch/jobs';
 import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
 import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
-import { SERVICE_CONFIG, WATCHLIST, PRISMA, METRICS } from '@provwatch/service-core';
+import { SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
 
@@ -56,19 +56,26 @@ export class QueueDepthReader {
     { provide: QUEUE_READER, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new QueueDepthReader(config) },
     {
       provide: METRICS,
-      inject: [PRISMA, WATCHLIST, QUEUE_READER],
-      useFactory: (prisma: PrismaClient, watchlist: Watchlist, queues: QueueDepthReader) => {
+      inject: [PRISMA, WATCHLIST_SOURCE, QUEUE_READER],
+      useFactory: (prisma: PrismaClient, watchlist: WatchlistSource, queues: QueueDepthReader) => {
         const statuses = new MetricsRepository(prisma);
-        const windows = new Map(watchlist.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }]));
-        const names = [...windows.keys()];
-        return new ProvwatchMetrics(
-          { version: VERSION, pollIntervalSeconds: new Map(watchlist.targets.map((t) => [t.name, t.pollIntervalSeconds])) },
+        // Derived from the watchlist in use: a reload adds or drops targets' series at the next scrape.
+        const windows = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }])));
+        const names = watchlist.derived((w) => w.targets.map((t) => t.name));
+        const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
+        const metrics = new ProvwatchMetrics(
+          { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused, contentHash: watchlist.contentHash }) },
           {
-            verdicts: { versions: () => statuses.verdictVersions(names), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
-            polls: () => statuses.polls([...windows.values()]),
+            verdicts: {
+              versions: () => statuses.verdictVersions(names()),
+              read: (targets) => statuses.verdicts(targets.flatMap((t) => windows().get(t) ?? [])),
+            },
+            polls: () => statuses.polls([...windows().values()]),
             queues: () => queues.depths(),
           },
         );
+        watchlist.onReload((outcome) => metrics.watchlistReloadsTotal.inc({ result: outcome.result }));
+        return metrics;
       },
     },
   ],

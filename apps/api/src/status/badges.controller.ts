@@ -1,9 +1,9 @@
 import { Controller, Get, Header, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Watchlist } from '@provwatch/config';
+import type { WatchlistSource } from '@provwatch/config';
 import type { CheckStatus, StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
-import { WATCHLIST } from '@provwatch/service-core';
+import { WATCHLIST_SOURCE } from '@provwatch/service-core';
 import { notFound } from '../errors/api-error';
 import { BADGE_SCHEMA, ERROR_SCHEMA } from './openapi.schemas';
 import { tagParam, targetParam } from './status.params';
@@ -25,14 +25,15 @@ const BADGES: Record<CheckStatus | 'none', { message: string; color: string }> =
 @ApiBearerAuth('api-token')
 @Controller('api/v1/badges')
 export class BadgesController {
-  private readonly watched: Set<string>;
+  /** Names of the watched targets, following watchlist reloads. */
+  private readonly watched: () => Set<string>;
 
   constructor(
-    @Inject(WATCHLIST) watchlist: Watchlist,
+    @Inject(WATCHLIST_SOURCE) watchlist: WatchlistSource,
     @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
     @Inject(VERDICT_CACHE) private readonly cache: VerdictReadCache,
   ) {
-    this.watched = new Set(watchlist.targets.map((t) => t.name));
+    this.watched = watchlist.derived((w) => new Set(w.targets.map((t) => t.name)));
   }
 
   @Get(':target')
@@ -47,7 +48,7 @@ export class BadgesController {
   @ApiResponse({ status: 404, schema: ERROR_SCHEMA, description: 'Unknown target or release' })
   async badge(@Param('target') name: string, @Query('release') release?: string) {
     const target = targetParam(name);
-    if (!this.watched.has(target)) throw notFound(`${target} is not a watched target`);
+    if (!this.watched().has(target)) throw notFound(`${target} is not a watched target`);
     let status: CheckStatus | null;
     let label = 'supply chain';
     if (release !== undefined) {

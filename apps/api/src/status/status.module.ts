@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MetricsRepository, type PrismaClient, StatusRepository } from '@provwatch/persistence';
-import type { Watchlist } from '@provwatch/config';
-import { WATCHLIST, PRISMA } from '@provwatch/service-core';
+import type { WatchlistSource } from '@provwatch/config';
+import { WATCHLIST_SOURCE, PRISMA } from '@provwatch/service-core';
 import { QueuesModule } from '../queues/queues.module';
 import { BadgesController } from './badges.controller';
 import { PollHealthCache } from './poll-health.cache';
@@ -18,11 +18,13 @@ import { TargetsController } from './targets.controller';
     { provide: POLL_HEALTH, inject: [STATUS_REPOSITORY], useFactory: (status: StatusRepository) => new PollHealthCache((target) => status.pollStates(target)) },
     {
       provide: VERDICT_CACHE,
-      inject: [PRISMA, WATCHLIST],
-      useFactory: (prisma: PrismaClient, watchlist: Watchlist) => {
+      inject: [PRISMA, WATCHLIST_SOURCE],
+      useFactory: (prisma: PrismaClient, watchlist: WatchlistSource) => {
         const versions = new MetricsRepository(prisma);
-        const names = watchlist.targets.map((t) => t.name);
-        return new VerdictReadCache({ versions: () => versions.verdictVersions(names) });
+        const names = watchlist.derived((w) => w.targets.map((t) => t.name));
+        const cache = new VerdictReadCache({ versions: () => versions.verdictVersions(names()) });
+        watchlist.onChange(() => cache.clear());
+        return cache;
       },
     },
   ],

@@ -1,9 +1,9 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Watchlist, WatchTarget } from '@provwatch/config';
+import type { WatchlistSource, WatchTarget } from '@provwatch/config';
 import type { StatusRepository } from '@provwatch/persistence';
 import { Access } from '../auth/access.decorator';
-import { WATCHLIST } from '@provwatch/service-core';
+import { WATCHLIST_SOURCE } from '@provwatch/service-core';
 import { ApiError, badRequest, notFound } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import {
@@ -49,18 +49,20 @@ const isTargetCursor = (v: unknown): v is string => typeof v === 'string' && v.l
 @ApiBearerAuth('api-token')
 @Controller('api/v1/targets')
 export class TargetsController {
-  private readonly targets: Map<string, WatchTarget>;
-  private readonly names: string[];
+  /** The watched targets by name and their sorted names, following watchlist reloads. */
+  private readonly watched: () => { targets: Map<string, WatchTarget>; names: string[] };
 
   constructor(
-    @Inject(WATCHLIST) watchlist: Watchlist,
+    @Inject(WATCHLIST_SOURCE) watchlist: WatchlistSource,
     @Inject(STATUS_REPOSITORY) private readonly status: StatusRepository,
     @Inject(VERDICT_CACHE) private readonly cache: VerdictReadCache,
     @Inject(POLL_HEALTH) private readonly polls: PollHealthCache,
     private readonly jobs: JobQueueService,
   ) {
-    this.targets = new Map(watchlist.targets.map((t) => [t.name, t]));
-    this.names = [...this.targets.keys()].sort();
+    this.watched = watchlist.derived((w) => {
+      const targets = new Map(w.targets.map((t) => [t.name, t]));
+      return { targets, names: [...targets.keys()].sort() };
+    });
   }
 
   @Get()
@@ -73,12 +75,13 @@ export class TargetsController {
   async list(@Query('limit') limit?: string, @Query('cursor') cursor?: string) {
     const size = limitParam(limit);
     const after = decodeCursor(cursor, isTargetCursor);
-    const start = after === undefined ? 0 : this.names.findIndex((n) => n > after);
-    const page = start < 0 ? [] : this.names.slice(start, start + size);
+    const { targets, names } = this.watched();
+    const start = after === undefined ? 0 : names.findIndex((n) => n > after);
+    const page = start < 0 ? [] : names.slice(start, start + size);
     return this.cache.get(`targets\u0000${size}\u0000${after ?? ''}`, page, async () => {
       const rows = new Map((await this.status.targetSummaries(page)).map((r) => [r.name, r]));
-      const more = start >= 0 && start + size < this.names.length;
-      return { items: page.map((n) => presentTargetSummary(this.targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
+      const more = start >= 0 && start + size < names.length;
+      return { items: page.map((n) => presentTargetSummary(targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
     });
   }
 
@@ -195,7 +198,7 @@ export class TargetsController {
   }
 
   private target(name: string): WatchTarget {
-    const target = this.targets.get(targetParam(name));
+    const target = this.watched().targets.get(targetParam(name));
     if (!target) throw notFound(`${name} is not a watched target`);
     return target;
   }

@@ -53,6 +53,14 @@ export class VerdictReadCache {
     return value;
   }
 
+  /**
+   * Drops every answer: after a watchlist reload a list may gain or lose targets, and a target's
+   * answer shows its configuration, neither of which moves a verdict version.
+   */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** The version read in progress, if any (tests and shutdown wait for it). */
   settled(): Promise<void> {
     return (this.refreshing ?? Promise.resolve()).catch(() => undefined);

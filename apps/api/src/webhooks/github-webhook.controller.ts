@@ -2,10 +2,10 @@ import { Controller, Headers, HttpCode, Inject, Post, Req, Res } from '@nestjs/c
 import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServiceConfig, Watchlist } from '@provwatch/config';
+import type { ServiceConfig, WatchlistSource } from '@provwatch/config';
 import type { ProvwatchMetrics } from '@provwatch/observability';
 import { Access } from '../auth/access.decorator';
-import { METRICS, SERVICE_CONFIG, WATCHLIST } from '@provwatch/service-core';
+import { METRICS, SERVICE_CONFIG, WATCHLIST_SOURCE } from '@provwatch/service-core';
 import { ApiError, badRequest } from '../errors/api-error';
 import { JobQueueService } from '../queues/job-queue.service';
 import { ERROR_SCHEMA } from '../status/openapi.schemas';
@@ -35,21 +35,25 @@ type WebhookAnswer = { event: string | null; queued: string[]; duplicate?: true 
 @ApiTags('webhooks')
 @Controller('api/v1/webhooks')
 export class GitHubWebhookController {
-  private readonly byRepository: Map<string, string[]>;
+  /** Watched target names by lower-cased GitHub repository, following watchlist reloads. */
+  private readonly byRepository: () => Map<string, string[]>;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-    @Inject(WATCHLIST) watchlist: Watchlist,
+    @Inject(WATCHLIST_SOURCE) watchlist: WatchlistSource,
     private readonly jobs: JobQueueService,
     @Inject(METRICS) private readonly metrics: ProvwatchMetrics,
   ) {
     // Every outcome from zero, so that rate() sees the first rejected delivery too.
     for (const outcome of OUTCOMES) metrics.webhookDeliveriesTotal.inc({ outcome }, 0);
-    this.byRepository = new Map();
-    for (const t of watchlist.targets) {
-      const key = t.github.toLowerCase();
-      this.byRepository.set(key, [...(this.byRepository.get(key) ?? []), t.name]);
-    }
+    this.byRepository = watchlist.derived((w) => {
+      const byRepository = new Map<string, string[]>();
+      for (const t of w.targets) {
+        const key = t.github.toLowerCase();
+        byRepository.set(key, [...(byRepository.get(key) ?? []), t.name]);
+      }
+      return byRepository;
+    });
   }
 
   @Post('github')
@@ -115,7 +119,7 @@ export class GitHubWebhookController {
     }
     const repository = (req.body as { repository?: { full_name?: unknown } } | undefined)?.repository?.full_name;
     if (typeof repository !== 'string' || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repository)) throw badRequest('the payload has no repository.full_name');
-    const targets = this.byRepository.get(repository.toLowerCase());
+    const targets = this.byRepository().get(repository.toLowerCase());
     if (!targets) throw new ApiError(404, 'not-found', `${repository} is not watched by this provwatch`);
     // The signature has no timestamp: without the delivery id a captured delivery could be
     // replayed at will. Senders other than GitHub may leave it out.

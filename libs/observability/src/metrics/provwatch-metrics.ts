@@ -24,8 +24,16 @@ export interface ProvwatchMetricsOptions {
    * dependency's series. Default 2 s: a client that reconnects forever must not hold /metrics.
    */
   dependencyTimeoutMs?: number;
-  /** Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped. */
-  pollIntervalSeconds?: ReadonlyMap<string, number>;
+  /**
+   * Each watched target's poll interval (watchlist), exported for ProvwatchPollingStopped; a
+   * function is read at every scrape (the watchlist may be reloaded).
+   */
+  pollIntervalSeconds?: ReadonlyMap<string, number> | (() => ReadonlyMap<string, number>);
+  /**
+   * The watchlist in use, read at every scrape: when it was loaded (ms since the epoch), and
+   * whether the last reload refused the file (what is on disk is not what runs).
+   */
+  watchlist?: () => { loadedAtMs: number; lastReloadRefused: boolean; contentHash: string };
 }
 
 type SeriesValue = { labels: Record<string, string | number>; value: number };
@@ -62,6 +70,7 @@ export class ProvwatchMetrics {
   readonly upstreamBackoffsTotal: Counter<'host' | 'reason'>;
   readonly upstreamBackoffSeconds: Gauge<'host'>;
   readonly upstreamRequestsHeldTotal: Counter<'host' | 'caller'>;
+  readonly watchlistReloadsTotal: Counter<'result'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
@@ -161,13 +170,55 @@ export class ProvwatchMetrics {
       labelNames: ['host', 'caller'],
       registers,
     });
-    const intervals = new Gauge({
+    this.watchlistReloadsTotal = new Counter({
+      name: 'provwatch_watchlist_reloads_total',
+      help: 'Watchlist reloads (SIGHUP, file change) by result: ok (a new watchlist in use), unchanged, invalid (refused, the previous one stays).',
+      labelNames: ['result'],
+      registers,
+    });
+    // From zero, so that an alert on increase(...{result="invalid"}) sees the first refusal.
+    for (const result of ['ok', 'unchanged', 'invalid']) this.watchlistReloadsTotal.inc({ result }, 0);
+    const pollIntervals = options.pollIntervalSeconds;
+    new Gauge({
       name: 'provwatch_poll_interval_seconds',
       help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
       labelNames: ['target'],
       registers,
+      collect() {
+        // Read at scrape: a target removed by a reload leaves no interval behind.
+        this.reset();
+        for (const [target, secondsValue] of (typeof pollIntervals === 'function' ? pollIntervals() : pollIntervals) ?? []) this.set({ target }, secondsValue);
+      },
     });
-    for (const [target, secondsValue] of options.pollIntervalSeconds ?? []) intervals.set({ target }, secondsValue);
+    const watchlist = options.watchlist;
+    if (watchlist) {
+      new Gauge({
+        name: 'provwatch_watchlist_loaded_timestamp_seconds',
+        help: 'When the watchlist in use was loaded, at start or by the last reload that changed it (Unix seconds).',
+        registers,
+        collect() {
+          this.set(watchlist().loadedAtMs / 1000);
+        },
+      });
+      new Gauge({
+        name: 'provwatch_watchlist_info',
+        help: 'The watchlist in use: sha256 (first 16 hex digits) of its validated content, policy files included; always 1. Replicas that differ run different watchlists.',
+        labelNames: ['sha256'],
+        registers,
+        collect() {
+          this.reset();
+          this.set({ sha256: watchlist().contentHash.slice(0, 16) }, 1);
+        },
+      });
+      new Gauge({
+        name: 'provwatch_watchlist_reload_refused',
+        help: 'Whether the last reload refused the watchlist file (1: the file on disk is invalid, the previous watchlist runs) or not (0).',
+        registers,
+        collect() {
+          this.set(watchlist().lastReloadRefused ? 1 : 0);
+        },
+      });
+    }
     const trustRoot = () => this.trustRoot?.();
     new Gauge({
       name: 'provwatch_trust_root_age_seconds',
