@@ -3,3 +3,4 @@ export * from './metrics/provwatch-metrics';
 export * from './metrics/verdict-exposition';
 export * from './alerts/verdict-alerts';
 export * from './alerts/alertmanager.client';
+export * from './metrics/verdict-series-cache';

@@ -5,6 +5,53 @@ import { Registry } from 'prom-client';
 import type { ProvwatchMetrics } from '@provwatch/observability';
 import { METRICS } from '@provwatch/service-core';
 
+/** Bytes copied into one socket write: small enough to hold the event loop for microseconds. */
+const WRITE_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Writes the chunks with backpressure: up to WRITE_BLOCK_BYTES of the cached per-target Buffers
+ * are copied into one write, and once the socket's buffer is full the next block waits for
+ * 'drain'. Writing all of a 100 MB body in one go (corked) converted and queued it in one
+ * synchronous run that stalled the event loop for hundreds of ms. Stops when the client goes away.
+ */
+export async function writeWithBackpressure(res: ServerResponse, chunks: ReadonlyArray<string | Buffer>): Promise<void> {
+  let closed = false;
+  const onClose = () => (closed = true);
+  res.once('close', onClose);
+  try {
+    let block: Buffer[] = [];
+    let blockBytes = 0;
+    const flush = async () => {
+      if (blockBytes === 0) return;
+      const data = block.length === 1 ? block[0] : Buffer.concat(block, blockBytes);
+      block = [];
+      blockBytes = 0;
+      if (!res.write(data) && !closed) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    };
+    for (const chunk of chunks) {
+      if (closed) return;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      block.push(bytes);
+      blockBytes += bytes.length;
+      if (blockBytes >= WRITE_BLOCK_BYTES) await flush();
+    }
+    if (!closed) await flush();
+    res.end();
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
 /** Prometheus exposition; never behind the API token (scrapers are authorised at the network edge). */
 @ApiTags('operations')
 @Controller()
@@ -12,16 +59,13 @@ export class MetricsController {
   constructor(@Inject(METRICS) private readonly metrics: ProvwatchMetrics) {}
 
   /**
-   * Written to the socket chunk by chunk: with many targets the body runs to megabytes, made of
-   * cached per-target strings; joining them (and Express's ETag hashing) on every scrape would
-   * allocate and hash all of it each time.
+   * The body is the cached per-target Buffers (megabytes with many targets), written to the socket
+   * with backpressure; no join into one string and no Express ETag hashing of all of it.
    */
   @Get('metrics')
   async scrape(@Res() res: ServerResponse): Promise<void> {
     const chunks = await this.metrics.renderChunks();
     res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-    res.cork();
-    for (const chunk of chunks) res.write(chunk);
-    res.end();
+    await writeWithBackpressure(res, chunks);
   }
 }
