@@ -19,7 +19,7 @@ export interface ProvwatchMetricsOptions {
   verdictMaxStalenessMs?: number;
   /**
    * Targets read and formatted per slice when verdicts changed: bounds one query's rows and how
-   * long one slice holds the event loop (the loop runs between slices). Default 50.
+   * long one slice holds the event loop (the loop runs between slices). Default 10.
    */
   verdictBatchSize?: number;
   /**
