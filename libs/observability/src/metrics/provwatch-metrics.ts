@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
 import { VerdictSeriesCache } from './verdict-series-cache';
+import { escapeLabelValue } from './verdict-exposition';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
@@ -82,6 +83,13 @@ export class ProvwatchMetrics {
   private readonly verdictMaxStalenessMs: number;
   private readonly verdictBuildWaitMs: number;
   private readonly snapshotMaxAgeMs: number;
+  private readonly pollIntervalText: string;
+  /**
+   * Per-target gauges computed from the poll snapshot (three series per target and source: 30,000
+   * at 10,000 targets). Formatted here rather than through prom-client, whose generic path (label
+   * objects, hashing) held the event loop for tens of ms at that size.
+   */
+  private readonly pollGauges: Array<{ name: string; help: string; values: (s: PollSnapshot) => SeriesValue[] }> = [];
   private readonly countedFailures = new WeakSet<object>();
   private readonly dependencyTimeoutMs: number;
   /** Outcome of the last read of each dependency this process reads at scrape time. */
@@ -153,13 +161,12 @@ export class ProvwatchMetrics {
       labelNames: ['result'],
       registers,
     });
-    const intervals = new Gauge({
-      name: 'provwatch_poll_interval_seconds',
-      help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
-      labelNames: ['target'],
-      registers,
-    });
-    for (const [target, secondsValue] of options.pollIntervalSeconds ?? []) intervals.set({ target }, secondsValue);
+    // One series per watched target, fixed for the life of the process: formatted once.
+    this.pollIntervalText = formatGauge(
+      'provwatch_poll_interval_seconds',
+      "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
+      [...(options.pollIntervalSeconds ?? [])].map(([target, value]) => ({ labels: { target }, value })),
+    );
     const trustRoot = () => this.trustRoot?.();
     new Gauge({
       name: 'provwatch_trust_root_age_seconds',
@@ -221,7 +228,17 @@ export class ProvwatchMetrics {
   async renderChunks(): Promise<Array<string | Buffer>> {
     const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { polls, queues };
-    return [await this.registry.metrics(), '\n', ...verdicts];
+    return [await this.registry.metrics(), '\n', this.pollIntervalText, ...(await this.pollGaugeText()), ...verdicts];
+  }
+
+  /** The poll gauges of this scrape's snapshot, one string per gauge, the loop free in between. */
+  private async pollGaugeText(): Promise<string[]> {
+    const out: string[] = [];
+    for (const gauge of this.pollGauges) {
+      out.push(formatGauge(gauge.name, gauge.help, this.current.polls ? gauge.values(this.current.polls) : []));
+      await new Promise((r) => setImmediate(r));
+    }
+    return out;
   }
 
   /** The same as one string (tests, small registries). */
@@ -249,28 +266,32 @@ export class ProvwatchMetrics {
   }
 
   private registerPollGauges(): void {
-    const polls = (select: (s: PollSnapshot) => SeriesValue[]) => async () => (this.current.polls ? select(this.current.polls) : []);
-    this.register(
+    const polls = (select: (s: PollSnapshot) => SeriesValue[]) => select;
+    this.registerPollGauge(
       'provwatch_poll_last_success_timestamp_seconds',
       'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
       polls((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_last_poll_timestamp_seconds',
       'Last discovery poll of a source of a target, whatever its outcome (Unix seconds): stops moving when nothing polls any more.',
       polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastPolledAt!) }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_up',
       'Whether the last discovery poll of a source succeeded (1) or failed (0).',
       polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: p.lastErrorCode === null ? 1 : 0 }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_github_rate_limit_remaining',
       "Requests left in GitHub's rate-limit window, as GitHub last reported it.",
       polls((s) => (s.githubRateLimitRemaining === null ? [] : [{ labels: {}, value: s.githubRateLimitRemaining }])),
     );
-    this.register('provwatch_targets', 'Watched targets known to the database.', polls((s) => [{ labels: {}, value: s.targets }]));
+    this.registerPollGauge('provwatch_targets', 'Watched targets known to the database.', polls((s) => [{ labels: {}, value: s.targets }]));
+  }
+
+  private registerPollGauge(name: string, help: string, values: (s: PollSnapshot) => SeriesValue[]): void {
+    this.pollGauges.push({ name, help, values });
   }
 
   /**
@@ -390,6 +411,23 @@ export class ProvwatchMetrics {
       return undefined;
     }
   }
+}
+
+/** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
+function formatGauge(name: string, help: string, values: SeriesValue[]): string {
+  let text = `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} gauge\n`;
+  for (const { labels, value } of values) {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(String(v))}"`);
+    text += `${name}${pairs.length > 0 ? `{${pairs.join(',')}}` : ''} ${formatValue(value)}\n`;
+  }
+  return `${text}\n`;
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
 }
 
 /** `oci-tags:<repository>` becomes source=oci-tags, image=<repository>: one label, one meaning. */
