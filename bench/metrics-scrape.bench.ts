@@ -45,16 +45,22 @@ async function scrape(origin: string): Promise<{ ms: number; bytes: number; body
 }
 
 async function main(): Promise<void> {
-  const db = await createTestDatabase();
+  // BENCH_DATABASE_URL: an existing database, seeded on first use and kept (seeding 10,000 targets
+  // takes minutes on a small machine); without it a fresh one is created and dropped.
+  const kept = process.env.BENCH_DATABASE_URL;
+  const db = kept ? { url: kept, drop: async () => undefined } : await createTestDatabase();
   const pg = new Client({ connectionString: db.url });
   const prisma = createPrismaClient(db.url);
   const server = createServer();
   try {
-    await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
-    const seeded = Date.now();
-    await seed(db.url);
-    console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
     await pg.connect();
+    const existing = kept ? await pg.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
+    if (existing !== TARGETS) {
+      await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
+      const seeded = Date.now();
+      await seed(db.url);
+      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    }
 
     // As apps/api/src/metrics/metrics.module.ts wires it.
     const statuses = new MetricsRepository(prisma);
