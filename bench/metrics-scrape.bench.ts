@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ProvwatchMetrics } from '@provwatch/observability';
@@ -91,6 +91,12 @@ async function main(): Promise<void> {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const rssBefore = process.memoryUsage().rss;
     const loop = monitorEventLoopDelay({ resolution: 1 });
+    // GC pauses stall the loop too: the longest one of each phase says how much of a stall is GC.
+    let longestGc = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) longestGc = Math.max(longestGc, entry.duration);
+    });
+    gc.observe({ entryTypes: ['gc'] });
 
     // 1. The first scrape after start, while the build runs in the background.
     loop.enable();
@@ -103,9 +109,10 @@ async function main(): Promise<void> {
     while ((await completeFlag()) !== '1') await metrics.refreshVerdicts();
     const buildMs = Date.now() - buildStarted;
     const buildStallMs = loop.max / 1e6;
+    const buildGc = longestGc;
     loop.disable();
     const rssBuilt = process.memoryUsage().rss;
-    console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms`);
+    console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms (longest GC pause ${buildGc.toFixed(1)} ms)`);
     console.log(`verdict series held: ${(metrics.verdictSeriesBytes / MiB).toFixed(1)} MiB (${(metrics.verdictSeriesBytes / TARGETS / 1024).toFixed(1)} KiB per target); RSS ${(rssBefore / MiB).toFixed(0)} -> ${(rssBuilt / MiB).toFixed(0)} MiB`);
 
     // 2. /healthz without scrapes.
@@ -128,10 +135,12 @@ async function main(): Promise<void> {
     })();
     loop.reset();
     loop.enable();
+    longestGc = 0;
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
     const during = await healthzP99(origin);
     const scrapeStall = loop.max / 1e6;
+    const scrapeGc = longestGc;
     loop.disable();
     clearInterval(rssTimer);
     scraping = false;
@@ -139,9 +148,10 @@ async function main(): Promise<void> {
 
     const ms = scrapes.map((s) => s.ms).sort((a, b) => a - b);
     console.log(`scrapes during load: ${ms.length}, median ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms, ${(scrapes[scrapes.length - 1].bytes / MiB).toFixed(1)} MiB each`);
-    console.log(`longest event-loop stall: ${scrapeStall.toFixed(1)} ms while scraping (target <= 20), ${baselineStall.toFixed(1)} ms without`);
+    console.log(`longest event-loop stall: ${scrapeStall.toFixed(1)} ms while scraping (target <= 20; longest GC pause ${scrapeGc.toFixed(1)} ms), ${baselineStall.toFixed(1)} ms without`);
     console.log(`/healthz p99 at ${RATE}/s: ${baseline.toFixed(1)} ms without scrapes, ${during.toFixed(1)} ms with: ratio ${(during / Math.max(baseline, 0.1)).toFixed(2)} (target <= 2)`);
     console.log(`peak RSS during scrapes: ${(peakRss / MiB).toFixed(0)} MiB (${((peakRss / TARGETS) / 1024).toFixed(0)} KiB per target, process included)`);
+    gc.disconnect();
   } finally {
     server.close();
     await pg.end().catch(() => undefined);

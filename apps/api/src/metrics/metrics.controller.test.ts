@@ -5,14 +5,15 @@ import { test } from 'node:test';
 import { writeWithBackpressure } from './metrics.controller';
 
 /**
- * A response whose socket takes every write whole: write() says "wait" and 'drain' follows on
- * process.nextTick, as Node does. Chaining on that alone never returns to the event loop.
+ * A response whose socket takes every write whole: write() says "wait" and the write callback and
+ * 'drain' follow on process.nextTick, as Node does. Chaining on that alone never returns to the event loop.
  */
 class NextTickDrainResponse extends EventEmitter {
   readonly received: Buffer[] = [];
   ended = false;
-  write(data: Buffer): boolean {
+  write(data: Buffer, done: () => void): boolean {
     this.received.push(Buffer.from(data));
+    process.nextTick(done);
     process.nextTick(() => this.emit('drain'));
     return false;
   }
