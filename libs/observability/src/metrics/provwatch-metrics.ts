@@ -231,12 +231,20 @@ export class ProvwatchMetrics {
     return [await this.registry.metrics(), '\n', this.pollIntervalText, ...(await this.pollGaugeText()), ...verdicts];
   }
 
-  /** The poll gauges of this scrape's snapshot, one string per gauge, the loop free in between. */
+  /**
+   * The poll gauges of this scrape's snapshot, formatted POLL_SLICE series at a time with the
+   * event loop free in between (one 10,000-series gauge in one go held it for ~25 ms).
+   */
   private async pollGaugeText(): Promise<string[]> {
     const out: string[] = [];
     for (const gauge of this.pollGauges) {
-      out.push(formatGauge(gauge.name, gauge.help, this.current.polls ? gauge.values(this.current.polls) : []));
-      await new Promise((r) => setImmediate(r));
+      const values = this.current.polls ? gauge.values(this.current.polls) : [];
+      out.push(formatGaugeHeader(gauge.name, gauge.help));
+      for (let i = 0; i < values.length; i += POLL_SLICE) {
+        out.push(formatSeries(gauge.name, values.slice(i, i + POLL_SLICE)));
+        await new Promise((r) => setImmediate(r));
+      }
+      out.push('\n');
     }
     return out;
   }
@@ -413,14 +421,25 @@ export class ProvwatchMetrics {
   }
 }
 
+const POLL_SLICE = 2000;
+
 /** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
 function formatGauge(name: string, help: string, values: SeriesValue[]): string {
-  let text = `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} gauge\n`;
+  return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
+}
+
+function formatGaugeHeader(name: string, help: string): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} gauge\n`;
+}
+
+function formatSeries(name: string, values: SeriesValue[]): string {
+  let text = '';
   for (const { labels, value } of values) {
-    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(String(v))}"`);
-    text += `${name}${pairs.length > 0 ? `{${pairs.join(',')}}` : ''} ${formatValue(value)}\n`;
+    let pairs = '';
+    for (const key in labels) pairs += `${pairs === '' ? '' : ','}${key}="${escapeLabelValue(String(labels[key]))}"`;
+    text += `${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}\n`;
   }
-  return `${text}\n`;
+  return text;
 }
 
 function formatValue(value: number): string {
