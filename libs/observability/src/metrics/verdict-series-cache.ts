@@ -69,14 +69,20 @@ export class VerdictSeriesCache {
   async refresh(onVersions: () => void = () => undefined): Promise<void> {
     const versions = await this.source.versions();
     onVersions();
-    const membershipChanged = !this.watched || this.watched.size !== versions.size || [...versions.keys()].some((t) => !this.watched!.has(t));
+    // One pass over the versions (10,000 entries): membership and changed targets together.
+    let membershipChanged = !this.watched || this.watched.size !== versions.size;
+    const changedSet = new Set<string>();
+    for (const [target, version] of versions) {
+      if (!membershipChanged && !this.watched!.has(target)) membershipChanged = true;
+      if (this.built.get(target)?.version !== version) changedSet.add(target);
+    }
     this.watched = versions;
-    for (const target of [...this.built.keys()]) if (!versions.has(target)) this.built.delete(target);
     if (membershipChanged) {
+      for (const target of [...this.built.keys()]) if (!versions.has(target)) this.built.delete(target);
       this.order = [...versions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       this.assembled = undefined;
     }
-    const changed = this.order.filter((target) => this.built.get(target)?.version !== versions.get(target));
+    const changed = changedSet.size === 0 ? [] : this.order.filter((target) => changedSet.has(target));
     for (let i = 0; i < changed.length; i += this.batchSize) {
       const batch = changed.slice(i, i + this.batchSize);
       const snapshot = await this.source.read(batch);
