@@ -4,3 +4,4 @@ export * from './metrics/verdict-exposition';
 export * from './alerts/verdict-alerts';
 export * from './alerts/alertmanager.client';
 export * from './logging';
+export * from './metrics/verdict-series-cache';

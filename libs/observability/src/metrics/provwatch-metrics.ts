@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
-import { type VerdictParts, assembleVerdictChunks, formatVerdictParts } from './verdict-exposition';
+import { VerdictSeriesCache } from './verdict-series-cache';
+import { escapeLabelValue } from './verdict-exposition';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
@@ -17,8 +18,18 @@ export interface ProvwatchMetricsOptions {
   snapshotMaxAgeMs?: number;
   /** Oldest verdict text a scrape may answer with before it waits for fresh data. Default 30 s; 0 reads on every scrape. */
   verdictMaxStalenessMs?: number;
-  /** Targets read per query when verdicts changed (bounds one query's rows). Default 200. */
+  /**
+   * Targets read and formatted per slice when verdicts changed: bounds one query's rows and how
+   * long one slice holds the event loop (the loop runs between slices). Default 10.
+   */
   verdictBatchSize?: number;
+  /**
+   * Longest a scrape waits for a verdict build in progress (after Postgres answered the version
+   * read) before it answers with the targets built so far and
+   * provwatch_status_series_complete 0. Default 250 ms: the first scrape after start never waits
+   * for the whole build.
+   */
+  verdictBuildWaitMs?: number;
   /**
    * Longest a scrape waits for one dependency (Postgres, Redis) before it answers without that
    * dependency's series. Default 2 s: a client that reconnects forever must not hold /metrics.
@@ -74,13 +85,24 @@ export class ProvwatchMetrics {
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
   private readonly polls?: CoalescedReader<PollSnapshot>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
-  private readonly verdicts: CoalescedReader<string[]>;
-  /** `at`: when the version was last confirmed; `readAt`: when the rows were last read. */
-  /** Per target: its version and formatted lines. `at`: when the whole text was last confirmed. */
-  private verdictCache: { parts: Map<string, { version: string; parts: VerdictParts }>; chunks: string[]; at: number } | undefined;
-  private verdictRefresh: Promise<boolean> | undefined;
+  private readonly verdictSeries: VerdictSeriesCache | undefined;
+  /** When the last refresh that completed had started: the served text is current as of then. */
+  private verdictsConfirmedAt: number | undefined;
+  private verdictRefreshStartedAt = -Infinity;
+  private verdictRefresh: { versionsRead: Promise<void>; done: Promise<boolean> } | undefined;
+  /** Whether the verdict series of the scrape in progress cover every watched target. */
+  private verdictsComplete = false;
   private readonly verdictMaxStalenessMs: number;
-  private readonly verdictBatchSize: number;
+  private readonly verdictBuildWaitMs: number;
+  private readonly snapshotMaxAgeMs: number;
+  private readonly pollIntervals: ProvwatchMetricsOptions['pollIntervalSeconds'];
+  private pollIntervalCache: { source: ReadonlyMap<string, number> | undefined; text: string } | undefined;
+  /**
+   * Per-target gauges computed from the poll snapshot (three series per target and source: 30,000
+   * at 10,000 targets). Formatted here rather than through prom-client, whose generic path (label
+   * objects, hashing) held the event loop for tens of ms at that size.
+   */
+  private readonly pollGauges: Array<{ name: string; help: string; values: (s: PollSnapshot) => SeriesValue[] }> = [];
   private readonly countedFailures = new WeakSet<object>();
   private readonly dependencyTimeoutMs: number;
   /** Outcome of the last read of each dependency this process reads at scrape time. */
@@ -90,7 +112,7 @@ export class ProvwatchMetrics {
 
   constructor(
     options: ProvwatchMetricsOptions,
-    private readonly sources: MetricSources = {},
+    sources: MetricSources = {},
   ) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -178,18 +200,8 @@ export class ProvwatchMetrics {
     });
     // From zero, so that an alert on increase(...{result="invalid"}) sees the first refusal.
     for (const result of ['ok', 'unchanged', 'invalid']) this.watchlistReloadsTotal.inc({ result }, 0);
-    const pollIntervals = options.pollIntervalSeconds;
-    new Gauge({
-      name: 'provwatch_poll_interval_seconds',
-      help: "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
-      labelNames: ['target'],
-      registers,
-      collect() {
-        // Read at scrape: a target removed by a reload leaves no interval behind.
-        this.reset();
-        for (const [target, secondsValue] of (typeof pollIntervals === 'function' ? pollIntervals() : pollIntervals) ?? []) this.set({ target }, secondsValue);
-      },
-    });
+    // One series per watched target: formatted once per watchlist (a reload makes a new map).
+    this.pollIntervals = options.pollIntervalSeconds;
     const watchlist = options.watchlist;
     if (watchlist) {
       new Gauge({
@@ -246,9 +258,21 @@ export class ProvwatchMetrics {
       },
     });
     const maxAge = options.snapshotMaxAgeMs ?? 1000;
+    this.snapshotMaxAgeMs = maxAge;
     this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
-    this.verdictBatchSize = options.verdictBatchSize ?? 200;
-    this.verdicts = new CoalescedReader(() => this.verdictText(), maxAge);
+    this.verdictBuildWaitMs = options.verdictBuildWaitMs ?? 250;
+    if (sources.verdicts) {
+      this.verdictSeries = new VerdictSeriesCache(sources.verdicts, { batchSize: options.verdictBatchSize });
+      const complete = () => (this.verdictsComplete ? 1 : 0);
+      new Gauge({
+        name: 'provwatch_status_series_complete',
+        help: 'Whether this scrape carries the verdict series (provwatch_check_status and the other per-release gauges) of every watched target (1), or not (0: the first build after start is still running, or Postgres failed past the staleness bound).',
+        registers,
+        collect() {
+          this.set(complete());
+        },
+      });
+    }
     if (sources.polls) {
       this.polls = new CoalescedReader(sources.polls, maxAge);
       this.registerPollGauges();
@@ -265,15 +289,52 @@ export class ProvwatchMetrics {
    * The exposition text. Postgres and Redis are read first, once, so that every gauge of this
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
-  async renderChunks(): Promise<string[]> {
+  async renderChunks(): Promise<Array<string | Buffer>> {
     const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { polls, queues };
-    return [await this.registry.metrics(), '\n', ...verdicts];
+    return [await this.registry.metrics(), '\n', this.pollIntervalText(), ...(await this.pollGaugeText()), ...verdicts];
+  }
+
+  /**
+   * The poll gauges of this scrape's snapshot, formatted POLL_SLICE series at a time with the
+   * event loop free in between (one 10,000-series gauge in one go held it for ~25 ms).
+   */
+  /** `provwatch_poll_interval_seconds` of the watchlist in use, re-formatted only when it changed. */
+  private pollIntervalText(): string {
+    const source = typeof this.pollIntervals === 'function' ? this.pollIntervals() : this.pollIntervals;
+    if (this.pollIntervalCache?.source !== source || this.pollIntervalCache === undefined) {
+      const text = formatGauge(
+        'provwatch_poll_interval_seconds',
+        "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
+        [...(source ?? [])].map(([target, value]) => ({ labels: { target }, value })),
+      );
+      this.pollIntervalCache = { source, text };
+    }
+    return this.pollIntervalCache.text;
+  }
+
+  private async pollGaugeText(): Promise<string[]> {
+    const out: string[] = [];
+    for (const gauge of this.pollGauges) {
+      const values = this.current.polls ? gauge.values(this.current.polls) : [];
+      out.push(formatGaugeHeader(gauge.name, gauge.help));
+      for (let i = 0; i < values.length; i += POLL_SLICE) {
+        out.push(formatSeries(gauge.name, values.slice(i, i + POLL_SLICE)));
+        await new Promise((r) => setImmediate(r));
+      }
+      out.push('\n');
+    }
+    return out;
   }
 
   /** The same as one string (tests, small registries). */
   async render(): Promise<string> {
-    return (await this.renderChunks()).join('');
+    return (await this.renderChunks()).map((c) => (typeof c === 'string' ? c : c.toString('utf8'))).join('');
+  }
+
+  /** Bytes held for the verdict series (bench: RSS per target). */
+  get verdictSeriesBytes(): number {
+    return this.verdictSeries?.byteLength ?? 0;
   }
 
   get contentType(): string {
@@ -291,97 +352,107 @@ export class ProvwatchMetrics {
   }
 
   private registerPollGauges(): void {
-    const polls = (select: (s: PollSnapshot) => SeriesValue[]) => async () => (this.current.polls ? select(this.current.polls) : []);
-    this.register(
+    const polls = (select: (s: PollSnapshot) => SeriesValue[]) => select;
+    this.registerPollGauge(
       'provwatch_poll_last_success_timestamp_seconds',
       'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
       polls((s) => s.polls.filter((p) => p.lastSuccessAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastSuccessAt!) }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_last_poll_timestamp_seconds',
       'Last discovery poll of a source of a target, whatever its outcome (Unix seconds): stops moving when nothing polls any more.',
       polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: seconds(p.lastPolledAt!) }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_up',
       'Whether the last discovery poll of a source succeeded (1) or failed (0).',
       polls((s) => s.polls.filter((p) => p.lastPolledAt).map((p) => ({ labels: pollLabels(p), value: p.lastErrorCode === null ? 1 : 0 }))),
     );
-    this.register(
+    this.registerPollGauge(
       'provwatch_github_rate_limit_remaining',
       "Requests left in GitHub's rate-limit window, as GitHub last reported it.",
       polls((s) => (s.githubRateLimitRemaining === null ? [] : [{ labels: {}, value: s.githubRateLimitRemaining }])),
     );
-    this.register('provwatch_targets', 'Watched targets known to the database.', polls((s) => [{ labels: {}, value: s.targets }]));
+    this.registerPollGauge('provwatch_targets', 'Watched targets known to the database.', polls((s) => [{ labels: {}, value: s.targets }]));
+  }
+
+  private registerPollGauge(name: string, help: string, values: (s: PollSnapshot) => SeriesValue[]): void {
+    this.pollGauges.push({ name, help, values });
   }
 
   /**
-   * The verdict gauges' text. Reading every kept check of 1,000 targets takes Postgres most of a
-   * second, far too long for a scrape, and little of it changes between scrapes: so each target's
-   * lines are kept with its version (libs/persistence: one grouped query for all targets) and only
-   * targets whose version moved are read and formatted again, in the background: a scrape answers
-   * from the last text unless that is older than `verdictMaxStalenessMs`, in which case it waits
-   * for fresh data. A failed read past that age yields no verdict series at all: an outage is
-   * never shown as a stale "current" status.
+   * Starts a background refresh of the verdict series unless one runs (single flight: concurrent
+   * scrapes share it). Resolves true when it completed, false when Postgres failed (counted).
    */
-  private async verdictText(): Promise<string[]> {
-    if (!this.sources.verdicts) return [];
-    const age = this.verdictCache ? Date.now() - this.verdictCache.at : Infinity;
-    if (age >= this.verdictMaxStalenessMs) return (await this.refreshVerdicts()) ? this.verdictCache!.chunks : [];
-    void this.refreshVerdicts();
-    return this.verdictCache!.chunks;
-  }
-
-  /** Single flight: concurrent scrapes share one refresh. True when the text is confirmed or renewed. */
   refreshVerdicts(): Promise<boolean> {
-    this.verdictRefresh ??= (async () => {
-      const source = this.sources.verdicts!;
-      try {
-        const versions = await source.versions();
-        const previous = this.verdictCache?.parts ?? new Map<string, { version: string; parts: VerdictParts }>();
-        const changed = [...versions].filter(([target, version]) => previous.get(target)?.version !== version).map(([target]) => target);
-        const gone = [...previous.keys()].some((target) => !versions.has(target));
-        if (this.verdictCache && changed.length === 0 && !gone) {
-          this.verdictCache.at = Date.now();
-          return true;
-        }
-        const parts = new Map([...previous].filter(([target]) => versions.has(target)));
-        for (let i = 0; i < changed.length; i += this.verdictBatchSize) {
-          const batch = changed.slice(i, i + this.verdictBatchSize);
-          const formatted = formatVerdictParts(await source.read(batch));
-          for (const target of batch) {
-            const own = formatted.get(target);
-            if (own) parts.set(target, { version: versions.get(target)!, parts: own });
-            else parts.delete(target);
-          }
-          // Batches leave the event loop free in between: status reads keep flowing.
-          await new Promise((r) => setImmediate(r));
-        }
-        // Keep the watchlist's order stable for readers of the text.
-        const ordered = new Map([...parts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-        this.verdictCache = { parts: ordered, chunks: assembleVerdictChunks([...ordered.values()].map((p) => p.parts)), at: Date.now() };
+    if (!this.verdictSeries) return Promise.resolve(false);
+    if (this.verdictRefresh) return this.verdictRefresh.done;
+    const started = Date.now();
+    this.verdictRefreshStartedAt = started;
+    let versionsRead!: () => void;
+    const versionsReadPromise = new Promise<void>((resolve) => (versionsRead = resolve));
+    const done = this.verdictSeries.refresh(versionsRead).then(
+      () => {
+        this.verdictsConfirmedAt = started;
         return true;
-      } catch {
+      },
+      () => {
         this.dependencyUp.set('postgres', 0);
         this.scrapeErrorsTotal.inc({ collector: 'postgres' });
         return false;
-      } finally {
-        this.verdictRefresh = undefined;
-      }
-    })();
-    return this.verdictRefresh;
+      },
+    );
+    const refresh = { versionsRead: Promise.race([versionsReadPromise, done.then(() => undefined)]), done };
+    this.verdictRefresh = refresh;
+    void done.finally(() => {
+      if (this.verdictRefresh === refresh) this.verdictRefresh = undefined;
+    });
+    return done;
   }
 
-  /** Verdict text within the dependency bound; past it, none (never a stale "current" status). */
-  private async verdictChunks(): Promise<string[]> {
-    if (!this.sources.verdicts) return [];
+  /**
+   * The verdict gauges' bytes for one scrape. Reading and formatting every kept check of 10,000
+   * targets takes seconds, and little of it changes between scrapes: each target's lines are kept
+   * as bytes with its version (VerdictSeriesCache) and only targets whose version moved are read
+   * again, in the background, at most once per `snapshotMaxAgeMs`. Within `verdictMaxStalenessMs`
+   * of the last completed refresh a scrape answers at once from what is built. Past it (and on the
+   * first scrape) it waits for Postgres to answer the version read (at most the dependency bound)
+   * and then at most `verdictBuildWaitMs` for the build, and answers with what is built so far. A
+   * failed read past the staleness bound yields no verdict series at all: an outage is never
+   * shown as a stale "current" status.
+   */
+  private async verdictChunks(): Promise<Buffer[]> {
+    const cache = this.verdictSeries;
+    if (!cache) return [];
+    const now = Date.now();
+    const fresh = this.verdictsConfirmedAt !== undefined && now - this.verdictsConfirmedAt < this.verdictMaxStalenessMs;
+    if (fresh) {
+      if (now - this.verdictRefreshStartedAt >= this.snapshotMaxAgeMs) void this.refreshVerdicts();
+      this.verdictsComplete = cache.complete;
+      return cache.chunks();
+    }
+    const done = this.refreshVerdicts();
+    const refresh = this.verdictRefresh;
+    let outcome: boolean | 'building' | 'timeout';
     try {
-      return await this.bounded(this.verdicts.get(), 'postgres');
+      if (refresh) await this.bounded(refresh.versionsRead, 'postgres');
+      let timer: NodeJS.Timeout | undefined;
+      outcome = await Promise.race([done, new Promise<'building'>((r) => (timer = setTimeout(() => r('building'), this.verdictBuildWaitMs)))]);
+      clearTimeout(timer);
     } catch {
+      outcome = 'timeout';
+    }
+    if (outcome === 'timeout') {
+      // The version read did not answer within the bound (a failed refresh counts itself).
       this.dependencyUp.set('postgres', 0);
       this.scrapeErrorsTotal.inc({ collector: 'postgres' });
+    }
+    if (outcome === false || outcome === 'timeout') {
+      this.verdictsComplete = false;
       return [];
     }
+    this.verdictsComplete = cache.complete;
+    return cache.chunks();
   }
 
   /** Rejects after the dependency bound; the read itself goes on and may warm the next scrape. */
@@ -426,6 +497,34 @@ export class ProvwatchMetrics {
       return undefined;
     }
   }
+}
+
+const POLL_SLICE = 2000;
+
+/** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
+function formatGauge(name: string, help: string, values: SeriesValue[]): string {
+  return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
+}
+
+function formatGaugeHeader(name: string, help: string): string {
+  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} gauge\n`;
+}
+
+function formatSeries(name: string, values: SeriesValue[]): string {
+  let text = '';
+  for (const { labels, value } of values) {
+    let pairs = '';
+    for (const key in labels) pairs += `${pairs === '' ? '' : ','}${key}="${escapeLabelValue(String(labels[key]))}"`;
+    text += `${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}\n`;
+  }
+  return text;
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
 }
 
 /** `oci-tags:<repository>` becomes source=oci-tags, image=<repository>: one label, one meaning. */

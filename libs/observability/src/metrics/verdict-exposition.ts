@@ -36,6 +36,11 @@ export type VerdictParts = Record<(typeof VERDICT_GAUGES)[keyof typeof VERDICT_G
 
 const METRICS = Object.values(VERDICT_GAUGES);
 
+/** A verdict gauge's HELP and TYPE lines. */
+export function verdictGaugeHeader(metric: string): string {
+  return `# HELP ${metric} ${HELP[metric]}\n# TYPE ${metric} gauge\n`;
+}
+
 /** Splits a snapshot by target and formats each target's series (every line ends with \n). */
 export function formatVerdictParts(snapshot: VerdictSnapshot): Map<string, VerdictParts> {
   const parts = new Map<string, VerdictParts>();
@@ -87,7 +92,7 @@ export function assembleVerdictChunks(parts: Iterable<VerdictParts>): string[] {
   const all = [...parts];
   const out: string[] = [];
   for (const metric of METRICS) {
-    out.push(`# HELP ${metric} ${HELP[metric]}\n# TYPE ${metric} gauge\n`);
+    out.push(verdictGaugeHeader(metric));
     for (const p of all) if (p[metric] !== '') out.push(p[metric]);
   }
   return out;

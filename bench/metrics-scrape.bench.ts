@@ -1,0 +1,169 @@
+/**
+ * /metrics at many targets (default 10,000 targets, 20 releases each, keep_last 10, one image with
+ * 10 tags each): how long the first background build takes, how long a scrape takes, the longest
+ * event-loop stall while scraping (perf_hooks.monitorEventLoopDelay), RSS and the bytes held per
+ * target, and /healthz p99 under a fixed offered rate with and without Prometheus-like scrapes
+ * (one per second, verdicts of a few targets changing every second), as ratios in one run.
+ * The server runs in this process (plain node:http, the same ProvwatchMetrics wiring and writer as
+ * apps/api) so that the loop measured is the one rendering; autocannon and curl run as children.
+ * Targets: no stall over 20 ms; /healthz p99 during scrapes within 2x of without.
+ * Run: npm run build && node dist/bench/metrics-scrape.bench.js
+ *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
+ */
+process.env.BENCH_TARGETS ??= '10000';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import { ProvwatchMetrics } from '@provwatch/observability';
+import { MetricsRepository, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
+import { createTestDatabase } from '../test/support/postgres';
+import { seed } from './status-api.bench';
+
+const run = promisify(execFile);
+const TARGETS = Number(process.env.BENCH_TARGETS);
+const RELEASES = Number(process.env.BENCH_RELEASES_PER_TARGET ?? 20);
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROOT = resolve(__dirname, '../..');
+const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js');
+const MiB = 1024 * 1024;
+
+async function healthzP99(origin: string): Promise<number> {
+  const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '10', '-R', String(RATE), '-d', String(SECONDS), '-j', `${origin}/healthz`], { maxBuffer: 64 * MiB });
+  return (JSON.parse(stdout) as { latency: { p99: number } }).latency.p99;
+}
+
+async function scrape(origin: string): Promise<{ ms: number; bytes: number; body?: string }> {
+  const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total} %{size_download}', `${origin}/metrics`]);
+  const [total, bytes] = stdout.split(' ');
+  return { ms: Number(total) * 1000, bytes: Number(bytes) };
+}
+
+async function main(): Promise<void> {
+  // BENCH_DATABASE_URL: an existing database, seeded on first use and kept (seeding 10,000 targets
+  // takes minutes on a small machine); without it a fresh one is created and dropped.
+  const kept = process.env.BENCH_DATABASE_URL;
+  const db = kept ? { url: kept, drop: async () => undefined } : await createTestDatabase();
+  const pg = new Client({ connectionString: db.url });
+  const prisma = createPrismaClient(db.url);
+  const server = createServer();
+  try {
+    await pg.connect();
+    const existing = kept ? await pg.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
+    if (existing !== TARGETS) {
+      await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
+      const seeded = Date.now();
+      await seed(db.url);
+      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    }
+
+    // As apps/api/src/metrics/metrics.module.ts wires it.
+    const statuses = new MetricsRepository(prisma);
+    const windows = new Map(Array.from({ length: TARGETS }, (_, i) => [`t${i}`, { name: `t${i}`, keepLast: 10 }]));
+    const names = [...windows.keys()];
+    const metrics = new ProvwatchMetrics(
+      { version: 'bench', pollIntervalSeconds: new Map(names.map((n) => [n, 300])) },
+      {
+        verdicts: { versions: () => statuses.verdictVersions(names), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
+        polls: () => statuses.polls([...windows.values()]),
+      },
+    );
+    server.on('request', (req, res) => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      if (req.url === '/metrics') {
+        void metrics.renderChunks().then(async (chunks) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+          await writeWithBackpressure(res, chunks);
+        });
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const rssBefore = process.memoryUsage().rss;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    // GC pauses stall the loop too: the longest one of each phase says how much of a stall is GC.
+    let longestGc = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) longestGc = Math.max(longestGc, entry.duration);
+    });
+    gc.observe({ entryTypes: ['gc'] });
+
+    // 1. The first scrape after start, while the build runs in the background.
+    loop.enable();
+    const buildStarted = Date.now();
+    const first = await scrape(origin);
+    // curl, not fetch: a client in this process would put its own parsing into the loop measured.
+    const completeFlag = async () => (await run('sh', ['-c', `curl -s ${origin}/metrics | grep '^provwatch_status_series_complete '`])).stdout.trim().split(' ')[1];
+    const firstBody = await completeFlag();
+    await metrics.refreshVerdicts();
+    while ((await completeFlag()) !== '1') await metrics.refreshVerdicts();
+    const buildMs = Date.now() - buildStarted;
+    const buildStallMs = loop.max / 1e6;
+    const buildGc = longestGc;
+    loop.disable();
+    const rssBuilt = process.memoryUsage().rss;
+    console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms (longest GC pause ${buildGc.toFixed(1)} ms)`);
+    console.log(`verdict series held: ${(metrics.verdictSeriesBytes / MiB).toFixed(1)} MiB (${(metrics.verdictSeriesBytes / TARGETS / 1024).toFixed(1)} KiB per target); RSS ${(rssBefore / MiB).toFixed(0)} -> ${(rssBuilt / MiB).toFixed(0)} MiB`);
+
+    // 2. /healthz without scrapes.
+    await healthzP99(origin).catch(() => 0); // warm-up
+    loop.reset();
+    loop.enable();
+    const baseline = await healthzP99(origin);
+    const baselineStall = loop.max / 1e6;
+    loop.disable();
+
+    // 3. /healthz while Prometheus scrapes every second and a few targets' verdicts change.
+    let scraping = true;
+    const scrapes: Array<{ ms: number; bytes: number }> = [];
+    const scraper = (async () => {
+      for (let k = 0; scraping; k++) {
+        await pg.query(`UPDATE latest_check_status SET updated_at = now() WHERE target_id IN (SELECT id FROM targets ORDER BY id OFFSET $1 LIMIT 5)`, [(k * 5) % TARGETS]);
+        scrapes.push(await scrape(origin));
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    loop.reset();
+    loop.enable();
+    longestGc = 0;
+    let peakRss = process.memoryUsage().rss;
+    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    const during = await healthzP99(origin);
+    const scrapeStall = loop.max / 1e6;
+    const scrapeGc = longestGc;
+    loop.disable();
+    clearInterval(rssTimer);
+    scraping = false;
+    await scraper;
+
+    const ms = scrapes.map((s) => s.ms).sort((a, b) => a - b);
+    console.log(`scrapes during load: ${ms.length}, median ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms, ${(scrapes[scrapes.length - 1].bytes / MiB).toFixed(1)} MiB each`);
+    console.log(`longest event-loop stall: ${scrapeStall.toFixed(1)} ms while scraping (target <= 20; longest GC pause ${scrapeGc.toFixed(1)} ms), ${baselineStall.toFixed(1)} ms without`);
+    console.log(`/healthz p99 at ${RATE}/s: ${baseline.toFixed(1)} ms without scrapes, ${during.toFixed(1)} ms with: ratio ${(during / Math.max(baseline, 0.1)).toFixed(2)} (target <= 2)`);
+    console.log(`peak RSS during scrapes: ${(peakRss / MiB).toFixed(0)} MiB (${((peakRss / TARGETS) / 1024).toFixed(0)} KiB per target, process included)`);
+    gc.disconnect();
+  } finally {
+    server.close();
+    await pg.end().catch(() => undefined);
+    await prisma.$disconnect();
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
