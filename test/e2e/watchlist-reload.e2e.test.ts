@@ -4,6 +4,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { exampleWatchlistYaml, invalidAtLine7WatchlistYaml } from '../support/watch-targets';
 import { Queue } from 'bullmq';
 import { QUEUES } from '@provwatch/jobs';
 import { eventually } from '../support/eventually';
@@ -25,32 +26,9 @@ const file = join(dir, 'provwatch.yaml');
 const prefix = `reload-${process.pid}`;
 const WEBHOOK_SECRET = 'reload-test-webhook-secret';
 
-function watchlist(names: string[]): string {
-  return `defaults:
-  poll_interval: ${POLL}s
-targets:
-${names
-  .map(
-    (name) => `  - name: ${name}
-    github: example/${name}
-    identity:
-      issuer: https://token.actions.githubusercontent.com
-      subject: https://github.com/example/${name}/.github/workflows/release.yml@refs/heads/main
-`,
-  )
-  .join('')}`;
-}
-
+const watchlist = (names: string[]) => exampleWatchlistYaml(names, `${POLL}s`);
 /** An unknown key (`isuer`) on line 7. */
-const INVALID_AT_LINE_7 = `defaults:
-  poll_interval: ${POLL}s
-targets:
-  - name: beta
-    github: example/beta
-    identity:
-      isuer: https://token.actions.githubusercontent.com
-      subject: https://github.com/example/beta/.github/workflows/release.yml@refs/heads/main
-`;
+const INVALID_AT_LINE_7 = invalidAtLine7WatchlistYaml('beta', `${POLL}s`);
 
 /** As an editor saves: a new file renamed over the old one. */
 function save(text: string): void {

@@ -59,3 +59,25 @@ targets:
   );
   return file;
 }
+
+/** A watchlist of `example/<name>` targets (watchlist reload tests), polled every `pollInterval`. */
+export function exampleWatchlistYaml(names: string[], pollInterval: string): string {
+  return `defaults:
+  poll_interval: ${pollInterval}
+targets:
+${names
+  .map(
+    (name) => `  - name: ${name}
+    github: example/${name}
+    identity:
+      issuer: https://token.actions.githubusercontent.com
+      subject: https://github.com/example/${name}/.github/workflows/release.yml@refs/heads/main
+`,
+  )
+  .join('')}`;
+}
+
+/** The same with target `name` only and an unknown key (`isuer`) on line 7. */
+export function invalidAtLine7WatchlistYaml(name: string, pollInterval: string): string {
+  return exampleWatchlistYaml([name], pollInterval).replace('      issuer:', '      isuer:');
+}

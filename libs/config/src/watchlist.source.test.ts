@@ -7,33 +7,11 @@ import { ConfigError } from './config.error';
 import { loadWatchlistFile } from './watchlist.loader';
 import { type WatchlistReloadOutcome, WatchlistSource } from './watchlist.source';
 import type { Watchlist } from './watchlist.schema';
+import { exampleWatchlistYaml, invalidAtLine7WatchlistYaml } from '../../../test/support/watch-targets';
 
-function yaml(names: string[], pollInterval = '5m'): string {
-  return `defaults:
-  poll_interval: ${pollInterval}
-targets:
-${names
-  .map(
-    (name) => `  - name: ${name}
-    github: example/${name}
-    identity:
-      issuer: https://token.actions.githubusercontent.com
-      subject: https://github.com/example/${name}/.github/workflows/release.yml@refs/heads/main
-`,
-  )
-  .join('')}`;
-}
-
+const yaml = (names: string[], pollInterval = '5m') => exampleWatchlistYaml(names, pollInterval);
 /** Line 7: `issuer` misspelt, an unknown key. */
-const INVALID_AT_LINE_7 = `defaults:
-  poll_interval: 5m
-targets:
-  - name: alpha
-    github: example/alpha
-    identity:
-      isuer: https://token.actions.githubusercontent.com
-      subject: https://github.com/example/alpha/.github/workflows/release.yml@refs/heads/main
-`;
+const INVALID_AT_LINE_7 = invalidAtLine7WatchlistYaml('alpha', '5m');
 
 function workspace(): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'provwatch-reload-'));
