@@ -17,6 +17,7 @@ import { dashboardQueries } from '../support/grafana-dashboard';
 import { GitHubDouble } from '../support/github-double';
 import { type TestHttpServer, startHttpServer } from '../support/http-server';
 import { createTestDatabase } from '../support/postgres';
+import { eventually as waitFor } from '../support/eventually';
 import { type RunningAlertmanager, type RunningPrometheus, startAlertmanager, startPrometheus } from '../support/prometheus';
 import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
 import { type TestRegistry, pushOciLayout, startRegistry } from '../support/registry';
@@ -30,20 +31,8 @@ const SUBJECT_NAME = 'gha_generic-binary-linux-amd64-v14';
 const WEBHOOK_SECRET = 'e2e-webhook-secret';
 const ALERT = { alertname: 'ProvwatchReleaseProvenanceFailed', target: 'example-package', release: 'v14', check: 'artifact-provenance' };
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The shared poller with the minute an end-to-end step may take here (Prometheus scrapes every second). */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => waitFor(what, probe, { timeoutMs });
 
 type Labels = Record<string, string>;
 /** Alertmanager's webhook payload (version 4), the parts the test reads. */
