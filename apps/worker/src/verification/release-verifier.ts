@@ -89,14 +89,7 @@ export class ReleaseVerifier {
     const startedAt = this.now();
     const [owner, repo] = target.github.split('/');
     const release = await this.deps.github.getRelease(owner, repo, releaseId);
-    const dbReleaseId = await this.deps.releases.upsertRelease(target.id, {
-      tag: release.tag,
-      githubReleaseId: release.id,
-      name: release.name,
-      prerelease: release.prerelease,
-      publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
-      immutable: release.immutable,
-    });
+    const dbReleaseId = await this.saveRelease(target, release);
     const stored = await this.deps.releases.storedAssets(dbReleaseId);
     const immutability: Immutability = { since: (await this.deps.releases.immutability(dbReleaseId)).since, now: release.immutable };
     const { assets, changed, unreadable, overBudget, budgetBytes } = await this.readAssets(owner, repo, target, release, stored, signal);
@@ -175,7 +168,14 @@ export class ReleaseVerifier {
 
   /** The first sighting of a release: its row and a run saying nothing is verified yet. */
   async recordFirstSeen(target: WatchTarget & { id: number }, release: GitHubRelease): Promise<void> {
-    await this.deps.releases.upsertRelease(target.id, {
+    await this.saveRelease(target, release);
+    const message = 'release seen; its evidence has not been verified yet';
+    await this.record(target, release.tag, 'discovery', this.now(), RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: NOT_YET_VERIFIED, message, evidence: {} } as unknown as Verdict]), []);
+  }
+
+  /** The release's row as GitHub describes it now (its id in Postgres). */
+  private saveRelease(target: WatchTarget & { id: number }, release: GitHubRelease): Promise<number> {
+    return this.deps.releases.upsertRelease(target.id, {
       tag: release.tag,
       githubReleaseId: release.id,
       name: release.name,
@@ -183,8 +183,6 @@ export class ReleaseVerifier {
       publishedAt: release.publishedAt ? new Date(release.publishedAt) : null,
       immutable: release.immutable,
     });
-    const message = 'release seen; its evidence has not been verified yet';
-    await this.record(target, release.tag, 'discovery', this.now(), RELEASE_RUN_CHECKS.map((check) => [check, { status: 'error', code: NOT_YET_VERIFIED, message, evidence: {} } as unknown as Verdict]), []);
   }
 
   private async record(
