@@ -37,6 +37,23 @@ function verifierOn(gh: GitHubDouble, prisma: PrismaClient, trustRoot: SigstoreT
   });
 }
 
+/** A GitHub double and a fresh migrated database, with `targets` registered (their ids set). */
+async function startVerifierWorld(...targets: Array<WatchTarget & { id: number }>) {
+  const gh = await GitHubDouble.start();
+  const db = await createTestDatabase();
+  await applyMigrations(db.url, MIGRATIONS);
+  const prisma = createPrismaClient(db.url);
+  const releases = new ReleaseRepository(prisma);
+  for (const t of targets) t.id = await releases.upsertTarget(t.name, t.github, 'hash');
+  return { gh, db, prisma, releases };
+}
+
+async function stopVerifierWorld(world: { gh?: GitHubDouble; db?: { drop(): Promise<void> }; prisma?: PrismaClient }): Promise<void> {
+  await world.prisma?.$disconnect();
+  await world.db?.drop();
+  await world.gh?.close();
+}
+
 describe('release verification into Postgres', () => {
   let gh: GitHubDouble;
   let db: { url: string; drop(): Promise<void> };
@@ -45,12 +62,7 @@ describe('release verification into Postgres', () => {
   let now = new Date('2025-02-25T21:10:00Z');
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    const releases = new ReleaseRepository(prisma);
-    target.id = await releases.upsertTarget(target.name, target.github, 'hash');
+    ({ gh, db, prisma } = await startVerifierWorld(target));
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     verifier = verifierOn(gh, prisma, trustRoot, () => now);
     gh.repos.set('slsa-framework/example-package', [
@@ -58,11 +70,7 @@ describe('release verification into Postgres', () => {
       { id: 15, tag: 'v15', publishedAt: PUBLISHED, assets: [{ id: 1501, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' }] },
     ]);
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
 
   test('a good release: provenance and assets pass, with evidence in Postgres; undeclared evidence is not-applicable, not pending', async () => {
     const result = await verifier.verify(target, 14, 'discovery');
@@ -146,18 +154,10 @@ describe('evidence expectations, through the release verifier and Postgres', () 
   };
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    releases = new ReleaseRepository(prisma);
+    ({ gh, db, prisma, releases } = await startVerifierWorld());
     kit = await SigningKit.create({ now: new Date('2025-05-01T00:00:00Z') });
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
 
   test('a provenance-only target passes: checksums and SBOM it never declared nor published are not-applicable, never pending', async () => {
     const target = await watched('provenance-only', 'acme/provenance-only', {});
@@ -250,23 +250,14 @@ describe('release tag, through the release verifier and GitHub double', () => {
   const MALICIOUS = 'badc0ffee0ddf00dbadc0ffee0ddf00dbadc0ffe';
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    const releases = new ReleaseRepository(prisma);
-    tagged.id = await releases.upsertTarget(tagged.name, tagged.github, 'hash');
+    ({ gh, db, prisma } = await startVerifierWorld(tagged));
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     verifier = verifierOn(gh, prisma, trustRoot, () => new Date('2025-02-25T21:10:00Z'));
     gh.repos.set('slsa-framework/example-package', [
       exampleRelease(BINARY, PROVENANCE),
     ]);
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
   const tagCheck = (r: { recorded: Array<{ check: string; status: string; code: string; message: string }> }) => r.recorded.find((c) => c.check === 'release-tag')!;
 
   test('the tag at the commit the provenance built passes; the next run asks with the weak ETag and costs a free 304', async () => {
@@ -327,20 +318,12 @@ describe('immutable releases, through the release verifier and Postgres', () => 
   const row = (tag: string) => prisma.release.findFirstOrThrow({ where: { tag }, select: { immutable: true, immutableSince: true } });
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    immutableTarget.id = await new ReleaseRepository(prisma).upsertTarget(immutableTarget.name, immutableTarget.github, 'hash');
+    ({ gh, db, prisma } = await startVerifierWorld(immutableTarget));
     verifier = verifierOn(gh, prisma, SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)), () => new Date('2025-02-25T21:10:00Z'));
     const v15 = { id: 15, tag: 'v15', publishedAt: PUBLISHED, assets: [{ id: 1501, name: 'gha_generic-binary-linux-amd64-v14', bytes: BINARY, updatedAt: '2025-02-25T21:05:00Z' }] };
     gh.repos.set('slsa-framework/example-package', [{ ...exampleRelease(BINARY, PROVENANCE), immutable: true }, v15]);
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
 
   test('an immutable release passes, its flag and first sighting recorded; seen again, the baseline stays', async () => {
     const first = await assetsOf(14);
@@ -404,11 +387,7 @@ describe('evidence budget, through the release verifier and GitHub double', () =
   const signatureFile = Buffer.alloc(1024, 'A');
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    budgetTarget.id = await new ReleaseRepository(prisma).upsertTarget(budgetTarget.name, budgetTarget.github, 'hash');
+    ({ gh, db, prisma } = await startVerifierWorld(budgetTarget));
     const release = exampleRelease(BINARY, PROVENANCE);
     release.assets.push(
       { id: 1403, name: 'checksums.txt', bytes: checksums, updatedAt: '2025-02-25T21:06:00Z' },
@@ -418,11 +397,7 @@ describe('evidence budget, through the release verifier and GitHub double', () =
     );
     gh.repos.set('budget/example', [release]);
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
 
   function verifier(evidenceBudgetBytes: number): ReleaseVerifier {
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
@@ -479,22 +454,14 @@ describe("GitHub's asset digest against the downloaded bytes", () => {
   const assetsCheck = async () => (await verifier.verify(digestTarget, 14, 'discovery')).recorded.find((c) => c.check === ASSETS_CHECK)!;
 
   before(async () => {
-    gh = await GitHubDouble.start();
-    db = await createTestDatabase();
-    await applyMigrations(db.url, MIGRATIONS);
-    prisma = createPrismaClient(db.url);
-    digestTarget.id = await new ReleaseRepository(prisma).upsertTarget(digestTarget.name, digestTarget.github, 'hash');
+    ({ gh, db, prisma } = await startVerifierWorld(digestTarget));
     verifier = verifierOn(gh, prisma, SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT)), () => new Date('2025-02-25T21:10:00Z'));
     const release: DoubleRelease = exampleRelease(BINARY, PROVENANCE);
     // GitHub lists the digest of other bytes than its storage serves for the binary.
     release.assets[0] = { ...release.assets[0], listedDigest: `sha256:${createHash('sha256').update('the bytes GitHub recorded').digest('hex')}` };
     gh.repos.set('digest/example', [release]);
   });
-  after(async () => {
-    await prisma?.$disconnect();
-    await db?.drop();
-    await gh?.close();
-  });
+  after(() => stopVerifierWorld({ gh, db, prisma }));
 
   test('forged: bytes that are not the ones GitHub records fail asset-changed on the first verification, and are not taken as first seen', async () => {
     const verdict = await assetsCheck();
