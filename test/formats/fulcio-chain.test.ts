@@ -2,11 +2,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { EXTENSION_OID_SCT, X509Certificate as CoreCertificate } from '@sigstore/core';
-import { SigstoreTrustRoot, VerificationError, artifactFromBytes, exactly, verifyBundle } from '@provwatch/verification';
+import { SigstoreTrustRoot, artifactFromBytes, exactly, verifyBundle } from '@provwatch/verification';
 import { DerError, oidValueBytes, readTlv, tbsCertificateBytes, tbsWithoutExtension } from '../../libs/verification/src/sigstore/der';
 import type { CaCertificate } from '../../libs/verification/src/sigstore/fulcio-chain';
 import { SigningKit } from '../kit/signing-kit';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
+import { assertVerificationError } from '../support/verification-assert';
 
 /**
  * fulcio-chain.ts: the trust root's side of a Fulcio chain is verified once per trust-root
@@ -24,14 +25,7 @@ function genuine(): any {
   return JSON.parse(readFileSync(GENERATOR, 'utf8'));
 }
 
-function rejectsWith(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof VerificationError, `expected a VerificationError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
-}
+const rejectsWith = assertVerificationError;
 
 describe('Fulcio chains with the CA side cached per trust root', () => {
   test("the leaf's signature is checked every time: a tampered signature fails after the same chain verified", () => {

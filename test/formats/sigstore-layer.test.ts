@@ -17,6 +17,7 @@ import { SigningKit } from '../kit/signing-kit';
 import { RekorDouble } from '../support/rekor-double';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
 import { KIT_IDENTITY, KIT_ISSUER } from './format-fixtures';
+import { assertVerificationError } from '../support/verification-assert';
 
 /**
  * The Sigstore/transparency-log layer's own rules, each with the forged input that tries to get
@@ -38,14 +39,7 @@ function conformance(name: string): { bundle: any; root: any } {
   };
 }
 
-function rejectsWith(run: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(run, (err: unknown) => {
-    assert.ok(err instanceof VerificationError, `expected VerificationError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
-}
+const rejectsWith = assertVerificationError;
 
 describe('Rekor v2 (checkpoint-only) entries: the log key must be valid when the entry was logged', () => {
   const { bundle, root } = conformance('rekor2-happy-path');

@@ -6,7 +6,6 @@ import {
   type SignerEvidence,
   type Statement,
   SigstoreTrustRoot,
-  VerificationError,
   exactly,
   matching,
   parseStatement,
@@ -17,6 +16,7 @@ import {
 import { type GithubClaims, SigningKit, inTotoStatement } from '../kit/signing-kit';
 import { cli } from '../support/run-cli';
 import { Scratch, assertFailed, assertPassed } from '../formats/format-fixtures';
+import { assertVerificationError } from '../support/verification-assert';
 
 /**
  * GitHub artifact attestations (actions/attest-build-provenance) verified as `gh attestation verify`
@@ -66,14 +66,7 @@ async function sign(cert: { workflowUri?: string; email?: string; github?: Parti
 
 const verify = (s: Signed, policy: GitHubAttestationPolicy) => verifyGitHubAttestation(s.statement, s.signer, policy);
 
-function rejects(code: string, fn: () => unknown, message?: RegExp) {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof VerificationError, `expected ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
-}
+const rejects = (code: string, fn: () => unknown, message?: RegExp) => assertVerificationError(fn, code, message);
 
 describe('GitHub attestations as gh attestation verify checks them', () => {
   test('--repo alone: the signer is a workflow of the repository; the facts come from the certificate', async () => {
