@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadServiceConfig } from '@provwatch/config';
 import { ProvwatchMetrics } from '@provwatch/observability';
-import { MetricsRepository, type PrismaClient, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { MetricsRepository, type PrismaClient, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { QueueDepthReader } from '../../apps/api/src/metrics/metrics.module';
 import { OwnRedis } from '../support/own-redis';
 import { createTestDatabase } from '../support/postgres';
@@ -31,10 +31,12 @@ before(async () => {
   queues = new QueueDepthReader(config);
   const statuses = new MetricsRepository(prisma);
   const windows = [{ name: 'example-package', keepLast: 10 }];
+  const watched = ['example-package'];
+  const versions = new VerdictVersionFeed(statuses, () => watched);
   metrics = new ProvwatchMetrics(
     { version: 'test', defaultMetrics: false, snapshotMaxAgeMs: 0 },
     {
-      verdicts: { versions: () => statuses.verdictVersions(['example-package']), read: () => statuses.verdicts(windows) },
+      verdicts: { versions: () => versions.read(), read: () => statuses.verdicts(windows) },
       polls: () => statuses.polls(windows),
       queues: () => queues.depths(),
     },

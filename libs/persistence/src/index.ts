@@ -9,3 +9,4 @@ export * from './image.repository';
 export * from './metrics.repository';
 export * from './status.repository';
 export * from './database-unavailable';
+export * from './verdict-version.feed';

@@ -100,7 +100,7 @@ describe('the snapshot behind the scrape-time gauges', () => {
   });
 
   test('the verdict version moves with every recorded run, new release and deletion, and only then', async () => {
-    const version = async () => (await repo.verdictVersions(['pbs-exporter'])).get('pbs-exporter');
+    const version = async () => (await repo.verdictVersions(['pbs-exporter'])).versions.get('pbs-exporter');
     const before = await version();
     assert.equal(await version(), before);
     const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
@@ -124,12 +124,12 @@ describe('the snapshot behind the scrape-time gauges', () => {
     assert.equal(await version(), settled);
     // Each target has its own: recording for another target leaves this one alone.
     const other = (await prisma.target.findUniqueOrThrow({ where: { name: 'removed' } })).id;
-    const both = await repo.verdictVersions(['pbs-exporter', 'removed']);
+    const both = (await repo.verdictVersions(['pbs-exporter', 'removed'])).versions;
     await new VerificationRepository(prisma).recordRun({ targetId: other, subjectKind: 'release', subjectKey: 'v9', trigger: 'schedule', startedAt: at(25), finishedAt: at(25), checks: [{ check: 'artifact-provenance', status: 'fail', code: 'signature-invalid', message: 'bad', evidence: {} }] });
-    const later = await repo.verdictVersions(['pbs-exporter', 'removed']);
+    const later = (await repo.verdictVersions(['pbs-exporter', 'removed'])).versions;
     assert.equal(later.get('pbs-exporter'), both.get('pbs-exporter'));
     assert.notEqual(later.get('removed'), both.get('removed'));
-    assert.deepEqual([...(await repo.verdictVersions([])).keys()], []);
+    assert.deepEqual([...(await repo.verdictVersions([])).versions.keys()], []);
   });
 
   test('alerting reads only what is not passing', async () => {

@@ -66,22 +66,28 @@ export class MetricsRepository {
   /**
    * A version per watched target of what `verdicts()` and the status API read for it: equal
    * versions, equal rows. Triggers bump it in the same transaction as every change of a latest
-   * status, a release or an image tag, so a reader never sees a change without its new version;
-   * reading all of them is one scan of the targets table (a few ms at 10,000 targets).
-   * Aggregated into one text value: decoding 10,000 rows held the event loop for 23 ms on every
-   * refresh; one string split here takes a few.
+   * status, a release or an image tag, so a reader never sees a change without its new version.
+   * Aggregated into one text value: decoding 10,000 rows held the event loop for 23 ms.
+   *
+   * `since`: only targets whose version moved in a transaction that the snapshot with that xmin
+   * could not see yet (`verdict_xid >= since`): an index range scan over what changed, not all
+   * targets. Always returns `horizon`, the xmin of the snapshot this read used, to pass as
+   * `since` next time; a change committed after this read has an xid at least that large.
+   * Without `since`, every target in `names` (a full read).
    */
-  async verdictVersions(names: string[]): Promise<Map<string, string>> {
-    if (names.length === 0) return new Map();
-    const rows = await this.prisma.$queryRaw<Array<{ list: string }>>`
-      SELECT coalesce(string_agg(name || ' ' || verdict_version::text, E'\n'), '') AS list FROM targets WHERE name = ANY(${names}::text[])`;
+  async verdictVersions(names: readonly string[], since?: string): Promise<{ versions: Map<string, string>; horizon: string }> {
+    // One statement: pg_current_snapshot() is the snapshot the subquery reads with.
+    const filter = since === undefined ? Prisma.sql`name = ANY(${[...names]}::text[])` : Prisma.sql`verdict_xid >= ${since}::bigint`;
+    const rows = await this.prisma.$queryRaw<Array<{ list: string; horizon: string }>>`
+      SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon,
+             coalesce((SELECT string_agg(name || ' ' || verdict_version::text, E'\n') FROM targets WHERE ${filter}), '') AS list`;
     const versions = new Map<string, string>();
     // Target names never contain a space or a newline (watchlist schema): the last space separates.
     for (const line of (rows[0]?.list ?? '').split('\n')) {
       const space = line.lastIndexOf(' ');
       if (space > 0) versions.set(line.slice(0, space), line.slice(space + 1));
     }
-    return versions;
+    return { versions, horizon: rows[0]!.horizon };
   }
 
   /**

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { QUEUES } from '@provwatch/jobs';
 import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
-import { MetricsRepository, type PrismaClient } from '@provwatch/persistence';
+import { MetricsRepository, type PrismaClient, VerdictVersionFeed } from '@provwatch/persistence';
 import { SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
@@ -62,12 +62,13 @@ export class QueueDepthReader {
         // Derived from the watchlist in use: a reload adds or drops targets' series at the next scrape.
         const windows = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }])));
         const names = watchlist.derived((w) => w.targets.map((t) => t.name));
+        const versions = new VerdictVersionFeed(statuses, names);
         const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
         const metrics = new ProvwatchMetrics(
           { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused, contentHash: watchlist.contentHash }) },
           {
             verdicts: {
-              versions: () => statuses.verdictVersions(names()),
+              versions: () => versions.read(),
               read: (targets) => statuses.verdicts(targets.flatMap((t) => windows().get(t) ?? [])),
             },
             polls: () => statuses.polls([...windows().values()]),

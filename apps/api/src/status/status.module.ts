@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MetricsRepository, type PrismaClient, StatusRepository } from '@provwatch/persistence';
+import { MetricsRepository, type PrismaClient, StatusRepository, VerdictVersionFeed } from '@provwatch/persistence';
 import type { WatchlistSource } from '@provwatch/config';
 import { WATCHLIST_SOURCE, PRISMA } from '@provwatch/service-core';
 import { QueuesModule } from '../queues/queues.module';
@@ -20,9 +20,9 @@ import { TargetsController } from './targets.controller';
       provide: VERDICT_CACHE,
       inject: [PRISMA, WATCHLIST_SOURCE],
       useFactory: (prisma: PrismaClient, watchlist: WatchlistSource) => {
-        const versions = new MetricsRepository(prisma);
         const names = watchlist.derived((w) => w.targets.map((t) => t.name));
-        const cache = new VerdictReadCache({ versions: () => versions.verdictVersions(names()) });
+        const feed = new VerdictVersionFeed(new MetricsRepository(prisma), names);
+        const cache = new VerdictReadCache({ versions: () => feed.read() });
         watchlist.onChange(() => cache.clear());
         return cache;
       },

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { VerdictReadCache } from './verdict-read-cache';
+import { reportChanges } from '../../../../test/support/verdict-versions';
 
 describe('verdict read cache', () => {
   function setup(options: { maxEntries?: number } = {}) {
@@ -10,12 +11,12 @@ describe('verdict read cache', () => {
     let gate: Promise<void> | undefined;
     const cache = new VerdictReadCache(
       {
-        versions: async () => {
+        versions: reportChanges(async () => {
           versionReads++;
           await gate;
           if (version === 'down') throw new Error('postgres down');
           return new Map([['t', version], ['other', 'steady']]);
-        },
+        }),
       },
       { checkEveryMs: 1000, maxStaleMs: 10_000, now: () => now, ...options },
     );

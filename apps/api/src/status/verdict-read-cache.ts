@@ -5,25 +5,38 @@
  * moved.
  *
  * Versions are a counter per target that Postgres bumps in the same transaction as every change a
- * status read can show (triggers on latest statuses, releases and image tags): reading all of them
- * is one index-only scan of the targets table, cheap at 10,000 targets. No request waits for that
+ * status read can show (triggers on latest statuses, releases and image tags); the source reports
+ * which targets moved since its previous read (libs/persistence's VerdictVersionFeed asks Postgres
+ * only for those), so a refresh costs the changes, not the watchlist. No request waits for that
  * read: at most once per `checkEveryMs` a request starts it in the background and is answered from
  * what is cached (stale-while-revalidate). Staleness is bounded: once the last successful read is
  * older than `maxStaleMs` (Postgres unreachable, say), requests wait for a fresh read and fail with
  * it, rather than show verdicts of unknown age. Concurrent requests for the same key share one
  * computation; errors are never cached.
  */
+/** Stands for "every target" in the index; target names never contain a NUL (watchlist schema). */
+const ALL_TARGETS = '\u0000all';
+const ALL = [ALL_TARGETS];
+
+interface CacheEntry {
+  value: Promise<unknown>;
+  /** The targets whose verdicts the answer shows, or [ALL_TARGETS]. */
+  depends: readonly string[];
+}
+
 export class VerdictReadCache {
-  private versions: Map<string, string> | undefined;
+  private started = false;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private refreshedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
-  private readonly entries = new Map<string, { value: Promise<unknown>; depends: ReadonlySet<string> | 'all' }>();
+  private readonly entries = new Map<string, CacheEntry>();
+  /** Keys by the target they depend on (`all`: lists across targets), so a change drops only its own. */
+  private readonly keysByTarget = new Map<string, Set<string>>();
 
   constructor(
     private readonly source: {
-      /** Per target: equal versions, equal verdicts. */
-      versions: () => Promise<Map<string, string>>;
+      /** Which targets' verdicts moved since the previous call (`all`: any may have). */
+      versions: () => Promise<{ changed: ReadonlySet<string> | 'all' }>;
     },
     private readonly options: { checkEveryMs?: number; maxStaleMs?: number; maxEntries?: number; now?: () => number } = {},
   ) {}
@@ -31,7 +44,7 @@ export class VerdictReadCache {
   /** `depends`: the targets whose verdicts the answer shows, or `all` (lists across targets). */
   async get<T>(key: string, depends: readonly string[] | 'all', compute: () => Promise<T>): Promise<T> {
     const now = this.now();
-    if (!this.versions || now - this.refreshedAt > (this.options.maxStaleMs ?? 10_000)) {
+    if (!this.started || now - this.refreshedAt > (this.options.maxStaleMs ?? 10_000)) {
       await this.refresh();
     } else if (now - this.checkedAt >= (this.options.checkEveryMs ?? 1000)) {
       // Background: this request is answered from what is cached now.
@@ -45,11 +58,16 @@ export class VerdictReadCache {
       return hit.value as Promise<T>;
     }
     const value = compute();
-    const entry = { value, depends: depends === 'all' ? ('all' as const) : new Set(depends) };
+    const entry: CacheEntry = { value, depends: depends === 'all' ? ALL : [...new Set(depends)] };
     this.entries.set(key, entry);
-    value.catch(() => this.entries.get(key) === entry && this.entries.delete(key));
+    for (const target of entry.depends) {
+      let keys = this.keysByTarget.get(target);
+      if (!keys) this.keysByTarget.set(target, (keys = new Set()));
+      keys.add(key);
+    }
+    value.catch(() => this.entries.get(key) === entry && this.drop(key));
     const max = this.options.maxEntries ?? 10_000;
-    while (this.entries.size > max) this.entries.delete(this.entries.keys().next().value as string);
+    while (this.entries.size > max) this.drop(this.entries.keys().next().value as string);
     return value;
   }
 
@@ -59,11 +77,23 @@ export class VerdictReadCache {
    */
   clear(): void {
     this.entries.clear();
+    this.keysByTarget.clear();
   }
 
   /** The version read in progress, if any (tests and shutdown wait for it). */
   settled(): Promise<void> {
     return (this.refreshing ?? Promise.resolve()).catch(() => undefined);
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    for (const target of entry.depends) {
+      const keys = this.keysByTarget.get(target);
+      keys?.delete(key);
+      if (keys?.size === 0) this.keysByTarget.delete(target);
+    }
   }
 
   private now(): number {
@@ -74,19 +104,13 @@ export class VerdictReadCache {
     this.refreshing ??= (async () => {
       this.checkedAt = this.now();
       try {
-        const versions = await this.source.versions();
-        const previous = this.versions;
-        if (!previous) {
-          this.entries.clear();
-        } else {
-          const changed = new Set([...new Set([...versions.keys(), ...previous.keys()])].filter((t) => versions.get(t) !== previous.get(t)));
-          if (changed.size > 0) {
-            for (const [key, entry] of this.entries) {
-              if (entry.depends === 'all' || [...entry.depends].some((t) => changed.has(t))) this.entries.delete(key);
-            }
-          }
+        const { changed } = await this.source.versions();
+        if (changed === 'all') this.clear();
+        else if (changed.size > 0) {
+          for (const key of [...(this.keysByTarget.get(ALL_TARGETS) ?? [])]) this.drop(key);
+          for (const target of changed) for (const key of [...(this.keysByTarget.get(target) ?? [])]) this.drop(key);
         }
-        this.versions = versions;
+        this.started = true;
         this.refreshedAt = this.now();
       } finally {
         this.refreshing = undefined;

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { CoalescedReader, type PollSnapshot, ProvwatchMetrics, type VerdictSnapshot, escapeLabelValue } from '../index';
+import { reportChanges } from '../../../../test/support/verdict-versions';
 
 const at = (iso: string) => new Date(iso);
 
@@ -31,7 +32,7 @@ function sources(data = snapshot(), counters = { reads: 0, version: 'v1' }) {
   return {
     verdicts: {
       // One target in these fixtures; its version is the test's to move.
-      versions: async () => new Map([['pbs-exporter', counters.version]]),
+      versions: reportChanges(async () => new Map([['pbs-exporter', counters.version]])),
       read: async (targets: string[]) => {
         counters.reads++;
         return { checks: data.checks.filter((c) => targets.includes(c.target)), releases: data.releases.filter((r) => targets.includes(r.target)) };
@@ -97,7 +98,7 @@ describe('metrics exposition', () => {
       { version: '1', defaultMetrics: false, snapshotMaxAgeMs: 0, verdictMaxStalenessMs: 0 },
       {
         verdicts: {
-          versions: async () => new Map(versions),
+          versions: reportChanges(async () => new Map(versions)),
           read: async (targets) => {
             reads.push([...targets].sort());
             return { checks: targets.map((t) => check(t, t === 'a' ? statusOfA : 'pass')), releases: [] };

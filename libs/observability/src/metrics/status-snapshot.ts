@@ -29,13 +29,20 @@ export interface PollSnapshot {
   targets: number;
 }
 
+/** The watched targets' verdict versions, as libs/persistence's VerdictVersionFeed reads them. */
+export interface VerdictVersions {
+  versions: ReadonlyMap<string, string>;
+  /** Targets whose version moved or that appeared since the previous read; `all`: no basis to tell. */
+  changed: ReadonlySet<string> | 'all';
+}
+
 /**
  * Verdicts are large (every check of every kept release): each target's part is read again only
  * when that target's version changed.
  */
 export interface VerdictSource {
-  /** Per watched target: equal versions mean equal rows. */
-  versions(): Promise<Map<string, string>>;
+  /** Per watched target: equal versions mean equal rows; and which moved since the previous call. */
+  versions(): Promise<VerdictVersions>;
   /** Checks and release timings of these targets. */
   read(targets: string[]): Promise<VerdictSnapshot>;
 }

@@ -4,6 +4,7 @@ import type { CheckStatusEntry, VerdictSnapshot } from './status-snapshot';
 import { formatVerdictGauges } from './verdict-exposition';
 import { VerdictSeriesCache } from './verdict-series-cache';
 import { ProvwatchMetrics } from './provwatch-metrics';
+import { reportChanges } from '../../../../test/support/verdict-versions';
 
 /** A fake Postgres: per target a status and a version the test moves; counts what is read. */
 function fakeSource(targets: string[]) {
@@ -22,7 +23,7 @@ function fakeSource(targets: string[]) {
     reads,
     snapshotOf,
     source: {
-      versions: async () => new Map(versions),
+      versions: reportChanges(async () => new Map(versions)),
       read: async (names: string[]) => {
         reads.push([...names]);
         return snapshotOf(names);
@@ -78,8 +79,27 @@ describe('verdict series cache', () => {
     assert.equal(fake.reads.length, 1, 'removing reads nothing');
   });
 
+  test('a slice whose read failed is read again by the next refresh, though no version moved since', async () => {
+    const fake = fakeSource(['a', 'b', 'c']);
+    let failFor: string | undefined;
+    const cache = new VerdictSeriesCache(
+      { versions: fake.source.versions, read: async (names) => (failFor && names.includes(failFor) ? Promise.reject(new Error('connection lost')) : fake.source.read(names)) },
+      { batchSize: 1 },
+    );
+    await cache.refresh();
+    fake.status.set('b', 'fail');
+    fake.versions.set('b', '2');
+    failFor = 'b';
+    await assert.rejects(cache.refresh(), /connection lost/);
+    assert.match(text(cache.chunks()), /target="b".*status="pass"/, 'the old series stays until the new one is read');
+    failFor = undefined;
+    await cache.refresh();
+    assert.equal(text(cache.chunks()), formatVerdictGauges(fake.snapshotOf(['a', 'b', 'c'])));
+    assert.match(text(cache.chunks()), /target="b".*status="fail"/);
+  });
+
   test('a target without checks has no series but counts as built', async () => {
-    const cache = new VerdictSeriesCache({ versions: async () => new Map([['empty', '1']]), read: async () => ({ checks: [], releases: [] }) });
+    const cache = new VerdictSeriesCache({ versions: reportChanges(async () => new Map([['empty', '1']])), read: async () => ({ checks: [], releases: [] }) });
     await cache.refresh();
     assert.equal(cache.complete, true);
     assert.equal(text(cache.chunks()), formatVerdictGauges({ checks: [], releases: [] }));

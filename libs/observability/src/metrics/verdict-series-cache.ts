@@ -26,6 +26,7 @@ function toSeries(version: string, parts: VerdictParts | undefined): TargetSerie
 
 const EMPTY = Buffer.alloc(0);
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface VerdictSeriesCacheOptions {
   /**
@@ -48,9 +49,13 @@ export interface VerdictSeriesCacheOptions {
  */
 export class VerdictSeriesCache {
   private readonly built = new Map<string, TargetSeries>();
-  /** The watched targets and their versions, as of the last successful version read. */
-  private watched: Map<string, string> | undefined;
+  /** The watched targets, as of the last successful version read (undefined before the first). */
+  private members: Set<string> | undefined;
+  /** Members in exposition order (by name). */
   private order: string[] = [];
+  /** Members whose built series is missing or older than their version: rebuilt by refresh. */
+  private readonly stale = new Set<string>();
+  private generation = 0;
   private assembled: Buffer[] | undefined;
   private readonly batchSize: number;
 
@@ -64,50 +69,64 @@ export class VerdictSeriesCache {
   /**
    * Reads the versions, drops targets that left the watchlist and rebuilds changed ones in
    * slices. `onVersions` runs once the versions are read (Postgres answered): a scrape waits for
-   * that, not for the whole build. Not re-entrant: the caller keeps it single flight.
+   * that, not for the whole build. Not re-entrant: the caller keeps it single flight. A slice that
+   * fails leaves its targets stale, so the next refresh reads them again even if nothing moved.
    */
   async refresh(onVersions: () => void = () => undefined): Promise<void> {
-    const versions = await this.source.versions();
+    const { versions, changed } = await this.source.versions();
     onVersions();
-    // One pass over the versions (10,000 entries): membership and changed targets together.
-    let membershipChanged = !this.watched || this.watched.size !== versions.size;
-    const changedSet = new Set<string>();
-    for (const [target, version] of versions) {
-      if (!membershipChanged && !this.watched!.has(target)) membershipChanged = true;
-      if (this.built.get(target)?.version !== version) changedSet.add(target);
-    }
-    this.watched = versions;
-    if (membershipChanged) {
+    const generation = ++this.generation;
+    if (changed === 'all' || !this.members) {
+      // The whole watched set: membership may have changed, and any version may have moved.
+      this.members = new Set(versions.keys());
       for (const target of [...this.built.keys()]) if (!versions.has(target)) this.built.delete(target);
-      this.order = [...versions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.order = [...versions.keys()].sort(byName);
+      this.stale.clear();
+      for (const [target, version] of versions) if (this.built.get(target)?.version !== version) this.stale.add(target);
       this.assembled = undefined;
+    } else {
+      // Only what moved: the cost of a refresh follows the changes, not the watchlist.
+      let joined = false;
+      for (const target of changed) {
+        if (!versions.has(target)) continue;
+        if (!this.members.has(target)) {
+          this.members.add(target);
+          joined = true;
+        }
+        this.stale.add(target);
+      }
+      if (joined) {
+        this.order = [...this.members].sort(byName);
+        this.assembled = undefined;
+      }
     }
-    const changed = changedSet.size === 0 ? [] : this.order.filter((target) => changedSet.has(target));
-    for (let i = 0; i < changed.length; i += this.batchSize) {
-      const batch = changed.slice(i, i + this.batchSize);
+    // In exposition order: a scrape during the first build shows a prefix of the final text.
+    const todo = [...this.stale].sort(byName);
+    for (let i = 0; i < todo.length; i += this.batchSize) {
+      const batch = todo.slice(i, i + this.batchSize);
       const snapshot = await this.source.read(batch);
       // Decoding the rows was one run of the loop; formatting them is the next.
       await yieldToEventLoop();
       const formatted = formatVerdictParts(snapshot);
       for (const target of batch) {
-        // The watchlist may have changed while this slice was read: a target that left stays out.
-        if (this.watched !== versions) break;
         this.built.set(target, toSeries(versions.get(target)!, formatted.get(target)));
+        this.stale.delete(target);
       }
       this.assembled = undefined;
-      if (this.watched !== versions) return;
+      // Defensive: a refresh started meanwhile (outside single flight) owns the state now.
+      if (this.generation !== generation) return;
       await yieldToEventLoop();
     }
   }
 
   /** Whether every watched target (as of the last version read) has its series built. */
   get complete(): boolean {
-    return this.watched !== undefined && this.order.every((target) => this.built.has(target));
+    return this.members !== undefined && this.built.size === this.members.size;
   }
 
   /** Whether any version has been read yet. */
   get started(): boolean {
-    return this.watched !== undefined;
+    return this.members !== undefined;
   }
 
   /**

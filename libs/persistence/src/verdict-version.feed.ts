@@ -1,0 +1,64 @@
+import type { MetricsRepository } from './metrics.repository';
+
+/** What one read of the feed says. */
+export interface VerdictVersionRead {
+  /** Every watched target known to the database, with its verdict version. */
+  versions: ReadonlyMap<string, string>;
+  /**
+   * Targets whose version moved (or that appeared) since the previous read; `all` when the
+   * previous read is no basis (the first read, or the watched targets were replaced).
+   */
+  changed: ReadonlySet<string> | 'all';
+}
+
+/**
+ * The watched targets' verdict versions, kept up to date by asking Postgres only for what changed
+ * since the last read (`verdict_xid` at or past that read's snapshot xmin): at 10,000 targets a
+ * refresh parses the few targets that moved, not 10,000 lines. The first read, and the first
+ * after the watched names change (a watchlist reload), reads them all.
+ *
+ * One feed per consumer: "changed since the previous read" is the consumer's previous read. A
+ * failed read changes nothing, so the next one asks again from the same point and loses no
+ * change. Reads are serialised: two at once would race on the horizon.
+ */
+export class VerdictVersionFeed {
+  private horizon: string | undefined;
+  private readNames: readonly string[] | undefined;
+  private watched: ReadonlySet<string> = new Set();
+  private versions = new Map<string, string>();
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly repository: Pick<MetricsRepository, 'verdictVersions'>,
+    /** The watched target names; a new array (identity) means the watchlist changed. */
+    private readonly names: () => readonly string[],
+  ) {}
+
+  read(): Promise<VerdictVersionRead> {
+    const next = this.pending.then(() => this.readNow());
+    this.pending = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readNow(): Promise<VerdictVersionRead> {
+    const names = this.names();
+    if (this.horizon === undefined || names !== this.readNames) {
+      const { versions, horizon } = await this.repository.verdictVersions(names);
+      this.versions = versions;
+      this.watched = new Set(names);
+      this.readNames = names;
+      this.horizon = horizon;
+      return { versions, changed: 'all' };
+    }
+    const { versions: moved, horizon } = await this.repository.verdictVersions(names, this.horizon);
+    const changed = new Set<string>();
+    for (const [target, version] of moved) {
+      // Other targets in the database (no longer watched, another replica's watchlist) stay out.
+      if (!this.watched.has(target) || this.versions.get(target) === version) continue;
+      this.versions.set(target, version);
+      changed.add(target);
+    }
+    this.horizon = horizon;
+    return { versions: this.versions, changed };
+  }
+}
