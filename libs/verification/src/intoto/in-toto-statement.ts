@@ -73,11 +73,14 @@ export function parseStatement(payload: Uint8Array, payloadType: string): Statem
   return { _type: type as string, subject: subjects, predicateType: predicateType as string, predicate };
 }
 
+// fatal: a lossy decode would let two different byte strings read as the same statement. One
+// decoder serves every call: decode() without { stream: true } starts from a clean state each time.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseJson(payload: Uint8Array): unknown {
   let text: string;
   try {
-    // fatal: a lossy decode would let two different byte strings read as the same statement.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(payload);
+    text = STRICT_UTF8.decode(payload);
   } catch {
     throw new VerificationError('statement-invalid', 'the statement is not valid UTF-8');
   }
