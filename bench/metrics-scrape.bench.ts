@@ -11,7 +11,7 @@
  *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
  */
 process.env.BENCH_TARGETS ??= '10000';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,44 @@ const MiB = 1024 * 1024;
 async function healthzP99(origin: string): Promise<number> {
   const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '10', '-R', String(RATE), '-d', String(SECONDS), '-j', `${origin}/healthz`], { maxBuffer: 64 * MiB });
   return (JSON.parse(stdout) as { latency: { p99: number } }).latency.p99;
+}
+
+/**
+ * Prometheus as a process of its own, started once: spawning curl from the measured process every
+ * second put a fork of a 500 MB process (10-25 ms) into every stall measured. Scrapes every
+ * `intervalMs` until stopped and reports each one's time and size.
+ */
+function startScraper(origin: string, intervalMs: number): { stop(): Promise<Array<{ ms: number; bytes: number }>> } {
+  const script = `
+    const { get } = require('node:http');
+    let running = true;
+    const results = [];
+    process.stdin.on('data', () => (running = false));
+    (async () => {
+      while (running) {
+        const t0 = process.hrtime.bigint();
+        const bytes = await new Promise((resolve, reject) => get(process.argv[1], (res) => {
+          let n = 0;
+          res.on('data', (c) => (n += c.length));
+          res.on('end', () => resolve(n));
+          res.on('error', reject);
+        }).on('error', reject));
+        results.push({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes });
+        await new Promise((r) => setTimeout(r, ${intervalMs}));
+      }
+      process.stdout.write(JSON.stringify(results));
+    })();`;
+  const child = spawn(process.execPath, ['-e', script, `${origin}/metrics`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.stdin!.end('stop\n');
+      await exited;
+      return JSON.parse(output || '[]') as Array<{ ms: number; bytes: number }>;
+    },
+  };
 }
 
 async function scrape(origin: string): Promise<{ ms: number; bytes: number; body?: string }> {
@@ -104,7 +142,8 @@ async function main(): Promise<void> {
     const buildStarted = Date.now();
     const first = await scrape(origin);
     // curl, not fetch: a client in this process would put its own parsing into the loop measured.
-    const completeFlag = async () => (await run('sh', ['-c', `curl -s ${origin}/metrics | grep '^provwatch_status_series_complete '`])).stdout.trim().split(' ')[1];
+    // In process, without the body: a curl spawned from here would put its fork into the stall.
+    const completeFlag = async () => /^provwatch_status_series_complete (\d)$/m.exec(String((await metrics.renderChunks())[0]))?.[1];
     const firstBody = await completeFlag();
     await metrics.refreshVerdicts();
     while ((await completeFlag()) !== '1') await metrics.refreshVerdicts();
@@ -125,15 +164,14 @@ async function main(): Promise<void> {
     loop.disable();
 
     // 3. /healthz while Prometheus scrapes every second and a few targets' verdicts change.
-    let scraping = true;
-    const scrapes: Array<{ ms: number; bytes: number }> = [];
-    const scraper = (async () => {
-      for (let k = 0; scraping; k++) {
+    let changing = true;
+    const changer = (async () => {
+      for (let k = 0; changing; k++) {
         await pg.query(`UPDATE latest_check_status SET updated_at = now() WHERE target_id IN (SELECT id FROM targets ORDER BY id OFFSET $1 LIMIT 5)`, [(k * 5) % TARGETS]);
-        scrapes.push(await scrape(origin));
         await new Promise((r) => setTimeout(r, 1000));
       }
     })();
+    const scraper = startScraper(origin, 1000);
     loop.reset();
     loop.enable();
     longestGc = 0;
@@ -144,8 +182,9 @@ async function main(): Promise<void> {
     const scrapeGc = longestGc;
     loop.disable();
     clearInterval(rssTimer);
-    scraping = false;
-    await scraper;
+    changing = false;
+    await changer;
+    const scrapes = await scraper.stop();
 
     const ms = scrapes.map((s) => s.ms).sort((a, b) => a - b);
     console.log(`scrapes during load: ${ms.length}, median ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms, ${(scrapes[scrapes.length - 1].bytes / MiB).toFixed(1)} MiB each`);

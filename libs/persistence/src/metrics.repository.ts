@@ -154,22 +154,22 @@ export class MetricsRepository {
     if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0 };
     // One JSON text, not one row per target and source: decoding 10,000 rows held the event loop
     // for tens of ms on every scrape; JSON.parse of the same data takes a few.
-    const [pollList, rate, known] = await Promise.all([
-      this.prisma.$queryRaw<Array<{ list: string }>>`
-        SELECT coalesce(json_agg(json_build_array(t.name, p.source,
-                 (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code))::text, '[]') AS list
-        FROM poll_states p JOIN targets t ON t.id = p.target_id
-        WHERE t.name = ANY(${names}::text[])`,
-      this.prisma.$queryRaw<Array<{ remaining: number }>>`
-        SELECT p.rate_limit_remaining AS remaining FROM poll_states p
-        WHERE p.source = 'github-releases' AND p.rate_limit_remaining IS NOT NULL AND p.last_polled_at IS NOT NULL
-        ORDER BY p.last_polled_at DESC LIMIT 1`,
-      this.prisma.target.count({ where: { name: { in: names } } }),
-    ]);
+    // One statement with one array parameter: Prisma's `count({ where: { name: { in: names } } })`
+    // bound 10,000 parameters and built the query in JavaScript on every scrape.
+    const [row] = await this.prisma.$queryRaw<Array<{ list: string; remaining: number | null; known: number }>>`
+      WITH watched AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[]))
+      SELECT
+        (SELECT coalesce(json_agg(json_build_array(w.name, p.source,
+                 (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code))::text, '[]')
+           FROM poll_states p JOIN watched w ON w.id = p.target_id) AS list,
+        (SELECT p.rate_limit_remaining FROM poll_states p
+           WHERE p.source = 'github-releases' AND p.rate_limit_remaining IS NOT NULL AND p.last_polled_at IS NOT NULL
+           ORDER BY p.last_polled_at DESC LIMIT 1) AS remaining,
+        (SELECT count(*)::int FROM watched) AS known`;
     const date = (ms: number | null) => (ms === null ? null : new Date(ms));
-    const polls = (JSON.parse(pollList[0]?.list ?? '[]') as Array<[string, string, number | null, number | null, string | null]>).map(
+    const polls = (JSON.parse(row?.list ?? '[]') as Array<[string, string, number | null, number | null, string | null]>).map(
       ([target, source, lastPolledAt, lastSuccessAt, lastErrorCode]): PollRow => ({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode }),
     );
-    return { polls, githubRateLimitRemaining: rate[0]?.remaining ?? null, targets: known };
+    return { polls, githubRateLimitRemaining: row?.remaining ?? null, targets: row?.known ?? 0 };
   }
 }

@@ -46,7 +46,8 @@ describe('verdict series cache', () => {
 
   test('a changed target is rebuilt; unchanged ones are reused byte for byte (the same Buffers)', async () => {
     const fake = fakeSource(['a', 'b', 'c']);
-    const cache = new VerdictSeriesCache(fake.source);
+    // One target per packed page: a page that holds no changed target keeps its Buffers.
+    const cache = new VerdictSeriesCache(fake.source, { pageTargets: 1 });
     await cache.refresh();
     const before = cache.chunks();
     fake.status.set('b', 'fail');
@@ -66,6 +67,34 @@ describe('verdict series cache', () => {
     await cache.refresh();
     assert.equal(cache.chunks(), after);
     assert.equal(fake.reads.length, 2);
+  });
+
+  test('targets are packed into pages: the same text in a few Buffers, through changes, joins and removals', async () => {
+    const names = Array.from({ length: 150 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const fake = fakeSource(names);
+    const cache = new VerdictSeriesCache(fake.source, { batchSize: 7, pageTargets: 64 });
+    const expected = () => formatVerdictGauges(fake.snapshotOf([...fake.versions.keys()].sort()));
+    await cache.refresh();
+    assert.equal(text(cache.chunks()), expected());
+    // 6 gauges, of which 2 have series here (check status, published/verified/time-to-verdict: 4 more), 3 pages each at most.
+    assert.ok(cache.chunks().length <= 6 * 4, `${cache.chunks().length} Buffers`);
+    const beforeChange = cache.chunks();
+    // A change in page 1 repacks page 1 only.
+    fake.status.set('t070', 'fail');
+    fake.versions.set('t070', '2');
+    await cache.refresh();
+    assert.equal(text(cache.chunks()), expected());
+    const pageZero = (chunks: Buffer[]) => chunks.find((c) => c.toString().includes('target="t000"') && c.toString().startsWith('provwatch_check_status{'));
+    assert.equal(pageZero(cache.chunks()), pageZero(beforeChange), 'page 0 is the very same Buffer');
+    assert.match(text(cache.chunks()), /target="t070".*status="fail"/);
+    // A target that appears in the database in the middle of the order, then one that leaves.
+    fake.versions.set('t0695', '1');
+    await cache.refresh();
+    assert.equal(text(cache.chunks()), expected());
+    fake.versions.delete('t001');
+    await cache.refresh();
+    assert.equal(text(cache.chunks()), expected());
+    assert.equal(cache.complete, true);
   });
 
   test('a target removed from the watchlist disappears', async () => {
