@@ -55,6 +55,8 @@ export interface PollSnapshot {
   targets: number;
 }
 
+const POLL_ROWS_PER_TEXT = 2000;
+
 /**
  * The reads behind the scrape-time gauges: the current truth in Postgres, limited to the watched
  * targets and each target's newest `keep_last` releases and image tags, so that label sets stay
@@ -152,24 +154,33 @@ export class MetricsRepository {
   async polls(targets: WatchedTargetWindow[]): Promise<PollSnapshot> {
     const names = targets.map((t) => t.name);
     if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0 };
-    // One JSON text, not one row per target and source: decoding 10,000 rows held the event loop
-    // for tens of ms on every scrape; JSON.parse of the same data takes a few.
-    // One statement with one array parameter: Prisma's `count({ where: { name: { in: names } } })`
-    // bound 10,000 parameters and built the query in JavaScript on every scrape.
-    const [row] = await this.prisma.$queryRaw<Array<{ list: string; remaining: number | null; known: number }>>`
-      WITH watched AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[]))
+    // What held the event loop on every scrape at 10,000 targets, and what replaced it: decoding
+    // one row per target and source (tens of ms): JSON texts instead; one JSON.parse of all of
+    // them (~10 ms): texts of POLL_ROWS_PER_TEXT rows, one parsed per turn; Prisma's
+    // `count({ where: { name: { in: names } } })` binding 10,000 parameters: one statement with
+    // one array parameter.
+    const [row] = await this.prisma.$queryRaw<Array<{ lists: string[] | null; remaining: number | null; known: number }>>`
+      WITH watched AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[])),
+      rows AS (
+        SELECT json_build_array(w.name, p.source,
+                 (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code) AS poll,
+               row_number() OVER (ORDER BY w.name, p.source) AS ord, (row_number() OVER (ORDER BY w.name, p.source) - 1) / ${POLL_ROWS_PER_TEXT}::int AS part
+        FROM poll_states p JOIN watched w ON w.id = p.target_id
+      )
       SELECT
-        (SELECT coalesce(json_agg(json_build_array(w.name, p.source,
-                 (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code))::text, '[]')
-           FROM poll_states p JOIN watched w ON w.id = p.target_id) AS list,
+        (SELECT array_agg(list ORDER BY part) FROM (SELECT part, json_agg(poll ORDER BY ord)::text AS list FROM rows GROUP BY part) parts) AS lists,
         (SELECT p.rate_limit_remaining FROM poll_states p
            WHERE p.source = 'github-releases' AND p.rate_limit_remaining IS NOT NULL AND p.last_polled_at IS NOT NULL
            ORDER BY p.last_polled_at DESC LIMIT 1) AS remaining,
         (SELECT count(*)::int FROM watched) AS known`;
     const date = (ms: number | null) => (ms === null ? null : new Date(ms));
-    const polls = (JSON.parse(row?.list ?? '[]') as Array<[string, string, number | null, number | null, string | null]>).map(
-      ([target, source, lastPolledAt, lastSuccessAt, lastErrorCode]): PollRow => ({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode }),
-    );
+    const polls: PollRow[] = [];
+    for (const [i, list] of (row?.lists ?? []).entries()) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const [target, source, lastPolledAt, lastSuccessAt, lastErrorCode] of JSON.parse(list) as Array<[string, string, number | null, number | null, string | null]>) {
+        polls.push({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode });
+      }
+    }
     return { polls, githubRateLimitRemaining: row?.remaining ?? null, targets: row?.known ?? 0 };
   }
 }
