@@ -5,6 +5,7 @@ import { EXTENSION_OID_SCT, X509Certificate as CoreCertificate } from '@sigstore
 import { SigstoreTrustRoot, artifactFromBytes, exactly, verifyBundle } from '@provwatch/verification';
 import { DerError, oidValueBytes, readTlv, tbsCertificateBytes, tbsWithoutExtension } from '../../libs/verification/src/sigstore/der';
 import type { CaCertificate } from '../../libs/verification/src/sigstore/fulcio-chain';
+import { readCertificateFields } from '../../libs/verification/src/sigstore/x509-fields';
 import { SigningKit } from '../kit/signing-kit';
 import { PUBLIC_GOOD_TRUSTED_ROOT, vector } from '../support/vectors';
 import { assertVerificationError } from '../support/verification-assert';
@@ -43,7 +44,7 @@ describe('Fulcio chains with the CA side cached per trust root', () => {
     const trustRoot = SigstoreTrustRoot.fromJSON(readFileSync(PUBLIC_GOOD_TRUSTED_ROOT));
     const leaf = leafOf(genuine());
     const fulcio = trustRoot.fulcio;
-    const parsed = fulcio.leaf(leaf, Buffer.from(genuine().verificationMaterial.certificate.rawBytes, 'base64'));
+    const parsed = fulcio.leaf(readCertificateFields(Buffer.from(genuine().verificationMaterial.certificate.rawBytes, 'base64')));
     const signedBy = new Map<CaCertificate, boolean>();
     fulcio.verifyAt(parsed, new Date(leaf.notBefore.getTime() + 1000), signedBy);
     rejectsWith(() => fulcio.verifyAt(parsed, new Date(leaf.notAfter.getTime() + 1000), signedBy), 'certificate-chain-invalid', /leaf certificate .* is not valid at/);
@@ -71,7 +72,7 @@ describe('Fulcio chains with the CA side cached per trust root', () => {
       const bundle: any = signing.bundle('0.3');
       const trustRoot = SigstoreTrustRoot.fromJSON(JSON.stringify(kit.trustedRoot()));
       const der = Buffer.from(bundle.verificationMaterial.certificate.rawBytes, 'base64');
-      const leaf = trustRoot.fulcio.leaf(CoreCertificate.parse(der), der);
+      const leaf = trustRoot.fulcio.leaf(readCertificateFields(der));
       const signedBy = new Map<CaCertificate, boolean>();
       trustRoot.fulcio.verifyAt(leaf, kit.now, signedBy); // the path is now cached
       rejectsWith(() => trustRoot.fulcio.verifyAt(leaf, new Date(now + 11 * year), signedBy), 'certificate-chain-invalid', /certificate authority certificate .* is not valid at/);

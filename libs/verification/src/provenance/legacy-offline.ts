@@ -2,6 +2,7 @@ import { X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { decodeCosignCertificate } from '../blob/legacy-blob-signature';
 import { type Artifact, type IdentityPolicy, type SigstoreTrustRoot, assertIdentity, signerEvidenceFromCertificate } from '../sigstore';
 import { DigestMessageSignatureContent } from '../sigstore/message-signature-content';
+import { type CertificateFields, readCertificateFields } from '../sigstore/x509-fields';
 import { VerificationError } from '../verdict';
 import type { LegacyDsseEnvelope } from './provenance-document';
 
@@ -16,8 +17,10 @@ export function assertLegacyCertificateOffline(certificate: Buffer | string | un
   if (certificate === undefined || certificate.length === 0) throw new VerificationError('certificate-invalid', 'the signature carries no certificate');
   const der = decodeCosignCertificate(certificate);
   let leaf: X509Certificate;
+  let fields: CertificateFields;
   try {
     leaf = X509Certificate.parse(Buffer.from(der));
+    fields = readCertificateFields(Buffer.from(der));
   } catch {
     throw new VerificationError('certificate-invalid', 'the certificate is not a DER X.509 certificate');
   }
@@ -27,7 +30,7 @@ export function assertLegacyCertificateOffline(certificate: Buffer | string | un
     return issuer !== undefined && leaf.issuer.equals(issuer.subject) && safe(() => leaf.verify(issuer));
   });
   if (!issued) throw new VerificationError('certificate-chain-invalid', "the certificate was not issued by the trust root's certificate authorities");
-  assertIdentity(signerEvidenceFromCertificate(leaf), identity);
+  assertIdentity(signerEvidenceFromCertificate(fields), identity);
   return leaf;
 }
 

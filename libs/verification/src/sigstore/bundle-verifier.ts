@@ -2,7 +2,7 @@ import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import { X509Certificate, crypto as sigstoreCrypto } from '@sigstore/core';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import { type SignedEntity, type TrustMaterial, toSignedEntity } from '@sigstore/verify';
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, X509Certificate as NodeCertificate } from 'node:crypto';
 import { type SignerEvidence, type TlogEvidence, VerificationError } from '../verdict';
 import type { Artifact, DigestAlgorithm } from './artifact';
 import { parseBundle } from './bundle-parser';
@@ -13,6 +13,7 @@ import { DigestMessageSignatureContent } from './message-signature-content';
 import { fromSigstoreError } from './sigstore-error.mapping';
 import { isIntotoV001, verifyIntotoV001Entry } from '../tlog';
 import type { SigstoreTrustRoot, VerifierThresholds } from './trust-root';
+import { type CertificateFields, readCertificateFields } from './x509-fields';
 
 export interface BundleVerificationOptions {
   trustRoot: SigstoreTrustRoot;
@@ -106,7 +107,10 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
 
   const chain = leafOnlyChain(bundle, options.trustRoot);
   const warnings: string[] = chain.warnings;
-  let entity = signedEntity(chain.bundle, options.artifact, chain.leaf);
+  // For a certificate, sigstore-js is handed the entity with the leaf's key taken out of it
+  // (below): `leaf` is the certificate, read once by x509-fields.ts.
+  const leaf = chain.leaf;
+  let entity = signedEntity(chain.bundle, options.artifact, leaf !== undefined);
   const tlog = bundle.verificationMaterial.tlogEntries.map(tlogEvidence);
   const thresholds: VerifierThresholds = {
     tlogThreshold: 1,
@@ -121,14 +125,15 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
   const legacyEntries = entity.tlogEntries.filter(isIntotoV001);
   if (legacyEntries.length > 0) {
     // sigstore-js cannot check this kind: verify it here, then let it check the rest.
-    if (bundle.content.$case !== 'dsseEnvelope' || entity.key.$case !== 'certificate' || !options.loggedEnvelope) {
+    if (bundle.content.$case !== 'dsseEnvelope' || !leaf || !options.loggedEnvelope) {
       throw new VerificationError('tlog-entry-invalid', 'an intoto/0.0.1 log entry can only be checked against the logged envelope bytes');
     }
+    const certificate = coreCertificate(leaf.der);
     for (const entry of legacyEntries) {
       verifyIntotoV001Entry(entry, options.trustRoot.trustMaterial, {
         envelopeBytes: options.loggedEnvelope,
         payload: Buffer.from(bundle.content.dsseEnvelope.payload),
-        certificate: entity.key.certificate,
+        certificate,
       });
     }
     entity = { ...entity, tlogEntries: entity.tlogEntries.filter((e) => !isIntotoV001(e)) };
@@ -141,43 +146,40 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
     }
   });
   let verifier = options.publicKey ? options.trustRoot.keyVerifier(options.publicKey, thresholds) : options.trustRoot.verifier(thresholds);
-  let checked = entity;
   let chainChecks = 0;
-  if (!options.publicKey && entity.key.$case === 'certificate') {
+  if (!options.publicKey && leaf) {
     // The certificate is checked here (fulcio-chain.ts, CA side cached per trust root) instead of
     // by sigstore-js, which re-verifies the whole chain per bundle. sigstore-js still checks the
     // timestamps, the log entries and the signature, with the leaf's key, and hands every
     // verified signing time to `validAt`, where the chain and SCTs are checked at that time.
     const fulcio = options.trustRoot.fulcio;
-    const leaf = fulcio.leaf(entity.key.certificate, leafDer(chain.bundle));
+    const parsed = fulcio.leaf(leaf);
     const signedBy = new Map<CaCertificate, boolean>();
     const sctsChecked = new Set<CaCertificate>();
     const validAt = (time: Date): boolean => {
-      const issuer = fulcio.verifyAt(leaf, time, signedBy);
+      const issuer = fulcio.verifyAt(parsed, time, signedBy);
       if (!sctsChecked.has(issuer)) {
-        verifyEmbeddedScts(leaf, issuer, options.trustRoot.trustMaterial.ctlogs, thresholds.ctlogThreshold);
+        verifyEmbeddedScts(parsed, issuer, options.trustRoot.trustMaterial.ctlogs, thresholds.ctlogThreshold);
         sctsChecked.add(issuer);
       }
       chainChecks++;
       return true;
     };
-    verifier = options.trustRoot.signingKeyVerifier(leaf.key, validAt, thresholds);
-    checked = { ...entity, key: { $case: 'public-key', hint: '' } };
+    verifier = options.trustRoot.signingKeyVerifier(parsed.key, validAt, thresholds);
   }
   try {
-    verifier.verify(checked);
+    verifier.verify(entity);
   } catch (err) {
     throw fromSigstoreError(err);
   }
   // Fail closed: with no verified time at all the certificate was never checked.
-  if (checked !== entity && chainChecks === 0) {
+  if (leaf && chainChecks === 0) {
     throw new VerificationError('certificate-chain-invalid', 'the bundle has no verified signing time to check the certificate chain at');
   }
   // Only now are the RFC 3161 times authenticated (sigstore-js verified each one).
   assertCheckpointKeysValid(entity, options.trustRoot.trustMaterial);
 
-  const signer: SignerEvidence =
-    entity.key.$case === 'certificate' ? signerEvidenceFromCertificate(entity.key.certificate) : { keyHint: entity.key.hint };
+  const signer: SignerEvidence = leaf ? signerEvidenceFromCertificate(leaf) : { keyHint: entity.key.$case === 'public-key' ? entity.key.hint : '' };
   if (options.identity && !options.publicKey) assertIdentity(signer, options.identity);
 
   return {
@@ -198,18 +200,15 @@ export function verifyBundle(input: Bundle | Uint8Array | string | object, optio
 }
 
 /**
- * sigstore-js's view of the bundle. The leaf, already parsed by leafOnlyChain, is put in as is
- * rather than parsed a second time by toSignedEntity (which is handed the bundle without it).
+ * sigstore-js's view of the bundle. A certificate goes in as a key without a certificate (its
+ * key is supplied by the caller's verifier once the chain is checked here): sigstore-js does not
+ * parse the leaf a second time (toSignedEntity is handed the bundle without it).
  */
-function signedEntity(bundle: Bundle, artifact: Artifact | undefined, leaf: X509Certificate | undefined): SignedEntity {
+function signedEntity(bundle: Bundle, artifact: Artifact | undefined, hasLeaf: boolean): SignedEntity {
   let entity: SignedEntity;
   try {
-    if (leaf) {
-      const keyless: Bundle = { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } } } };
-      entity = { ...toSignedEntity(keyless), key: { $case: 'certificate', certificate: leaf } };
-    } else {
-      entity = toSignedEntity(bundle);
-    }
+    const keyless: Bundle = hasLeaf ? { ...bundle, verificationMaterial: { ...bundle.verificationMaterial, content: { $case: 'publicKey', publicKey: { hint: '' } } } } : bundle;
+    entity = toSignedEntity(keyless);
   } catch (err) {
     throw fromSigstoreError(err);
   }
@@ -241,32 +240,30 @@ function signedEntity(bundle: Bundle, artifact: Artifact | undefined, leaf: X509
  * own CA chains (it then adds nothing: the leaf is verified against the trust root alone, and the
  * bundle handed on carries the leaf only); any other extra certificate is rejected.
  */
-function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[]; leaf?: X509Certificate } {
+function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: Bundle; warnings: string[]; leaf?: CertificateFields } {
   const material = bundle.verificationMaterial.content;
   if (material.$case === 'publicKey') return { bundle, warnings: [] };
   if (material.$case === 'certificate') {
-    try {
-      return { bundle, warnings: [], leaf: parseCertificate(Buffer.from(material.certificate.rawBytes)) };
-    } catch (err) {
-      throw new VerificationError('certificate-invalid', `verificationMaterial.certificate cannot be parsed as X.509: ${describeParseError(err)}`);
-    }
+    return { bundle, warnings: [], leaf: readLeaf(material.certificate.rawBytes, 'verificationMaterial.certificate') };
   }
   const raws = material.x509CertificateChain.certificates;
+  if (raws.length === 0) throw new VerificationError('certificate-invalid', 'verificationMaterial.x509CertificateChain.certificates is empty');
+  const leaf = readLeaf(raws[0].rawBytes, 'verificationMaterial.x509CertificateChain.certificates[0]');
+  // The others only for what to say about them: whether they are the trust root's is decided by bytes.
   const certs = raws.map((raw, i) => {
+    if (i === 0) return undefined;
     try {
       return parseCertificate(Buffer.from(raw.rawBytes));
     } catch (err) {
       throw new VerificationError('certificate-invalid', `verificationMaterial.x509CertificateChain.certificates[${i}] cannot be parsed as X.509: ${describeParseError(err)}`);
     }
   });
-  if (certs.length === 0) throw new VerificationError('certificate-invalid', 'verificationMaterial.x509CertificateChain.certificates is empty');
-  const leaf = certs[0];
-  if (leaf.subject.equals(leaf.issuer) && safeSelfVerify(leaf)) {
+  if (leaf.subject.equals(leaf.issuer) && selfSigned(leaf.der)) {
     throw new VerificationError('certificate-chain-invalid', "certificate 0 (the leaf) in the bundle's chain is self-signed; roots come only from the trust root");
   }
   if (certs.length === 1) return { bundle, warnings: [], leaf };
   certs.forEach((cert, i) => {
-    if (i === 0) return;
+    if (!cert) return;
     if (!trustRoot.fulcio.isTrustRootCertificate(Buffer.from(raws[i].rawBytes))) {
       const root = cert.subject.equals(cert.issuer) && safeSelfVerify(cert) ? 'a self-signed root that is' : 'a certificate';
       throw new VerificationError(
@@ -289,6 +286,25 @@ function leafOnlyChain(bundle: Bundle, trustRoot: SigstoreTrustRoot): { bundle: 
       `chainIncludesTrustRoot: the bundle's certificate chain carries ${certs.length - 1} certificate(s) of the trust root's own certificate authorities after the leaf; they were ignored and the leaf verified against the trust root`,
     ],
   };
+}
+
+/** The bundle's leaf, read once (x509-fields.ts); what cannot be read is certificate-invalid. */
+function readLeaf(rawBytes: Uint8Array, field: string): CertificateFields {
+  try {
+    return readCertificateFields(Buffer.from(rawBytes.buffer, rawBytes.byteOffset, rawBytes.byteLength));
+  } catch (err) {
+    throw new VerificationError('certificate-invalid', `${field} cannot be parsed as X.509: ${describeParseError(err)}`);
+  }
+}
+
+/** Does the certificate verify with its own key (node:crypto: OpenSSL's X509_verify)? */
+function selfSigned(der: Buffer): boolean {
+  try {
+    const cert = new NodeCertificate(der);
+    return cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -410,18 +426,19 @@ function safeCheck(check: () => boolean): boolean {
   }
 }
 
+/** @sigstore/core's view of the leaf, for the one check written against it (intoto/0.0.1 entries). */
+function coreCertificate(der: Buffer): X509Certificate {
+  try {
+    return parseCertificate(Buffer.from(der));
+  } catch (err) {
+    throw new VerificationError('certificate-invalid', `the bundle's leaf certificate cannot be parsed as X.509: ${describeParseError(err)}`);
+  }
+}
+
 function isParsedBundle(input: unknown): input is Bundle {
   // Parsed bundles carry a tagged `content`; the JSON form has messageSignature/dsseEnvelope keys.
   const content = (input as { content?: { $case?: unknown } } | null)?.content;
   return typeof content === 'object' && content !== null && typeof content.$case === 'string';
-}
-
-/** The DER bytes of the bundle's leaf certificate (the bundle has one: toSignedEntity found it). */
-function leafDer(bundle: Bundle): Buffer {
-  const material = bundle.verificationMaterial.content;
-  if (material.$case === 'certificate') return Buffer.from(material.certificate.rawBytes);
-  if (material.$case === 'x509CertificateChain') return Buffer.from(material.x509CertificateChain.certificates[0].rawBytes);
-  throw new VerificationError('certificate-invalid', 'the bundle has no certificate');
 }
 
 /** The leaf certificate of a bundle, for callers that show it before verification completes. */

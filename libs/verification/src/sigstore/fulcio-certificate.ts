@@ -1,6 +1,6 @@
-import type { X509Certificate } from '@sigstore/core';
 import { type SignerEvidence, VerificationError } from '../verdict';
 import { readTlv } from './der';
+import { type CertificateFields, type OidKey, oidKey, subjectAltNames } from './x509-fields';
 
 /**
  * Fulcio's certificate extensions (github.com/sigstore/fulcio docs/oid-info.md). The v1 ones
@@ -34,22 +34,32 @@ const FULCIO_V2_EXTENSIONS: Record<string, string> = {
 const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
 const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
 
-/** Reads the signer's identity, issuer and Fulcio extensions from an (already verified) leaf. */
-export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvidence {
-  const byOid = extensionsByOid(cert);
+type KnownExtension = { oid: string; key: OidKey; name: string };
+const known = (names: Record<string, string>): KnownExtension[] => Object.entries(names).map(([oid, name]) => ({ oid, key: oidKey(oid), name }));
+const V1_EXTENSIONS = known(FULCIO_V1_EXTENSIONS);
+const V2_EXTENSIONS = known(FULCIO_V2_EXTENSIONS);
+const ISSUER_V1 = { oid: OID_ISSUER_V1, key: oidKey(OID_ISSUER_V1) };
+const ISSUER_V2 = { oid: OID_ISSUER_V2, key: oidKey(OID_ISSUER_V2) };
+
+/**
+ * Reads the signer's identity, issuer and Fulcio extensions from an (already verified) leaf,
+ * read once by x509-fields.ts (extension values by OID, the first of an OID wins).
+ */
+export function signerEvidenceFromCertificate(cert: CertificateFields): SignerEvidence {
+  const byOid = cert.extensions;
   const extensions: Record<string, string> = {};
-  for (const [oid, name] of Object.entries(FULCIO_V1_EXTENSIONS)) {
-    const value = rawExtension(byOid, oid);
-    if (value !== undefined) extensions[name] = value;
+  for (const ext of V1_EXTENSIONS) {
+    const value = rawExtension(byOid, ext);
+    if (value !== undefined) extensions[ext.name] = value;
   }
-  for (const [oid, name] of Object.entries(FULCIO_V2_EXTENSIONS)) {
-    const value = utf8StringExtension(byOid, oid);
-    if (value !== undefined) extensions[name] = value;
+  for (const ext of V2_EXTENSIONS) {
+    const value = utf8StringExtension(byOid, ext);
+    if (value !== undefined) extensions[ext.name] = value;
   }
   // v2 is authoritative; v1 (raw bytes) only appears in older certificates. A certificate whose
   // two issuer claims disagree says two things at once (slsa-verifier refuses it too): forged or broken.
-  const issuerV2 = utf8StringExtension(byOid, OID_ISSUER_V2);
-  const issuerV1 = rawExtension(byOid, OID_ISSUER_V1);
+  const issuerV2 = utf8StringExtension(byOid, ISSUER_V2);
+  const issuerV1 = rawExtension(byOid, ISSUER_V1);
   if (issuerV2 !== undefined && issuerV1 !== undefined && issuerV2 !== issuerV1) {
     throw new VerificationError('certificate-invalid', `the certificate's issuer extensions disagree: ${OID_ISSUER_V2} says ${JSON.stringify(issuerV2)}, ${OID_ISSUER_V1} says ${JSON.stringify(issuerV1)}`);
   }
@@ -67,39 +77,30 @@ export function signerEvidenceFromCertificate(cert: X509Certificate): SignerEvid
   };
 }
 
-/**
- * The extension values by OID, read in one pass (looking each of ~20 OIDs up separately decodes
- * every extension's OID again each time). The first extension with an OID wins, as
- * X509Certificate.extension() picks it.
- */
-function extensionsByOid(cert: X509Certificate): Map<string, Buffer> {
-  const byOid = new Map<string, Buffer>();
-  for (const ext of cert.extensions) {
-    const oid = ext.subs[0].toOID();
-    // extnValue is the last element (critical, when present, sits between)
-    if (!byOid.has(oid)) byOid.set(oid, ext.subs[ext.subs.length - 1].value);
-  }
-  return byOid;
-}
-
 /** URI SAN for workload identities, e-mail SAN for people; Fulcio issues exactly one. */
-export function subjectAlternativeName(cert: X509Certificate): string | undefined {
+export function subjectAlternativeName(cert: CertificateFields): string | undefined {
   return subjectAlternativeNameWithKind(cert)?.value;
 }
 
 /**
  * The SAN with the kind it came from. A workflow identity is only ever a URI SAN: an e-mail SAN
  * whose text looks like a workflow URI must not be read as one (the SLSA rules check the kind).
+ * A SAN extension that is not a list of names fails the certificate (certificate-invalid).
  */
-export function subjectAlternativeNameWithKind(cert: X509Certificate): { value: string; kind: 'uri' | 'email' } | undefined {
-  const san = cert.extSubjectAltName;
+export function subjectAlternativeNameWithKind(cert: CertificateFields): { value: string; kind: 'uri' | 'email' } | undefined {
+  let san: ReturnType<typeof subjectAltNames>;
+  try {
+    san = subjectAltNames(cert);
+  } catch (err) {
+    throw new VerificationError('certificate-invalid', `the certificate's SubjectAltName extension cannot be read: ${(err as Error).message}`);
+  }
   if (san?.uri !== undefined) return { value: san.uri, kind: 'uri' };
   if (san?.rfc822Name !== undefined) return { value: san.rfc822Name, kind: 'email' };
   return undefined;
 }
 
-function rawExtension(byOid: Map<string, Buffer>, oid: string): string | undefined {
-  return byOid.get(oid)?.toString('utf8');
+function rawExtension(byOid: ReadonlyMap<OidKey, Buffer>, ext: { key: OidKey }): string | undefined {
+  return byOid.get(ext.key)?.toString('utf8');
 }
 
 const DER_UTF8_STRING = 0x0c;
@@ -109,8 +110,8 @@ const DER_UTF8_STRING = 0x0c;
  * certificate (certificate-invalid): treating it as absent would let a forged certificate fall
  * back to the v1 value (the issuer) or drop a claim the SLSA rules compare.
  */
-function utf8StringExtension(byOid: Map<string, Buffer>, oid: string): string | undefined {
-  const bytes = byOid.get(oid);
+function utf8StringExtension(byOid: ReadonlyMap<OidKey, Buffer>, { oid, key }: { oid: string; key: OidKey }): string | undefined {
+  const bytes = byOid.get(key);
   if (!bytes) return undefined;
   let value: Buffer | undefined;
   try {

@@ -1,9 +1,10 @@
 import { EXTENSION_OID_SCT, X509Certificate as CoreCertificate } from '@sigstore/core';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { TrustMaterial } from '@sigstore/verify';
-import { type KeyObject, X509Certificate as NodeCertificate, createHash } from 'node:crypto';
+import { type KeyObject, X509Certificate as NodeCertificate, createHash, verify as cryptoVerify } from 'node:crypto';
 import { VerificationError } from '../verdict';
 import { DerError, oidValueBytes, tbsCertificateBytes, tbsWithoutExtension } from './der';
+import { type CertificateFields, type EmbeddedSct, authorityKeyIdentifier, embeddedScts, sctHashAlgorithm, sctSignedData, sctTime } from './x509-fields';
 
 type CtLog = TrustMaterial['ctlogs'][number];
 
@@ -28,10 +29,10 @@ export interface CaCertificate {
   spkiSha256: Buffer;
 }
 
-/** The bundle's leaf certificate, parsed once per verification. */
+/** The bundle's leaf certificate, parsed once per verification (x509-fields.ts and node:crypto, same bytes). */
 export interface LeafCertificate {
   der: Buffer;
-  core: CoreCertificate;
+  fields: CertificateFields;
   node: NodeCertificate;
   key: KeyObject;
   tbs: Buffer;
@@ -83,21 +84,24 @@ export class FulcioChainVerifier {
     return this.authorities.some((a) => Array.isArray(a.certificates) && a.certificates.some((c) => c.der.equals(der)));
   }
 
-  /** Parses the leaf once (both parsers see the same bytes); a leaf node:crypto cannot read is refused. */
-  leaf(core: CoreCertificate, der: Buffer): LeafCertificate {
+  /**
+   * The leaf as read by x509-fields.ts, parsed by node:crypto too (both parsers see the same
+   * bytes); a leaf node:crypto cannot read is refused.
+   */
+  leaf(fields: CertificateFields): LeafCertificate {
     try {
-      const node = new NodeCertificate(der);
-      const aki = core.extAuthorityKeyID?.keyIdentifier;
+      const node = new NodeCertificate(fields.der);
+      const aki = authorityKeyIdentifier(fields);
       return {
-        der,
-        core,
+        der: fields.der,
+        fields,
         node,
         key: node.publicKey,
-        tbs: tbsCertificateBytes(der),
-        issuer: core.issuer,
+        tbs: fields.tbs,
+        issuer: fields.issuer,
         authorityKeyId: aki && aki.length > 0 ? aki : undefined,
-        notBefore: core.notBefore,
-        notAfter: core.notAfter,
+        notBefore: fields.notBefore,
+        notAfter: fields.notAfter,
       };
     } catch (err) {
       const why = err instanceof DerError ? `: ${err.message}` : '';
@@ -246,9 +250,9 @@ function shortestPathToRoot(cert: CaCertificate, pool: CaCertificate[], seen: Se
  * one log counts once, and at least `threshold` are required.
  */
 export function verifyEmbeddedScts(leaf: LeafCertificate, issuer: CaCertificate, ctlogs: CtLog[], threshold: number): void {
-  let scts;
+  let scts: EmbeddedSct[];
   try {
-    scts = leaf.core.extSCT?.signedCertificateTimestamps ?? [];
+    scts = embeddedScts(leaf.fields);
   } catch {
     throw new VerificationError('sct-invalid', "the leaf certificate's SCT extension cannot be read");
   }
@@ -264,8 +268,10 @@ export function verifyEmbeddedScts(leaf: LeafCertificate, issuer: CaCertificate,
     const length = Buffer.from([(tbs.length >> 16) & 0xff, (tbs.length >> 8) & 0xff, tbs.length & 0xff]);
     const preCert = Buffer.concat([issuer.spkiSha256, length, tbs]);
     for (const sct of scts) {
-      const logs = ctlogs.filter((log) => log.logID.equals(sct.logID) && log.validFor.start <= sct.datetime && sct.datetime <= log.validFor.end);
-      if (!logs.some((log) => safeVerify(() => sct.verify(preCert, log.publicKey)))) {
+      const time = sctTime(sct);
+      const logs = ctlogs.filter((log) => log.logID.equals(sct.logID) && log.validFor.start <= time && time <= log.validFor.end);
+      const signed = logs.length > 0 ? sctSignedData(sct, preCert) : undefined;
+      if (!logs.some((log) => safeVerify(() => cryptoVerify(sctHashAlgorithm(sct), signed!, log.publicKey, sct.signature)))) {
         throw new VerificationError('sct-invalid', 'SCT verification failed: no CT log of the trust root valid at its time signed it');
       }
       if (logIds.some((id) => id.equals(sct.logID))) throw new VerificationError('sct-invalid', 'duplicate SCT: one CT log counts once');
