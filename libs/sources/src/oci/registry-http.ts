@@ -155,51 +155,78 @@ export async function openRequest(req: HopRequest, settings: HttpSettings, watch
   checkScheme(url, settings, what);
   watchdog.arm();
   for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> = {
-      'user-agent': settings.userAgent,
-      // Identity only: digests are over the stored bytes, and no decompression bombs.
-      'accept-encoding': 'identity',
-      ...req.headers,
-    };
-    if (req.authorization !== undefined && url.origin === req.authorization.origin) {
-      headers.authorization = req.authorization.value;
-    }
     let response: Response;
     try {
-      response = await fetch(url, { method: req.method, headers, redirect: 'manual', signal: watchdog.controller.signal });
+      response = await fetch(url, { method: req.method, headers: hopHeaders(req, url, settings), redirect: 'manual', signal: watchdog.controller.signal });
     } catch (error) {
       watchdog.disarm();
       settings.onOutcome?.(watchdog.fired ? 'timeout' : 'network');
       throw transportError(error, watchdog, what);
     }
-    if (!REDIRECTS.has(response.status)) {
+    if (!isRedirect(response.status)) {
       settings.onOutcome?.(response.status);
       return { response, url, watchdog, what };
     }
 
     await discardBody(response);
-    const location = response.headers.get('location');
-    if (location === null) {
-      watchdog.cancel();
-      throw new SourceError('registry-bad-response', `${what}: redirect without Location`);
-    }
-    if (hop + 1 > settings.maxRedirects) {
-      watchdog.cancel();
-      throw new SourceError('registry-redirect-refused', `${what}: more than ${settings.maxRedirects} redirects`);
-    }
-    let next: URL;
-    try {
-      next = new URL(location, url);
-    } catch {
-      watchdog.cancel();
-      throw new SourceError('registry-bad-response', `${what}: unparseable redirect Location`);
-    }
-    checkScheme(next, settings, what, true);
-    url = next;
+    url = redirectTarget(response.headers.get('location'), url, hop, settings, watchdog, what);
   }
 }
 
-function checkScheme(url: URL, settings: HttpSettings, what: string, redirected = false): void {
+export function isRedirect(status: number): boolean {
+  return REDIRECTS.has(status);
+}
+
+/**
+ * The headers of one hop: ours, the caller's, and Authorization only while the hop is on the
+ * origin the credential was issued for. Threat: a redirect to storage (another host) carrying
+ * the registry's or GitHub's token away.
+ */
+export function hopHeaders(req: HopRequest, url: URL, settings: HttpSettings): Record<string, string> {
+  const headers: Record<string, string> = {
+    'user-agent': settings.userAgent,
+    // Identity only: digests are over the stored bytes, and no decompression bombs.
+    'accept-encoding': 'identity',
+    ...req.headers,
+  };
+  if (req.authorization !== undefined && url.origin === req.authorization.origin) {
+    headers.authorization = req.authorization.value;
+  }
+  return headers;
+}
+
+/**
+ * Where a redirect answer (`hop` redirects followed before it) may lead, by the rules every
+ * transport keeps: a Location, at most `maxRedirects`, and https unless the host is listed
+ * insecure (threat: a downgrade to plain http that anyone on the path can read and rewrite).
+ * Anything else ends the request: the watchdog is cancelled and the refusal thrown.
+ */
+export function redirectTarget(location: string | null, from: URL, hop: number, settings: HttpSettings, watchdog: Watchdog, what: string): URL {
+  if (location === null) {
+    watchdog.cancel();
+    throw new SourceError('registry-bad-response', `${what}: redirect without Location`);
+  }
+  if (hop + 1 > settings.maxRedirects) {
+    watchdog.cancel();
+    throw new SourceError('registry-redirect-refused', `${what}: more than ${settings.maxRedirects} redirects`);
+  }
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    watchdog.cancel();
+    throw new SourceError('registry-bad-response', `${what}: unparseable redirect Location`);
+  }
+  try {
+    checkScheme(next, settings, what, true);
+  } catch (err) {
+    watchdog.cancel();
+    throw err;
+  }
+  return next;
+}
+
+export function checkScheme(url: URL, settings: HttpSettings, what: string, redirected = false): void {
   const ok = url.protocol === 'https:' || (url.protocol === 'http:' && isInsecureHost(url.host, settings));
   // User info in a URL would be sent as Basic credentials by some stacks; never expected here.
   if (ok && url.username === '' && url.password === '') return;
@@ -211,7 +238,7 @@ function checkScheme(url: URL, settings: HttpSettings, what: string, redirected 
   );
 }
 
-function transportError(error: unknown, watchdog: Watchdog, what: string): SourceError {
+export function transportError(error: unknown, watchdog: Watchdog, what: string): SourceError {
   // All three are retryable: the same request may well complete on a later run.
   if (watchdog.reason === 'idle') return new SourceError('registry-timeout', `${what}: no answer in time`);
   if (watchdog.reason === 'deadline') return new SourceError('registry-timeout', `${what}: no complete answer within ${Math.round((watchdog.totalMs ?? 0) / 1000)} s`);
@@ -284,7 +311,7 @@ export async function discard(opened: OpenResponse): Promise<void> {
   await discardBody(opened.response);
 }
 
-function tooLarge(what: string, limit: number): SourceError {
+export function tooLarge(what: string, limit: number): SourceError {
   return new SourceError('registry-too-large', `${what}: body larger than ${limit} bytes`);
 }
 
