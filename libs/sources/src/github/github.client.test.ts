@@ -124,6 +124,43 @@ describe('GitHubClient against the API double', () => {
     await assert.rejects(client({ insecureHosts: [] }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 }), code('registry-redirect-refused'));
   });
 
+  test('asset downloads (node:http) keep the API\'s answers: rate limit by message, 500, a refused redirect with nothing sent to storage', async () => {
+    const assetPath = /^\/repos\/slsa-framework\/example-package\/releases\/assets\/1401$/;
+    const download = () => client().downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 });
+    gh.pathFaults.push({ path: assetPath, fault: 'secondary-rate-limit-403', times: 1 });
+    await assert.rejects(download(), (err: unknown) => code('github-rate-limited')(err) && (err as SourceError).retryAfterSeconds === 60);
+    gh.pathFaults.push({ path: assetPath, fault: 'error-500', times: 1 });
+    await assert.rejects(download(), (err: unknown) => code('github-unavailable')(err) && (err as SourceError).retryable);
+    gh.pathFaults.push({ path: assetPath, fault: 'redirect-refused', times: 1 });
+    await assert.rejects(download(), code('registry-redirect-refused'));
+    assert.equal(gh.requests.filter((r) => r.server === 'storage').length, 0);
+    await assert.rejects(client().downloadAsset('slsa-framework', 'example-package', 999, { maxBytes: 1024 }), (err: unknown) => code('github-not-found')(err) && (err as SourceError).isNotFound);
+  });
+
+  test('a 429 on an asset download holds the API host in the shared back-off, as any other request\'s', async () => {
+    let now = Date.now();
+    const backoff = new UpstreamBackoff(new InMemoryHostHoldStore(), new UpstreamBackoffPolicy(), { now: () => now });
+    gh.pathFaults.push({ path: /\/releases\/assets\/1401$/, fault: 'rate-limited-retry-after', retryAfterSeconds: 5 });
+    await assert.rejects(client({ backoff }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 }), (err: unknown) => code('github-rate-limited')(err) && (err as SourceError).retryAfterSeconds === 5);
+    gh.pathFaults.length = 0;
+    await assert.rejects(client({ backoff }).getRelease('slsa-framework', 'example-package', 14), (err: unknown) => code('github-rate-limited')(err) && (err as SourceError).heldUntilMs === now + 5000);
+    assert.equal(gh.requests.length, 1, 'nothing sent while held');
+    now += 5000;
+    const asset = await client({ backoff }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 });
+    assert.equal(asset.sha256, createHash('sha256').update(BINARY).digest('hex'));
+  });
+
+  test('a large asset (hashed on the hashing thread) has the digest of its bytes; storage never sees the token', async () => {
+    const large = Buffer.alloc(24 * 1024 * 1024 + 5, 0x42);
+    gh.repos.get('slsa-framework/example-package')![0].assets.push({ id: 1403, name: 'large.tar.gz', bytes: large, updatedAt: '2025-02-25T21:07:00Z' });
+    const asset = await client().downloadAsset('slsa-framework', 'example-package', 1403, { maxBytes: 32 * 1024 * 1024, keepBytesUpTo: 1024 * 1024 });
+    assert.equal(asset.sha256, createHash('sha256').update(large).digest('hex'));
+    assert.equal(asset.size, large.length);
+    assert.equal(asset.bytes, undefined);
+    assert.equal(gh.requests.find((r) => r.server === 'storage')?.headers.authorization, undefined);
+    await assert.rejects(client().downloadAsset('slsa-framework', 'example-package', 1403, { maxBytes: 16 * 1024 * 1024 }), code('registry-too-large'));
+  });
+
   test('a 403 whose only sign of a secondary rate limit is its message is a retryable rate limit, not a bad token', async () => {
     gh.pathFaults.push({ path: /^\/repos\/slsa-framework\/example-package\/releases$/, fault: 'secondary-rate-limit-403' });
     try {

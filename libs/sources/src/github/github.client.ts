@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { type HttpSettings, type OpenResponse, Watchdog, bodyChunks, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
+import { type HopRequest, type HttpSettings, type OpenResponse, Watchdog, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
+import { type OpenDownload, discardDownload, hashDownload, openDownload, readDownload } from '../oci/node-download';
 import { type UpstreamAnswer, UpstreamBackoff, UpstreamBackoffPolicy } from '../backoff/upstream-backoff';
 import { SourceError } from '../source.error';
 import { snappyUncompress } from './snappy';
@@ -162,19 +162,15 @@ export class GitHubClient {
     return toRelease(await this.json(opened), opened.what);
   }
 
-  /** Streams an asset through SHA-256 (once) with a size limit; GitHub redirects to storage. */
+  /**
+   * Streams an asset through SHA-256 (once) with a size limit; GitHub redirects to storage. On
+   * node:http, not fetch (see openDownload): the bytes are hashed as fast as they arrive.
+   */
   async downloadAsset(owner: string, repo: string, assetId: number, options: { maxBytes: number; keepBytesUpTo?: number }): Promise<DownloadedAsset> {
-    const opened = await this.open(this.url(`repos/${segment(owner)}/${segment(repo)}/releases/assets/${assetId}`), { accept: 'application/octet-stream' });
-    await this.assertOk(opened);
-    const hash = createHash('sha256');
-    const keep: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of bodyChunks(opened, options.maxBytes, true)) {
-      hash.update(chunk);
-      size += chunk.length;
-      if (size <= (options.keepBytesUpTo ?? 0)) keep.push(chunk);
-    }
-    return { sha256: hash.digest('hex'), size, bytes: size <= (options.keepBytesUpTo ?? 0) ? Buffer.concat(keep) : undefined };
+    const url = this.url(`repos/${segment(owner)}/${segment(repo)}/releases/assets/${assetId}`);
+    const opened = await this.admitted(() => openDownload(this.request(url, { accept: 'application/octet-stream' }), this.http, Watchdog.for(this.http)), (o) => o);
+    await this.assertAnswer(downloadAnswer(opened));
+    return hashDownload(opened, options.maxBytes, options.keepBytesUpTo ?? 0);
   }
 
   /**
@@ -308,6 +304,24 @@ export class GitHubClient {
   }
 
   private async open(url: URL, headers: Record<string, string> = {}): Promise<OpenResponse> {
+    return this.admitted(() => openRequest(this.request(url, headers), this.http, Watchdog.for(this.http)), (o) => o.response);
+  }
+
+  /** A GET to the API host: the token goes with it, and openRequest/openDownload drop it on other hosts. */
+  private request(url: URL, headers: Record<string, string>): HopRequest {
+    return {
+      method: 'GET',
+      url,
+      headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', ...headers },
+      authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined,
+    };
+  }
+
+  /**
+   * One request under the API host's back-off, whichever transport sends it: a held host is sent
+   * nothing, and the back-off is told of the answer (or of the timeout or network failure).
+   */
+  private async admitted<T>(send: () => Promise<T>, answered: (opened: T) => Answered): Promise<T> {
     const backoff = this.options.backoff;
     const hold = await backoff?.admit(this.base.host);
     if (hold) {
@@ -316,18 +330,9 @@ export class GitHubClient {
       const message = `${this.base.host}: backed off (${hold.reason}) until ${new Date(hold.untilMs).toISOString()}; no request sent`;
       throw new SourceError(hold.reason === 'rate-limited' ? 'github-rate-limited' : 'github-unavailable', message, { retryAfterSeconds: seconds, heldUntilMs: hold.untilMs });
     }
-    let opened: OpenResponse;
+    let opened: T;
     try {
-      opened = await openRequest(
-        {
-          method: 'GET',
-          url,
-          headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', ...headers },
-          authorization: this.options.token ? { origin: this.base.origin, value: `Bearer ${this.options.token}` } : undefined,
-        },
-        this.http,
-        Watchdog.for(this.http),
-      );
+      opened = await send();
     } catch (err) {
       if (err instanceof SourceError && (err.code === 'registry-timeout' || err.code === 'network-error')) {
         await backoff?.observe(this.base.host, { status: err.code === 'registry-timeout' ? 'timeout' : 'network' });
@@ -337,25 +342,27 @@ export class GitHubClient {
     }
     // 403, 429 and 5xx are told by assertOk (it reads the body of a 403); every other answer here
     // (a 304 or 404 is the host answering normally, and ends a probe as well as a 200 does).
-    const status = opened.response.status;
-    if (backoff && !toldByAssertOk(status)) await backoff.observe(this.base.host, answerOf(opened));
+    const answer = answered(opened);
+    if (backoff && !toldByAssertOk(answer.status)) await backoff.observe(this.base.host, answerOf(answer));
     return opened;
   }
 
   private async assertOk(opened: OpenResponse): Promise<void> {
-    const { response, what } = opened;
-    if (response.status >= 200 && response.status < 300) return;
-    const headers = response.headers;
-    const status = response.status;
+    await this.assertAnswer({ status: opened.response.status, headers: opened.response.headers, what: opened.what, read: (limit) => readBody(opened, limit), discard: () => discard(opened) });
+  }
+
+  private async assertAnswer(reply: Reply): Promise<void> {
+    const { status, headers, what } = reply;
+    if (status >= 200 && status < 300) return;
     // GitHub's secondary limit may be a 403 whose only sign is its message: read a little of it.
     let bodySaysRateLimited = false;
     if (status === 403) {
-      const body = await readBody(opened, 4096).catch(() => Buffer.alloc(0));
+      const body = await reply.read(4096).catch(() => Buffer.alloc(0));
       bodySaysRateLimited = /rate limit/i.test(body.toString('utf8'));
     } else {
-      await discard(opened);
+      await reply.discard();
     }
-    const answer = { ...answerOf(opened), bodySaysRateLimited };
+    const answer = { ...answerOf(reply), bodySaysRateLimited };
     const verdict = this.policy.classify(answer, this.options.backoff?.now() ?? Date.now());
     if (toldByAssertOk(status)) await this.options.backoff?.observe(this.base.host, answer);
     if (verdict.kind === 'rate-limited') {
@@ -415,10 +422,29 @@ function toldByAssertOk(status: number): boolean {
   return status === 403 || status === 429 || status >= 500;
 }
 
+/** An answer's status and headers, from fetch's Response or from openDownload. */
+interface Answered {
+  readonly status: number;
+  readonly headers: Headers;
+}
+
 /** What back-off needs of an answer: its status and rate-limit headers. */
-function answerOf(opened: OpenResponse): UpstreamAnswer {
-  const rate = readRateLimit(opened.response.headers);
-  return { status: opened.response.status, retryAfter: opened.response.headers.get('retry-after'), rateLimitRemaining: rate.remaining, rateLimitReset: rate.reset };
+function answerOf(answer: Answered): UpstreamAnswer {
+  const rate = readRateLimit(answer.headers);
+  return { status: answer.status, retryAfter: answer.headers.get('retry-after'), rateLimitRemaining: rate.remaining, rateLimitReset: rate.reset };
+}
+
+/** An answer as assertAnswer reads it, whichever transport carried it (fetch, or node:http for asset bytes). */
+interface Reply extends Answered {
+  readonly what: string;
+  /** The body, at most `limit` bytes. */
+  read(limit: number): Promise<Buffer>;
+  /** The body is not wanted. */
+  discard(): Promise<void>;
+}
+
+function downloadAnswer(opened: OpenDownload): Reply {
+  return { status: opened.status, headers: opened.headers, what: opened.what, read: (limit) => readDownload(opened, limit), discard: async () => discardDownload(opened) };
 }
 
 function readRateLimit(headers: Headers): RateLimit {
