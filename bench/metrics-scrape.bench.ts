@@ -19,7 +19,7 @@ import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ProvwatchMetrics } from '@provwatch/observability';
-import { MetricsRepository, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { MetricsRepository, PollStateFeed, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
 import { createTestDatabase } from '../test/support/postgres';
 import { seed } from './status-api.bench';
@@ -105,11 +105,13 @@ async function main(): Promise<void> {
     const windows = new Map(Array.from({ length: TARGETS }, (_, i) => [`t${i}`, { name: `t${i}`, keepLast: 10 }]));
     const names = [...windows.keys()];
     const versionFeed = new VerdictVersionFeed(statuses, () => names);
+    const pollWindows = [...windows.values()];
+    const pollFeed = new PollStateFeed(statuses, () => pollWindows);
     const metrics = new ProvwatchMetrics(
       { version: 'bench', pollIntervalSeconds: new Map(names.map((n) => [n, 300])) },
       {
         verdicts: { versions: () => versionFeed.read(), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
-        polls: () => statuses.polls([...windows.values()]),
+        polls: () => pollFeed.read(),
       },
     );
     server.on('request', (req, res) => {

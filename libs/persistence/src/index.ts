@@ -10,3 +10,4 @@ export * from './metrics.repository';
 export * from './status.repository';
 export * from './database-unavailable';
 export * from './verdict-version.feed';
+export * from './poll-state.feed';

@@ -150,24 +150,30 @@ export class MetricsRepository {
     return { checks: [...releaseChecks, ...imageChecks], releases };
   }
 
-  /** Poll health per watched target and source, and the newest GitHub rate-limit reading. */
-  async polls(targets: WatchedTargetWindow[]): Promise<PollSnapshot> {
+  /**
+   * Poll health per watched target and source, and the newest GitHub rate-limit reading. With
+   * `since` (a `horizon` this returned before) only the rows written by transactions that snapshot
+   * could not see yet (`changed_xid >= since`, see VerdictVersionFeed): `complete` is then false.
+   */
+  async polls(targets: readonly WatchedTargetWindow[], since?: string): Promise<PollSnapshot & { complete: boolean; horizon: string }> {
     const names = targets.map((t) => t.name);
-    if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0 };
+    // Nothing watched, nothing to report (not even another replica's rate-limit reading).
+    if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0, complete: since === undefined, horizon: since ?? '0' };
+    const changedOnly = since === undefined ? Prisma.empty : Prisma.sql`WHERE p.changed_xid >= ${since}::bigint`;
     // What held the event loop on every scrape at 10,000 targets, and what replaced it: decoding
     // one row per target and source (tens of ms): JSON texts instead; one JSON.parse of all of
     // them (~10 ms): texts of POLL_ROWS_PER_TEXT rows, one parsed per turn; Prisma's
     // `count({ where: { name: { in: names } } })` binding 10,000 parameters: one statement with
     // one array parameter.
-    const [row] = await this.prisma.$queryRaw<Array<{ lists: string[] | null; remaining: number | null; known: number }>>`
+    const [row] = await this.prisma.$queryRaw<Array<{ lists: string[] | null; remaining: number | null; known: number; horizon: string }>>`
       WITH watched AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[])),
       rows AS (
         SELECT json_build_array(w.name, p.source,
                  (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code) AS poll,
                row_number() OVER (ORDER BY w.name, p.source) AS ord, (row_number() OVER (ORDER BY w.name, p.source) - 1) / ${POLL_ROWS_PER_TEXT}::int AS part
-        FROM poll_states p JOIN watched w ON w.id = p.target_id
+        FROM poll_states p JOIN watched w ON w.id = p.target_id ${changedOnly}
       )
-      SELECT
+      SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon,
         (SELECT array_agg(list ORDER BY part) FROM (SELECT part, json_agg(poll ORDER BY ord)::text AS list FROM rows GROUP BY part) parts) AS lists,
         (SELECT p.rate_limit_remaining FROM poll_states p
            WHERE p.source = 'github-releases' AND p.rate_limit_remaining IS NOT NULL AND p.last_polled_at IS NOT NULL
@@ -181,6 +187,6 @@ export class MetricsRepository {
         polls.push({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode });
       }
     }
-    return { polls, githubRateLimitRemaining: row?.remaining ?? null, targets: row?.known ?? 0 };
+    return { polls, githubRateLimitRemaining: row?.remaining ?? null, targets: row?.known ?? 0, complete: since === undefined, horizon: row!.horizon };
   }
 }

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { QUEUES } from '@provwatch/jobs';
 import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
-import { MetricsRepository, type PrismaClient, VerdictVersionFeed } from '@provwatch/persistence';
+import { MetricsRepository, PollStateFeed, type PrismaClient, VerdictVersionFeed } from '@provwatch/persistence';
 import { SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
@@ -63,6 +63,8 @@ export class QueueDepthReader {
         const windows = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }])));
         const names = watchlist.derived((w) => w.targets.map((t) => t.name));
         const versions = new VerdictVersionFeed(statuses, names);
+        const pollWindows = watchlist.derived((w) => [...windows().values()]);
+        const polls = new PollStateFeed(statuses, pollWindows);
         const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
         const metrics = new ProvwatchMetrics(
           { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused, contentHash: watchlist.contentHash }) },
@@ -71,7 +73,7 @@ export class QueueDepthReader {
               versions: () => versions.read(),
               read: (targets) => statuses.verdicts(targets.flatMap((t) => windows().get(t) ?? [])),
             },
-            polls: () => statuses.polls([...windows().values()]),
+            polls: () => polls.read(),
             queues: () => queues.depths(),
           },
         );

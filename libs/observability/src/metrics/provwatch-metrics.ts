@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
 import { VerdictSeriesCache } from './verdict-series-cache';
-import { escapeLabelValue } from './verdict-exposition';
+import { escapeLabelValue, formatGaugeHeader, formatValue } from './exposition-text';
+import { PollSeriesCache } from './poll-series-cache';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
@@ -59,9 +60,7 @@ interface CollectedMetric {
   reset(): void;
 }
 
-const seconds = (date: Date) => date.getTime() / 1000;
 
-type PollRow = PollSnapshot['polls'][number];
 
 /**
  * Every metric provwatch exports (names are part of the interface: docs/observability.md).
@@ -85,8 +84,8 @@ export class ProvwatchMetrics {
   readonly upstreamRequestsHeldTotal: Counter<'host' | 'caller'>;
   readonly watchlistReloadsTotal: Counter<'result'>;
   private trustRoot: (() => { origin: string; obtainedAt: number } | undefined) | undefined;
-  /** The poll gauges' text of one snapshot: formatted once per read, never per scrape. */
-  private readonly polls?: CoalescedReader<string[]>;
+  /** The poll gauges as of the last read: rows formatted once per change, never per scrape. */
+  private readonly polls?: CoalescedReader<Array<Buffer | string>>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
   private readonly verdictSeries: VerdictSeriesCache | undefined;
   /** When the last refresh that completed had started: the served text is current as of then. */
@@ -105,9 +104,7 @@ export class ProvwatchMetrics {
    * at 10,000 targets). Formatted here rather than through prom-client, whose generic path (label
    * objects, hashing) held the event loop for tens of ms at that size.
    */
-  private readonly pollRowGauges: Array<{ name: string; help: string; value: (p: PollRow) => number | undefined }> = [];
-  /** Gauges of the whole poll snapshot (one series each). */
-  private readonly pollTotalGauges: Array<{ name: string; help: string; values: (s: PollSnapshot) => SeriesValue[] }> = [];
+  private readonly pollSeries = new PollSeriesCache();
   private readonly countedFailures = new WeakSet<object>();
   private readonly dependencyTimeoutMs: number;
   /** Outcome of the last read of each dependency this process reads at scrape time. */
@@ -280,8 +277,11 @@ export class ProvwatchMetrics {
     }
     if (sources.polls) {
       const read = sources.polls;
-      this.registerPollGauges();
-      this.polls = new CoalescedReader(async () => this.formatPollGauges(await read()), maxAge);
+      // Reads are single flight (CoalescedReader): each read's changes are applied in order.
+      this.polls = new CoalescedReader(async () => {
+        await this.pollSeries.apply(await read());
+        return this.pollSeries.chunks();
+      }, maxAge);
     }
     if (sources.queues) {
       this.queues = new CoalescedReader(sources.queues, maxAge);
@@ -298,7 +298,7 @@ export class ProvwatchMetrics {
   async renderChunks(): Promise<Array<string | Buffer>> {
     const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { queues };
-    return [await this.registry.metrics(), '\n', this.pollIntervalText(), ...(polls ?? this.pollGaugeHeaders()), ...verdicts];
+    return [await this.registry.metrics(), '\n', this.pollIntervalText(), ...(polls ?? [PollSeriesCache.headers()]), ...verdicts];
   }
 
   /**
@@ -317,39 +317,6 @@ export class ProvwatchMetrics {
       this.pollIntervalCache = { source, text };
     }
     return this.pollIntervalCache.text;
-  }
-
-  /**
-   * The poll gauges of one snapshot, formatted POLL_SLICE rows at a time with the event loop free
-   * in between (one 10,000-series gauge in one go held it for ~25 ms), straight from the rows: no
-   * series or label objects per row. The rows die with this call; only the text is kept until the
-   * next read. Keeping the snapshot and its per-gauge series objects for a second made them
-   * survive young-generation collections every scrape, and those scavenges stalled the loop
-   * 25-80 ms at 10,000 targets.
-   */
-  private async formatPollGauges(snapshot: PollSnapshot): Promise<string[]> {
-    const texts = this.pollRowGauges.map((gauge) => [formatGaugeHeader(gauge.name, gauge.help)]);
-    const rows = snapshot.polls;
-    for (let start = 0; start < rows.length; start += POLL_SLICE) {
-      const end = Math.min(rows.length, start + POLL_SLICE);
-      const labels: string[] = [];
-      for (let i = start; i < end; i++) labels.push(pollLabelText(rows[i]));
-      this.pollRowGauges.forEach((gauge, g) => {
-        let text = '';
-        for (let i = start; i < end; i++) {
-          const value = gauge.value(rows[i]);
-          if (value !== undefined) text += `${gauge.name}{${labels[i - start]}} ${formatValue(value)}\n`;
-        }
-        texts[g].push(text);
-      });
-      if (end < rows.length) await new Promise((r) => setImmediate(r));
-    }
-    return [...texts.flatMap((text) => [...text, '\n']), ...this.pollTotalGauges.map((gauge) => formatGauge(gauge.name, gauge.help, gauge.values(snapshot)))];
-  }
-
-  /** The poll gauges without series: Postgres did not answer this scrape. */
-  private pollGaugeHeaders(): string[] {
-    return [...this.pollRowGauges, ...this.pollTotalGauges].map((gauge) => `${formatGaugeHeader(gauge.name, gauge.help)}\n`);
   }
 
   /** The same as one string (tests, small registries). */
@@ -374,34 +341,6 @@ export class ProvwatchMetrics {
   /** Counts one upstream request's outcome (see the sources' `onOutcome`). */
   countRequest(source: 'github' | 'oci', outcome: number | 'timeout' | 'network'): void {
     this.pollRequestsTotal.inc({ source, code: String(outcome) });
-  }
-
-  private registerPollGauges(): void {
-    this.pollRowGauges.push(
-      {
-        name: 'provwatch_poll_last_success_timestamp_seconds',
-        help: 'Last successful discovery poll of a source (github-releases, oci-tags) of a target (Unix seconds).',
-        value: (p) => (p.lastSuccessAt ? seconds(p.lastSuccessAt) : undefined),
-      },
-      {
-        name: 'provwatch_last_poll_timestamp_seconds',
-        help: 'Last discovery poll of a source of a target, whatever its outcome (Unix seconds): stops moving when nothing polls any more.',
-        value: (p) => (p.lastPolledAt ? seconds(p.lastPolledAt) : undefined),
-      },
-      {
-        name: 'provwatch_up',
-        help: 'Whether the last discovery poll of a source succeeded (1) or failed (0).',
-        value: (p) => (p.lastPolledAt ? (p.lastErrorCode === null ? 1 : 0) : undefined),
-      },
-    );
-    this.pollTotalGauges.push(
-      {
-        name: 'provwatch_github_rate_limit_remaining',
-        help: "Requests left in GitHub's rate-limit window, as GitHub last reported it.",
-        values: (s) => (s.githubRateLimitRemaining === null ? [] : [{ labels: {}, value: s.githubRateLimitRemaining }]),
-      },
-      { name: 'provwatch_targets', help: 'Watched targets known to the database.', values: (s) => [{ labels: {}, value: s.targets }] },
-    );
   }
 
   /**
@@ -523,15 +462,9 @@ export class ProvwatchMetrics {
   }
 }
 
-const POLL_SLICE = 2000;
-
 /** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
 function formatGauge(name: string, help: string, values: SeriesValue[]): string {
   return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
-}
-
-function formatGaugeHeader(name: string, help: string): string {
-  return `# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${name} gauge\n`;
 }
 
 function formatSeries(name: string, values: SeriesValue[]): string {
@@ -542,18 +475,4 @@ function formatSeries(name: string, values: SeriesValue[]): string {
     text += `${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}\n`;
   }
   return text;
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'Nan';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
-
-/** `oci-tags:<repository>` becomes source=oci-tags, image=<repository>: one label, one meaning. */
-function pollLabelText(p: PollRow): string {
-  const colon = p.source.indexOf(':');
-  const [source, image] = colon < 0 ? [p.source, ''] : [p.source.slice(0, colon), p.source.slice(colon + 1)];
-  return `target="${escapeLabelValue(p.target)}",source="${escapeLabelValue(source)}",image="${escapeLabelValue(image)}"`;
 }

@@ -27,6 +27,11 @@ export interface PollSnapshot {
   polls: ReadonlyArray<{ target: string; source: string; lastSuccessAt: Date | null; lastErrorCode: string | null; lastPolledAt: Date | null }>;
   githubRateLimitRemaining: number | null;
   targets: number;
+  /**
+   * false: `polls` holds only the rows written since the previous read, the others are as they
+   * were (libs/persistence's PollStateFeed). Absent or true: every row.
+   */
+  complete?: boolean;
 }
 
 /** The watched targets' verdict versions, as libs/persistence's VerdictVersionFeed reads them. */

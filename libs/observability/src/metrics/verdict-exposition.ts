@@ -1,3 +1,4 @@
+import { escapeLabelValue } from './exposition-text';
 import type { VerdictSnapshot } from './status-snapshot';
 
 /**
@@ -24,10 +25,7 @@ const HELP: Record<string, string> = {
   [VERDICT_GAUGES.lastVerification]: 'When a check of the target last got a decided verdict (pass, fail or missing; Unix seconds).',
 };
 
-/** Label values as the exposition format wants them: backslash, quote and newline escaped. */
-export function escapeLabelValue(value: string): string {
-  return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
-}
+export { escapeLabelValue };
 
 const seconds = (date: Date) => date.getTime() / 1000;
 

@@ -1,30 +1,11 @@
+import { PagedSeries } from './paged-series';
 import type { VerdictSource } from './status-snapshot';
-import { type VerdictParts, VERDICT_GAUGES, formatVerdictParts, verdictGaugeHeader } from './verdict-exposition';
+import { VERDICT_GAUGES, formatVerdictParts, verdictGaugeHeader } from './verdict-exposition';
 
 const METRICS = Object.values(VERDICT_GAUGES);
 const HEADERS = METRICS.map((metric) => Buffer.from(verdictGaugeHeader(metric)));
+const NO_SERIES = METRICS.map(() => '');
 
-/** One target's verdict lines as ready bytes: one allocation, one view per gauge (empty views for gauges it has no series of). */
-interface TargetSeries {
-  version: string;
-  byGauge: Buffer[];
-}
-
-function toSeries(version: string, parts: VerdictParts | undefined): TargetSeries {
-  if (!parts) return { version, byGauge: METRICS.map(() => EMPTY) };
-  const texts = METRICS.map((metric) => parts[metric]);
-  const bytes = Buffer.from(texts.join(''));
-  const byGauge: Buffer[] = [];
-  let offset = 0;
-  for (const text of texts) {
-    const length = Buffer.byteLength(text);
-    byGauge.push(bytes.subarray(offset, offset + length));
-    offset += length;
-  }
-  return { version, byGauge };
-}
-
-const EMPTY = Buffer.alloc(0);
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -50,33 +31,23 @@ export interface VerdictSeriesCacheOptions {
  * built.
  */
 export class VerdictSeriesCache {
-  private readonly built = new Map<string, TargetSeries>();
-  /** The watched targets, as of the last successful version read (undefined before the first). */
-  private members: Set<string> | undefined;
-  /** Members in exposition order (by name). */
-  private order: string[] = [];
-  /** Members whose built series is missing or older than their version: rebuilt by refresh. */
+  /** The series of every watched target (the keys) whose lines are built. */
+  private readonly series: PagedSeries;
+  /** The version each built target's series shows. */
+  private readonly builtVersion = new Map<string, string>();
+  /** Whether a version read has succeeded yet. */
+  private startedOnce = false;
+  /** Watched targets whose series is missing or older than their version: rebuilt by refresh. */
   private readonly stale = new Set<string>();
   private generation = 0;
-  private assembled: Buffer[] | undefined;
   private readonly batchSize: number;
-  private readonly pageTargets: number;
-  /**
-   * Runs of `pageTargets` consecutive members packed into one Buffer (gauge by gauge), so that a
-   * scrape writes ~160 Buffers per gauge at 10,000 targets instead of one per target: assembling
-   * 60,000 references held the loop ~16 ms per scrape and their copies into write blocks 25 ms.
-   * A page whose target changed is unpacked (undefined) until refresh packs it again; meanwhile
-   * chunks() takes its targets' own views.
-   */
-  private pages: Array<Buffer[] | undefined> = [];
-  private pageOf = new Map<string, number>();
 
   constructor(
     private readonly source: VerdictSource,
     options: VerdictSeriesCacheOptions = {},
   ) {
     this.batchSize = Math.max(1, options.batchSize ?? 10);
-    this.pageTargets = Math.max(1, options.pageTargets ?? 64);
+    this.series = new PagedSeries(HEADERS, options.pageTargets ?? 64);
   }
 
   /**
@@ -89,31 +60,19 @@ export class VerdictSeriesCache {
     const { versions, changed } = await this.source.versions();
     onVersions();
     const generation = ++this.generation;
-    if (changed === 'all' || !this.members) {
+    if (changed === 'all' || !this.startedOnce) {
       // The whole watched set: membership may have changed, and any version may have moved.
-      this.members = new Set(versions.keys());
-      for (const target of [...this.built.keys()]) if (!versions.has(target)) this.built.delete(target);
-      this.order = [...versions.keys()].sort(byName);
-      this.repage();
+      this.series.setKeys(versions.keys());
+      for (const target of [...this.builtVersion.keys()]) if (!versions.has(target)) this.builtVersion.delete(target);
       this.stale.clear();
-      for (const [target, version] of versions) if (this.built.get(target)?.version !== version) this.stale.add(target);
-      this.assembled = undefined;
+      for (const [target, version] of versions) if (this.builtVersion.get(target) !== version || !this.series.has(target)) this.stale.add(target);
     } else {
       // Only what moved: the cost of a refresh follows the changes, not the watchlist.
-      let joined = false;
-      for (const target of changed) {
-        if (!versions.has(target)) continue;
-        if (!this.members.has(target)) {
-          this.members.add(target);
-          joined = true;
-        }
-        this.stale.add(target);
-      }
-      if (joined) {
-        this.order = [...this.members].sort(byName);
-        this.repage();
-      }
+      const moved = [...changed].filter((target) => versions.has(target));
+      this.series.addKeys(moved);
+      for (const target of moved) this.stale.add(target);
     }
+    this.startedOnce = true;
     // In exposition order: a scrape during the first build shows a prefix of the final text.
     const todo = [...this.stale].sort(byName);
     for (let i = 0; i < todo.length; i += this.batchSize) {
@@ -123,67 +82,26 @@ export class VerdictSeriesCache {
       await yieldToEventLoop();
       const formatted = formatVerdictParts(snapshot);
       for (const target of batch) {
-        this.built.set(target, toSeries(versions.get(target)!, formatted.get(target)));
+        const parts = formatted.get(target);
+        this.series.set(target, parts ? METRICS.map((metric) => parts[metric]) : NO_SERIES);
+        this.builtVersion.set(target, versions.get(target)!);
         this.stale.delete(target);
-        this.pages[this.pageOf.get(target)!] = undefined;
       }
-      this.assembled = undefined;
       // Defensive: a refresh started meanwhile (outside single flight) owns the state now.
       if (this.generation !== generation) return;
       await yieldToEventLoop();
     }
-    // Pack what changed, one page per turn of the event loop (a page is ~1 MB to copy at most).
-    for (let page = 0; page < this.pages.length; page++) {
-      if (this.pages[page] !== undefined || !this.pack(page)) continue;
-      this.assembled = undefined;
-      if (this.generation !== generation) return;
-      await yieldToEventLoop();
-    }
-  }
-
-  /** New pages over the new member order, all unpacked. */
-  private repage(): void {
-    this.pageOf = new Map(this.order.map((target, i) => [target, Math.floor(i / this.pageTargets)]));
-    this.pages = new Array<Buffer[] | undefined>(Math.ceil(this.order.length / this.pageTargets)).fill(undefined);
-    this.assembled = undefined;
-  }
-
-  /**
-   * Copies a page's targets into one Buffer, gauge by gauge, and points each target's views into
-   * it (their own Buffers become garbage: the bytes are held once). False while a target of the
-   * page is not built yet.
-   */
-  private pack(page: number): boolean {
-    const targets = this.order.slice(page * this.pageTargets, (page + 1) * this.pageTargets);
-    const series = targets.map((target) => this.built.get(target));
-    if (series.some((s) => s === undefined)) return false;
-    let total = 0;
-    for (const s of series) for (const view of s!.byGauge) total += view.length;
-    const bytes = Buffer.allocUnsafe(total);
-    const byGauge: Buffer[] = [];
-    let offset = 0;
-    METRICS.forEach((_, m) => {
-      const start = offset;
-      for (const s of series) {
-        const view = s!.byGauge[m];
-        view.copy(bytes, offset);
-        s!.byGauge[m] = view.length === 0 ? EMPTY : bytes.subarray(offset, offset + view.length);
-        offset += view.length;
-      }
-      byGauge.push(bytes.subarray(start, offset));
-    });
-    this.pages[page] = byGauge;
-    return true;
+    await this.series.pack(() => this.generation !== generation);
   }
 
   /** Whether every watched target (as of the last version read) has its series built. */
   get complete(): boolean {
-    return this.members !== undefined && this.built.size === this.members.size;
+    return this.startedOnce && this.series.size === this.series.keyCount;
   }
 
   /** Whether any version has been read yet. */
   get started(): boolean {
-    return this.members !== undefined;
+    return this.startedOnce;
   }
 
   /**
@@ -191,29 +109,11 @@ export class VerdictSeriesCache {
    * once, then every built target's lines of it. The same Buffer objects until a target changes.
    */
   chunks(): Buffer[] {
-    if (this.assembled) return this.assembled;
-    const out: Buffer[] = [];
-    METRICS.forEach((_, m) => {
-      out.push(HEADERS[m]);
-      this.pages.forEach((packed, page) => {
-        if (packed) {
-          if (packed[m].length > 0) out.push(packed[m]);
-          return;
-        }
-        for (let i = page * this.pageTargets; i < Math.min(this.order.length, (page + 1) * this.pageTargets); i++) {
-          const view = this.built.get(this.order[i])?.byGauge[m];
-          if (view && view.length > 0) out.push(view);
-        }
-      });
-    });
-    this.assembled = out;
-    return out;
+    return this.series.chunks();
   }
 
   /** Bytes held for the verdict series (the per-target RSS figure in docs/observability.md). */
   get byteLength(): number {
-    let total = 0;
-    for (const s of this.built.values()) for (const b of s.byGauge) total += b.length;
-    return total;
+    return this.series.byteLength;
   }
 }

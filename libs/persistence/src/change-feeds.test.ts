@@ -6,6 +6,8 @@ import { createTestDatabase } from '../../../test/support/postgres';
 import { MetricsRepository } from './metrics.repository';
 import { applyMigrations } from './migrations/migration-applier';
 import { type PrismaClient, createPrismaClient } from './persistence.client';
+import { PollStateFeed } from './poll-state.feed';
+import { PollStateRepository } from './poll-state.repository';
 import { ReleaseRepository } from './release.repository';
 import { VerdictVersionFeed } from './verdict-version.feed';
 
@@ -137,5 +139,61 @@ describe('verdict version feed: only what changed, nothing lost', () => {
     assert.deepEqual([...read.versions.keys()].sort(), ['a', 'b', 'c', 'gone']);
     await change('gone');
     assert.deepEqual(await changedOf(), ['gone']);
+  });
+});
+
+describe('poll state feed: the polls since the last read, nothing lost', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let prisma: PrismaClient;
+  let polls: PollStateRepository;
+  let ids: Map<string, number>;
+  let feed: PollStateFeed;
+  const windows = ['a', 'b', 'c'].map((name) => ({ name, keepLast: 10 }));
+  const at = (second: number) => new Date(Date.UTC(2026, 11, 6, 10, 0, second));
+  const read = async () => {
+    const snapshot = await feed.read();
+    return { complete: snapshot.complete, rows: snapshot.polls.map((p) => `${p.target}/${p.source}@${p.lastPolledAt!.getUTCSeconds()}${p.lastErrorCode ? ` ${p.lastErrorCode}` : ''}`).sort(), targets: snapshot.targets };
+  };
+
+  before(async () => {
+    db = await createTestDatabase();
+    await applyMigrations(db.url, MIGRATIONS);
+    prisma = createPrismaClient(db.url);
+    polls = new PollStateRepository(prisma);
+    const releases = new ReleaseRepository(prisma);
+    ids = new Map();
+    for (const name of ['a', 'b', 'c', 'unwatched']) ids.set(name, await releases.upsertTarget(name, `example/${name}`, 'h'));
+    for (const name of ['a', 'b', 'c', 'unwatched']) await polls.record(ids.get(name)!, 'github-releases', at(1), {});
+    feed = new PollStateFeed(new MetricsRepository(prisma), () => windows);
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await db?.drop();
+  });
+
+  test('every row first; then only the polls written since, a late commit included', async () => {
+    assert.deepEqual(await read(), { complete: true, rows: ['a/github-releases@1', 'b/github-releases@1', 'c/github-releases@1'], targets: 3 });
+    assert.deepEqual(await read(), { complete: false, rows: [], targets: 3 });
+    await polls.record(ids.get('b')!, 'github-releases', at(2), { errorCode: 'rate-limited' });
+    await polls.record(ids.get('b')!, 'oci-tags:registry.test/b', at(2), {});
+    await polls.record(ids.get('unwatched')!, 'github-releases', at(2), {});
+    assert.deepEqual(await read(), { complete: false, rows: ['b/github-releases@2 rate-limited', 'b/oci-tags:registry.test/b@2'], targets: 3 });
+    // A poll that started first and commits after a later one has been read.
+    const slow = new Client({ connectionString: db.url });
+    await slow.connect();
+    try {
+      await slow.query('BEGIN');
+      await slow.query(`UPDATE poll_states SET last_polled_at = $2 WHERE target_id = $1`, [ids.get('a'), at(3)]);
+      await polls.record(ids.get('c')!, 'github-releases', at(4), {});
+      assert.deepEqual((await read()).rows, ['c/github-releases@4']);
+      await slow.query('COMMIT');
+    } finally {
+      await slow.end();
+    }
+    // Rows written while that transaction was open may come again (the horizon waited for it): harmless, they are the same rows.
+    const after = (await read()).rows;
+    assert.ok(after.includes('a/github-releases@3'), after.join());
+    assert.deepEqual(after.filter((r) => r !== 'a/github-releases@3' && r !== 'c/github-releases@4'), []);
+    assert.deepEqual((await read()).rows, [], 'and once the horizon moved past both, nothing');
   });
 });
