@@ -93,8 +93,9 @@ async function main(): Promise<void> {
   try {
     await pg.connect();
     const existing = kept ? await pg.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
+    // A kept database gets the migrations added since it was seeded.
+    await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
     if (existing !== TARGETS) {
-      await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
       const seeded = Date.now();
       await seed(db.url);
       console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);

@@ -148,14 +148,23 @@ async function whileVerdictsChange<T>(url: string, origin: string, during: () =>
 
 async function main(): Promise<void> {
   await ensureRedis();
-  const db = await createTestDatabase();
+  // BENCH_DATABASE_URL: an existing database, seeded on first use and kept (as bench/metrics-scrape).
+  const kept = process.env.BENCH_DATABASE_URL;
+  const db = kept ? { url: kept, drop: async () => undefined } : await createTestDatabase();
   const dir = mkdtempSync(join(tmpdir(), 'provwatch-bench-'));
   let service: { child: ChildProcess; origin: string } | undefined;
   try {
+    const counted = new Client({ connectionString: db.url });
+    await counted.connect();
+    const existing = kept ? await counted.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
+    await counted.end();
+    // A kept database gets the migrations added since it was seeded.
     await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
-    const seeded = Date.now();
-    await seed(db.url);
-    console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    if (existing !== TARGETS) {
+      const seeded = Date.now();
+      await seed(db.url);
+      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    }
     // The two halves of a scrape, in this process: the Postgres snapshot, then the exposition text.
     const prisma = createPrismaClient(db.url);
     const windows = Array.from({ length: TARGETS }, (_, i) => ({ name: `t${i}`, keepLast: 10 }));
