@@ -35,7 +35,7 @@ const TOTAL_GAUGES: ReadonlyArray<{ name: string; help: string; value: (s: PollS
 const ROW_HEADERS = ROW_GAUGES.map((gauge, g) => Buffer.from(`${g === 0 ? '' : '\n'}${formatGaugeHeader(gauge.name, gauge.help)}`));
 const ROWS_END = Buffer.from('\n');
 /** Rows formatted per turn of the event loop. */
-const ROW_SLICE = 2000;
+const ROW_SLICE = 500;
 
 /**
  * The poll gauges of every watched target and source, kept as bytes per row and rewritten only
