@@ -131,6 +131,10 @@ async function main(): Promise<void> {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Prisma loads and compiles its query engine on the first query (~200 ms in one turn); the
+    // service does that at start (migration and readiness checks), before any scrape.
+    await prisma.$queryRaw`SELECT 1`;
+    await statuses.verdictVersions(['t0']);
     const rssBefore = process.memoryUsage().rss;
     const loop = monitorEventLoopDelay({ resolution: 1 });
     // GC pauses stall the loop too: the longest one of each phase says how much of a stall is GC.
