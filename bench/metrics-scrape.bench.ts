@@ -11,7 +11,7 @@
  *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
  */
 process.env.BENCH_TARGETS ??= '10000';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import { ProvwatchMetrics } from '@provwatch/observability';
 import { MetricsRepository, PollStateFeed, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
 import { createTestDatabase } from '../test/support/postgres';
+import { startScraper } from './metrics-scraper';
 import { seed } from './status-api.bench';
 
 const run = promisify(execFile);
@@ -36,44 +37,6 @@ const MiB = 1024 * 1024;
 async function healthzP99(origin: string): Promise<number> {
   const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', '10', '-R', String(RATE), '-d', String(SECONDS), '-j', `${origin}/healthz`], { maxBuffer: 64 * MiB });
   return (JSON.parse(stdout) as { latency: { p99: number } }).latency.p99;
-}
-
-/**
- * Prometheus as a process of its own, started once: spawning curl from the measured process every
- * second put a fork of a 500 MB process (10-25 ms) into every stall measured. Scrapes every
- * `intervalMs` until stopped and reports each one's time and size.
- */
-function startScraper(origin: string, intervalMs: number): { stop(): Promise<Array<{ ms: number; bytes: number }>> } {
-  const script = `
-    const { get } = require('node:http');
-    let running = true;
-    const results = [];
-    process.stdin.on('data', () => (running = false));
-    (async () => {
-      while (running) {
-        const t0 = process.hrtime.bigint();
-        const bytes = await new Promise((resolve, reject) => get(process.argv[1], (res) => {
-          let n = 0;
-          res.on('data', (c) => (n += c.length));
-          res.on('end', () => resolve(n));
-          res.on('error', reject);
-        }).on('error', reject));
-        results.push({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes });
-        await new Promise((r) => setTimeout(r, ${intervalMs}));
-      }
-      process.stdout.write(JSON.stringify(results));
-    })();`;
-  const child = spawn(process.execPath, ['-e', script, `${origin}/metrics`], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    async stop() {
-      child.stdin!.end('stop\n');
-      await exited;
-      return JSON.parse(output || '[]') as Array<{ ms: number; bytes: number }>;
-    },
-  };
 }
 
 async function scrape(origin: string): Promise<{ ms: number; bytes: number; body?: string }> {
