@@ -1,6 +1,5 @@
 const EMPTY = Buffer.alloc(0);
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The series of a few gauges for many keys (targets; targets and sources), kept as ready bytes per
@@ -11,7 +10,7 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Setting a key's lines unpacks its page; until `pack()` packs it again, chunks() takes the page's
  * keys one by one. Packing copies a page into one Buffer and points every key's views into it, so
  * each byte is held once. Keys are in exposition order (sorted), a requirement of the text format:
- * every series of one gauge in one group.
+ * every series of one gauge in one group (keys compared by UTF-16 code units, `sort()`'s order).
  */
 export class PagedSeries {
   private readonly entries = new Map<string, Buffer[]>();
@@ -30,7 +29,7 @@ export class PagedSeries {
   setKeys(keys: Iterable<string>): void {
     const next = new Set(keys);
     for (const key of [...this.entries.keys()]) if (!next.has(key)) this.entries.delete(key);
-    this.order = [...next].sort(byKey);
+    this.order = [...next].sort();
     this.repage();
   }
 
@@ -38,12 +37,8 @@ export class PagedSeries {
   addKeys(keys: Iterable<string>): void {
     const added = [...keys].filter((key) => !this.pageOf.has(key));
     if (added.length === 0) return;
-    this.order = [...new Set([...this.order, ...added])].sort(byKey);
+    this.order = [...new Set([...this.order, ...added])].sort();
     this.repage();
-  }
-
-  hasKey(key: string): boolean {
-    return this.pageOf.has(key);
   }
 
   /** Whether the key's lines are set. */

@@ -60,8 +60,6 @@ interface CollectedMetric {
   reset(): void;
 }
 
-
-
 /**
  * Every metric provwatch exports (names are part of the interface: docs/observability.md).
  * Process counters and histograms are plain prom-client metrics; status gauges are computed from
@@ -100,9 +98,9 @@ export class ProvwatchMetrics {
   private readonly pollIntervals: ProvwatchMetricsOptions['pollIntervalSeconds'];
   private pollIntervalCache: { source: ReadonlyMap<string, number> | undefined; text: string } | undefined;
   /**
-   * Per-target gauges computed from the poll snapshot (three series per target and source: 30,000
-   * at 10,000 targets). Formatted here rather than through prom-client, whose generic path (label
-   * objects, hashing) held the event loop for tens of ms at that size.
+   * The poll gauges (three series per target and source: 30,000 at 10,000 targets), kept as bytes
+   * rather than prom-client gauges, whose generic path (label objects, hashing) held the event
+   * loop for tens of ms at that size.
    */
   private readonly pollSeries = new PollSeriesCache();
   private readonly countedFailures = new WeakSet<object>();

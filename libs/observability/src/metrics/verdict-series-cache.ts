@@ -7,7 +7,6 @@ const HEADERS = METRICS.map((metric) => Buffer.from(verdictGaugeHeader(metric)))
 const NO_SERIES = METRICS.map(() => '');
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface VerdictSeriesCacheOptions {
   /**
@@ -74,7 +73,7 @@ export class VerdictSeriesCache {
     }
     this.startedOnce = true;
     // In exposition order: a scrape during the first build shows a prefix of the final text.
-    const todo = [...this.stale].sort(byName);
+    const todo = [...this.stale].sort();
     for (let i = 0; i < todo.length; i += this.batchSize) {
       const batch = todo.slice(i, i + this.batchSize);
       const snapshot = await this.source.read(batch);
@@ -97,11 +96,6 @@ export class VerdictSeriesCache {
   /** Whether every watched target (as of the last version read) has its series built. */
   get complete(): boolean {
     return this.startedOnce && this.series.size === this.series.keyCount;
-  }
-
-  /** Whether any version has been read yet. */
-  get started(): boolean {
-    return this.startedOnce;
   }
 
   /**
