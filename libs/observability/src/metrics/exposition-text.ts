@@ -17,3 +17,21 @@ export function formatValue(value: number): string {
   if (value === -Infinity) return '-Inf';
   return String(value);
 }
+
+/** One series of a gauge: its labels (in output order) and value. */
+export type SeriesValue = { labels: Record<string, string | number>; value: number };
+
+/** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
+export function formatGauge(name: string, help: string, values: SeriesValue[]): string {
+  return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
+}
+
+function formatSeries(name: string, values: SeriesValue[]): string {
+  let text = '';
+  for (const { labels, value } of values) {
+    let pairs = '';
+    for (const key in labels) pairs += `${pairs === '' ? '' : ','}${key}="${escapeLabelValue(String(labels[key]))}"`;
+    text += `${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}\n`;
+  }
+  return text;
+}

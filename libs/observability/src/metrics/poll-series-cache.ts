@@ -1,6 +1,6 @@
 import { PagedSeries } from './paged-series';
 import type { PollSnapshot } from './status-snapshot';
-import { escapeLabelValue, formatGaugeHeader, formatValue } from './exposition-text';
+import { escapeLabelValue, formatGauge, formatGaugeHeader, formatValue } from './exposition-text';
 
 type PollRow = PollSnapshot['polls'][number];
 
@@ -70,7 +70,7 @@ export class PollSeriesCache {
     }
     this.totals = TOTAL_GAUGES.map((gauge) => {
       const value = gauge.value(snapshot);
-      return `${formatGaugeHeader(gauge.name, gauge.help)}${value === undefined ? '' : `${gauge.name} ${formatValue(value)}\n`}\n`;
+      return formatGauge(gauge.name, gauge.help, value === undefined ? [] : [{ labels: {}, value }]);
     }).join('');
     this.applied = true;
     await this.series.pack();
@@ -83,7 +83,7 @@ export class PollSeriesCache {
 
   /** The poll gauges without series (Postgres did not answer this scrape). */
   static headers(): string {
-    return [...ROW_GAUGES, ...TOTAL_GAUGES].map((gauge) => `${formatGaugeHeader(gauge.name, gauge.help)}\n`).join('');
+    return [...ROW_GAUGES, ...TOTAL_GAUGES].map((gauge) => formatGauge(gauge.name, gauge.help, [])).join('');
   }
 }
 

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
 import { VerdictSeriesCache } from './verdict-series-cache';
-import { escapeLabelValue, formatGaugeHeader, formatValue } from './exposition-text';
+import { type SeriesValue, formatGauge } from './exposition-text';
 import { PollSeriesCache } from './poll-series-cache';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
@@ -48,7 +48,6 @@ export interface ProvwatchMetricsOptions {
   watchlist?: () => { loadedAtMs: number; lastReloadRefused: boolean; contentHash: string };
 }
 
-type SeriesValue = { labels: Record<string, string | number>; value: number };
 
 /** The subset of prom-client's metric contract the registry calls when rendering. */
 interface CollectedMetric {
@@ -458,19 +457,4 @@ export class ProvwatchMetrics {
       return undefined;
     }
   }
-}
-
-/** A gauge in the text format, as prom-client writes it (HELP and TYPE even without series). */
-function formatGauge(name: string, help: string, values: SeriesValue[]): string {
-  return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
-}
-
-function formatSeries(name: string, values: SeriesValue[]): string {
-  let text = '';
-  for (const { labels, value } of values) {
-    let pairs = '';
-    for (const key in labels) pairs += `${pairs === '' ? '' : ','}${key}="${escapeLabelValue(String(labels[key]))}"`;
-    text += `${name}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(value)}\n`;
-  }
-  return text;
 }
