@@ -171,6 +171,25 @@ describe('poll state feed: the polls since the last read, nothing lost', () => {
     await db?.drop();
   });
 
+  test('more rows than one JSON text holds arrive whole and in (target, source) order', async () => {
+    const many = new MetricsRepository(prisma);
+    await prisma.$executeRawUnsafe(
+      `INSERT INTO poll_states (target_id, source, last_polled_at, last_success_at)
+       SELECT $1, 'oci-tags:registry.test/i' || lpad(i::text, 4, '0'), now(), now() FROM generate_series(1, 2500) i`,
+      ids.get('c'),
+    );
+    try {
+      const { polls: rows, complete } = await many.polls(windows);
+      assert.equal(complete, true);
+      assert.equal(rows.length, 3 + 2500, 'three texts of 1,000 rows and more');
+      const keys = rows.map((p) => `${p.target} ${p.source}`);
+      assert.equal(new Set(keys).size, keys.length, 'no row twice');
+      assert.deepEqual(keys.filter((k) => k.startsWith('c oci-tags')).slice(0, 2), ['c oci-tags:registry.test/i0001', 'c oci-tags:registry.test/i0002']);
+    } finally {
+      await prisma.$executeRawUnsafe(`DELETE FROM poll_states WHERE source LIKE 'oci-tags:registry.test/i%'`);
+    }
+  });
+
   test('every row first; then only the polls written since, a late commit included', async () => {
     assert.deepEqual(await read(), { complete: true, rows: ['a/github-releases@1', 'b/github-releases@1', 'c/github-releases@1'], targets: 3 });
     assert.deepEqual(await read(), { complete: false, rows: [], targets: 3 });

@@ -160,22 +160,21 @@ export class MetricsRepository {
     // Nothing watched, nothing to report (not even another replica's rate-limit reading).
     if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0, complete: since === undefined, horizon: since ?? '0' };
     const changedOnly = since === undefined ? Prisma.empty : Prisma.sql`WHERE p.changed_xid >= ${since}::bigint`;
-    // What held the event loop on every scrape at 10,000 targets, and what replaced it: decoding
-    // one row per target and source (tens of ms): JSON texts instead; one JSON.parse of all of
-    // them (~10 ms): texts of POLL_ROWS_PER_TEXT rows, one parsed per turn; Prisma's
-    // `count({ where: { name: { in: names } } })` binding 10,000 parameters: one statement with
-    // one array parameter.
-    // One row per text (a text[] column was parsed character by character by the driver: 300 ms
-    // for 10,000 rows); the scalars come with each, from the same snapshot as the rows.
+    // What held the event loop at 10,000 targets, and what replaced it: decoding one row per
+    // target and source (tens of ms): JSON texts of POLL_ROWS_PER_TEXT rows, one parsed per turn
+    // (one JSON.parse of all of them: ~10 ms), each text a row of its own (a text[] column was
+    // parsed character by character by the driver: 300 ms); Prisma's `count({ where: { name:
+    // { in: names } } })` binding 10,000 parameters: one statement with one array parameter. The
+    // scalars come with each row, from the same snapshot as the rows.
     const rows = await this.prisma.$queryRaw<Array<{ list: string | null; remaining: number | null; known: number; horizon: string }>>`
       WITH watched AS (SELECT id, name FROM targets WHERE name = ANY(${names}::text[])),
       rows AS (
         SELECT json_build_array(w.name, p.source,
                  (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code) AS poll,
-               row_number() OVER (ORDER BY w.name, p.source) AS ord, (row_number() OVER (ORDER BY w.name, p.source) - 1) / ${POLL_ROWS_PER_TEXT}::int AS part
+               row_number() OVER (ORDER BY w.name, p.source) AS ord
         FROM poll_states p JOIN watched w ON w.id = p.target_id ${changedOnly}
       ),
-      parts AS (SELECT part, json_agg(poll ORDER BY ord)::text AS list FROM rows GROUP BY part),
+      parts AS (SELECT (ord - 1) / ${POLL_ROWS_PER_TEXT}::int AS part, json_agg(poll ORDER BY ord)::text AS list FROM rows GROUP BY 1),
       scalars AS (
         SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon,
           (SELECT p.rate_limit_remaining FROM poll_states p
