@@ -1,4 +1,5 @@
 import type { PrismaClient } from './generated/client';
+import { textList } from './sql-lists';
 import { type CheckStatus, STATUS_SEVERITY, fromDbStatus, worstStatus } from './check-status';
 
 export interface StatusCounts {
@@ -99,7 +100,7 @@ export class StatusRepository {
         FROM latest_check_status l
         JOIN targets t ON t.id = l.target_id
         LEFT JOIN releases r ON l.subject_kind = 'release' AND r.target_id = l.target_id AND r.tag = l.subject_key
-        WHERE t.name = ANY(${names}::text[]) AND (l.subject_kind = 'image' OR r.deleted_at IS NULL)
+        WHERE t.name = ANY(${textList(names)}) AND (l.subject_kind = 'image' OR r.deleted_at IS NULL)
         GROUP BY l.target_id, l.status`,
       this.prisma.$queryRaw<Array<{ target_id: number; tag: string; published_at: Date | null; status: CheckStatus | null }>>`
         SELECT t.id AS target_id, r.tag, r.published_at, s.status
@@ -117,7 +118,7 @@ export class StatusRepository {
             OR (l.subject_kind = 'image' AND l.subject_key IN (SELECT i.repository || ':' || r.tag FROM images i WHERE i.target_id = t.id))
           )
         ) s ON true
-        WHERE t.name = ANY(${names}::text[])`,
+        WHERE t.name = ANY(${textList(names)})`,
     ]);
     const byTarget = new Map<number, Array<{ status: CheckStatus; n: number; last: Date | null }>>();
     for (const row of statusRows) byTarget.set(row.target_id, [...(byTarget.get(row.target_id) ?? []), row]);
