@@ -85,15 +85,27 @@ function watchlist(dir: string): string {
 
 async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; origin: string }> {
   const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Only the start-up output is searched, and only the last 16 KiB of output is kept for an error
+  // message: the service logs a line per request, and searching all of it again for every chunk
+  // (as this bench did) grew to hundreds of MB/s of regexp work in the process that runs
+  // autocannon, on the same two cores as the service.
   let output = '';
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (\d+)/.exec(output);
-      if (match) resolvePort(Number(match[1]));
+  let port: number | undefined;
+  const onData = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-16 * 1024);
+    port ??= Number(/listening on (\d+)/.exec(output)?.[1]) || undefined;
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  await new Promise<void>((resolveStart, reject) => {
+    const check = () => {
+      if (port === undefined) return;
+      child.stdout!.off('data', check);
+      child.stderr!.off('data', check);
+      resolveStart();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
     child.once('exit', (code) => reject(new Error(`service exited with ${code}:\n${output}`)));
   });
   return { child, origin: `http://127.0.0.1:${port}` };
