@@ -243,4 +243,81 @@ describe('WatchlistSource', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(names(source.current()), ['alpha']);
   });
+
+  test('the same bytes are not parsed again (a parse of 10,000 targets holds the loop ~1 s); other bytes are', () => {
+    const { dir, file } = workspace();
+    writeFileSync(join(dir, 'policy.cue'), 'predicateType: "https://slsa.dev/provenance/v0.2"\n');
+    const withPolicy = (names: string[]) => `${yaml(names)}    images:\n      - ref: ghcr.io/example/alpha\n        provenance_policy: policy.cue\n`;
+    writeFileSync(file, withPolicy(['alpha']));
+    let parses = 0;
+    const source = WatchlistSource.open(file, { load: (path) => (parses++, loadWatchlistFile(path)) });
+    assert.equal(parses, 1);
+    source.watch();
+    source.close();
+    // The start's catch-up and a SIGHUP with nothing changed: no parse.
+    assert.equal(source.reload('SIGHUP').result, 'unchanged');
+    assert.equal(parses, 1);
+    // Rewritten with the same bytes: still no parse.
+    writeFileSync(file, withPolicy(['alpha']));
+    assert.equal(source.reload('file changed').result, 'unchanged');
+    assert.equal(parses, 1);
+    // Other bytes, same watchlist (a comment): parsed once, unchanged, and not again after.
+    writeFileSync(file, `# reviewed\n${withPolicy(['alpha'])}`);
+    assert.equal(source.reload('file changed').result, 'unchanged');
+    assert.equal(parses, 2);
+    assert.equal(source.reload('file changed').result, 'unchanged');
+    assert.equal(parses, 2);
+    // The policy file alone changes: parsed, and the new policy is in use.
+    writeFileSync(join(dir, 'policy.cue'), 'predicateType: "https://slsa.dev/provenance/v1"\n');
+    assert.equal(source.reload('file changed').result, 'ok');
+    assert.equal(parses, 3);
+    assert.match(source.current().targets[0].images[0].provenancePolicy!.source, /provenance\/v1/);
+    // A policy that can no longer be read is not "the same": parsed, refused, the old one stays.
+    writeFileSync(join(dir, 'policy.cue'), '');
+    assert.equal(source.reload('file changed').result, 'invalid');
+    assert.equal(parses, 4);
+    assert.match(source.current().targets[0].images[0].provenancePolicy!.source, /provenance\/v1/);
+  });
+
+  test('file watch: writes to other files beside the watchlist neither parse it nor postpone a real change', async () => {
+    const { dir, file } = workspace();
+    writeFileSync(file, yaml(['alpha']));
+    let parses = 0;
+    const outcomes: WatchlistReloadOutcome[] = [];
+    const source = WatchlistSource.open(file, { debounceMs: 100, load: (path) => (parses++, loadWatchlistFile(path)) });
+    source.onReload((o) => outcomes.push(o));
+    source.watch();
+    // A log file beside the watchlist, written every 20 ms (more often than the debounce).
+    const log = join(dir, 'provwatch.log');
+    let lines = 0;
+    const writer = setInterval(() => writeFileSync(log, `line ${++lines}\n`, { flag: 'a' }), 20);
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(parses, 1, 'a neighbour\'s writes caused a parse');
+      assert.deepEqual(outcomes, []);
+      replaceByRename(file, yaml(['alpha', 'beta']));
+      // Read within the debounce although the log keeps being written.
+      await until('the change to be read while the log is written', () => names(source.current()).includes('beta'), 2000);
+      assert.ok(lines > 10);
+    } finally {
+      clearInterval(writer);
+      source.close();
+    }
+  });
+
+  test('a refused file that names a policy not yet written is read again when the policy appears', async () => {
+    const { dir, file } = workspace();
+    writeFileSync(file, yaml(['alpha']));
+    const source = WatchlistSource.open(file, { debounceMs: 50, warn: () => undefined });
+    source.watch();
+    try {
+      replaceByRename(file, `${yaml(['alpha'])}    images:\n      - ref: ghcr.io/example/alpha\n        provenance_policy: later.cue\n`);
+      await until('the refusal', () => source.lastReloadRefused);
+      writeFileSync(join(dir, 'later.cue'), 'predicateType: "https://slsa.dev/provenance/v1"\n');
+      await until('the policy to be read', () => source.current().targets[0].images.length === 1);
+      assert.equal(source.lastReloadRefused, false);
+    } finally {
+      source.close();
+    }
+  });
 });

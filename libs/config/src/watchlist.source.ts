@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type FSWatcher, type StatsListener, unwatchFile, watch, watchFile } from 'node:fs';
+import { type FSWatcher, type StatsListener, readFileSync, statSync, unwatchFile, watch, watchFile } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { ConfigError, type ConfigProblem, formatProblem } from './config.error';
 import { loadWatchlistFile } from './watchlist.loader';
@@ -28,7 +28,10 @@ export interface WatchlistSourceOptions {
   debounceMs?: number;
   /** Stat interval of the fallback when the directory cannot be watched. Default 5 s. */
   pollFallbackMs?: number;
-  /** Reads and validates the file (tests replace it); default loadWatchlistFile. */
+  /**
+   * Reads and validates the file (tests replace it); default loadWatchlistFile. It is not called
+   * while the file's bytes and its policies' are those of the watchlist in use.
+   */
   load?: (path: string) => Watchlist;
 }
 
@@ -42,6 +45,8 @@ export interface WatchlistSourceOptions {
 export class WatchlistSource {
   private watchlist: Watchlist;
   private digest: string;
+  /** SHA-256 of the bytes the watchlist in use was parsed from (undefined: unknown, parse again). */
+  private inputs: string | undefined;
   private loadedAtMs: number;
   private refused = false;
   private readonly changeListeners = new Set<WatchlistChangeListener>();
@@ -54,16 +59,23 @@ export class WatchlistSource {
   private constructor(
     readonly path: string,
     initial: Watchlist,
+    inputs: string | undefined,
     private readonly options: WatchlistSourceOptions,
   ) {
     this.watchlist = initial;
     this.digest = watchlistDigest(initial);
+    this.inputs = inputs;
     this.loadedAtMs = Date.now();
   }
 
   /** Loads the file; throws ConfigError (every problem with its line) when it is not valid. */
   static open(path: string, options: WatchlistSourceOptions = {}): WatchlistSource {
-    return new WatchlistSource(path, (options.load ?? loadWatchlistFile)(path), options);
+    // The file is fingerprinted before the parse (a write in between leaves an older fingerprint,
+    // so the next look parses again: never a fingerprint of bytes that were not parsed), and each
+    // policy by the text the parse validated.
+    const file = fileDigest(path);
+    const initial = (options.load ?? loadWatchlistFile)(path);
+    return new WatchlistSource(path, initial, file === undefined ? undefined : inputsFingerprint(file, policySources(initial)), options);
   }
 
   current(): Watchlist {
@@ -115,6 +127,11 @@ export class WatchlistSource {
 
   /** Re-reads and validates the file; a valid, different one replaces the watchlist in use. */
   reload(why: string): WatchlistReloadOutcome {
+    // The same bytes as the watchlist in use (its policy files included) are the same watchlist:
+    // no parse. At 10,000 targets a parse holds the event loop for about a second.
+    const file = fileDigest(this.path);
+    const inputs = this.currentInputs(file);
+    if (inputs !== undefined && inputs === this.inputs) return this.report({ result: 'unchanged', why, problems: [], added: [], removed: [], changed: [] });
     let next: Watchlist;
     try {
       next = (this.options.load ?? loadWatchlistFile)(this.path);
@@ -124,11 +141,17 @@ export class WatchlistSource {
       return this.report({ result: 'invalid', why, problems, added: [], removed: [], changed: [] });
     }
     const digest = watchlistDigest(next);
-    if (digest === this.digest) return this.report({ result: 'unchanged', why, problems: [], added: [], removed: [], changed: [] });
+    // Policy paths come from what was parsed; the watchlist file's part was read before the parse.
+    const parsedInputs = file === undefined ? undefined : inputsFingerprint(file, policySources(next));
+    if (digest === this.digest) {
+      this.inputs = parsedInputs;
+      return this.report({ result: 'unchanged', why, problems: [], added: [], removed: [], changed: [] });
+    }
     const previous = this.watchlist;
     const outcome: WatchlistReloadOutcome = { result: 'ok', why, problems: [], ...compareTargets(previous, next) };
     this.watchlist = next;
     this.digest = digest;
+    this.inputs = parsedInputs;
     this.loadedAtMs = Date.now();
     const list = (names: string[]) => (names.length > 0 ? names.join(', ') : 'none');
     this.options.info?.(`watchlist reloaded (${why}): ${next.targets.length} target(s); added ${list(outcome.added)}; removed ${list(outcome.removed)}; changed ${list(outcome.changed)}`);
@@ -156,7 +179,9 @@ export class WatchlistSource {
     if (this.closed || this.watcher || this.polling) return;
     const dir = dirname(this.path);
     try {
-      this.watcher = watch(dir, { persistent: false }, () => this.schedule());
+      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (this.concerns(name)) this.schedule();
+      });
       this.watcher.on('error', (err) => {
         this.options.warn?.(`watchlist directory ${dir} no longer watched (${err.message}); checking ${this.path} every ${Math.round(this.pollMs / 1000)} s instead`);
         this.watcher?.close();
@@ -176,6 +201,8 @@ export class WatchlistSource {
    * counts no reload).
    */
   private catchUp(): void {
+    const inputs = this.currentInputs(fileDigest(this.path));
+    if (inputs !== undefined && inputs === this.inputs) return;
     let differs: boolean;
     try {
       differs = watchlistDigest((this.options.load ?? loadWatchlistFile)(this.path)) !== this.digest;
@@ -183,6 +210,34 @@ export class WatchlistSource {
       differs = true;
     }
     if (differs) this.reload('changed during start');
+  }
+
+  /**
+   * The fingerprint of the files as they are now, with the policy paths of the watchlist in use
+   * (the same watchlist file names the same policies). Undefined when a file cannot be read.
+   */
+  private currentInputs(file: string | undefined): string | undefined {
+    if (file === undefined) return undefined;
+    const policies = new Map<string, string>();
+    for (const path of policySources(this.watchlist).keys()) {
+      const bytes = readRegularFile(path);
+      if (bytes === undefined) return undefined;
+      policies.set(path, bytes.toString('utf8'));
+    }
+    return inputsFingerprint(file, policies);
+  }
+
+  /**
+   * Whether a directory event may concern the watchlist: the file itself, a Kubernetes ConfigMap's
+   * `..data` swap (`..`-prefixed entries), a CUE policy (a refused file may name one not yet in
+   * use), or an event without a name. Anything else (a log file written beside the watchlist) is
+   * ignored: every such write restarted the debounce, so a busy neighbour postponed a real
+   * reload for as long as it kept writing.
+   */
+  private concerns(name: string | Buffer | null): boolean {
+    if (name === null) return true;
+    const entry = name.toString();
+    return entry === basename(this.path) || entry.startsWith('..') || entry.endsWith('.cue');
   }
 
   close(): void {
@@ -228,6 +283,50 @@ export class WatchlistSource {
     }
     return outcome;
   }
+}
+
+const MAX_FINGERPRINTED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * SHA-256 of a file's bytes as they are now, read through symlinks as the loader reads; undefined
+ * when it cannot be read as a regular file within the loader's bound (the loader then decides,
+ * and reports why).
+ */
+function fileDigest(path: string): string | undefined {
+  const bytes = readRegularFile(path);
+  return bytes === undefined ? undefined : createHash('sha256').update(bytes).digest('hex');
+}
+
+function readRegularFile(path: string): Buffer | undefined {
+  try {
+    // Stat first: a FIFO would block, as in the loader.
+    const info = statSync(path);
+    if (!info.isFile() || info.size > MAX_FINGERPRINTED_BYTES) return undefined;
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The policy files a watchlist names, each with the text it was validated with. */
+function policySources(watchlist: Watchlist): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const target of watchlist.targets) {
+    for (const image of target.images) {
+      for (const policy of [image.provenancePolicy, image.sbomPolicy]) if (policy) sources.set(policy.path, policy.source);
+    }
+  }
+  return sources;
+}
+
+/** Fingerprint of the watchlist file (its digest) and of each policy's path and text. */
+function inputsFingerprint(file: string, policies: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256').update(file);
+  for (const path of [...policies.keys()].sort()) {
+    const text = policies.get(path)!;
+    hash.update(`\0${path}\0${Buffer.byteLength(text)}\0`).update(text);
+  }
+  return hash.digest('hex');
 }
 
 /** Digest of a validated watchlist; `warnings` are derived from the rest. */
