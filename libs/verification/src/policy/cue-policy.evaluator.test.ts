@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { vector } from '../../../../test/support/vectors';
 import { VerificationError, verdictFromError } from '../verdict';
+import { CueWasmEngine } from './cue-wasm.engine';
+import { INVOCATIONS, POLICY_FILE, STATEMENT_FILE } from './cue-wasm.protocol';
 import { CuePolicyEvaluator, assertPolicyAllows } from './index';
 
 function fixturesDir(): string {
@@ -231,5 +233,53 @@ describe('CuePolicyEvaluator', () => {
     // Concurrent callers are serialised, and each gets its own answer.
     const parallel = await Promise.all(cases.map(([s, d]) => evaluator.evaluate(s, d)));
     assert.deepEqual(parallel.map((r) => r.allowed), cases.map((c) => c[2]));
+  });
+
+  it('keeps no state between evaluations when the restore is done ahead, in the pauses between them', async () => {
+    const prov = policy('pbs-exporter', 'policy.cue');
+    const cases: Array<[object, boolean]> = [
+      [pbsProvenance(), true],
+      [pbsProvenance({ entryPoint: '.github/workflows/evil.yml' }), false],
+      [pbsProvenance({ uri: 'git+https://github.com/natrontech/pbs-exporter@refs/tags/v1.0.0-rc.1' }), true],
+      [pbsProvenance({ builder: CONTAINER_BUILDER.replace('refs/tags/v2.0.0', 'refs/heads/main') }), false],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [doc, expected] of round % 2 ? [...cases].reverse() : cases) {
+        // Long enough for the worker to restore before the next request arrives.
+        await new Promise((r) => setTimeout(r, 30));
+        assert.equal((await evaluator.evaluate(prov, doc)).allowed, expected);
+      }
+    }
+  });
+});
+
+describe('CueWasmEngine (the warm instance, in this thread)', () => {
+  const files = (doc: object) => ({ [POLICY_FILE]: policy('pbs-exporter', 'policy.cue'), [STATEMENT_FILE]: `${JSON.stringify(doc, null, 1)}\n` });
+  let engine: CueWasmEngine;
+  before(async () => {
+    engine = await CueWasmEngine.start(INVOCATIONS.check);
+  });
+
+  it('a run after restoreAhead starts from the snapshot: pass, fail, pass give pass, fail, pass', async () => {
+    const verdicts: Array<[number, boolean | undefined]> = [];
+    for (const doc of [pbsProvenance(), pbsProvenance({ uri: 'git+https://github.com/evil/x@refs/tags/v1.0.0' }), pbsProvenance()]) {
+      engine.restoreAhead();
+      const run = await engine.run(files(doc));
+      verdicts.push([run.code, run.timings?.restoredAhead]);
+    }
+    assert.deepEqual(verdicts, [[0, true], [1, true], [0, true]]);
+    // Without restoreAhead the run restores first, with the same answer.
+    const run = await engine.run(files(pbsProvenance()));
+    assert.deepEqual([run.code, run.timings?.restoredAhead], [0, false]);
+  });
+
+  it('refuses a second run while one is in progress, and restoreAhead then does nothing', async () => {
+    const first = engine.run(files(pbsProvenance()));
+    await assert.rejects(engine.run(files(pbsProvenance())), /already in progress/);
+    engine.restoreAhead();
+    assert.equal((await first).code, 0);
+    // The interrupted-looking restoreAhead left nothing half done: the next run restores itself.
+    const next = await engine.run(files(pbsProvenance({ entryPoint: '.github/workflows/evil.yml' })));
+    assert.deepEqual([next.code, next.timings?.restoredAhead], [1, false]);
   });
 });

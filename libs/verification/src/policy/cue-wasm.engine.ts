@@ -21,6 +21,11 @@ export interface CueRun {
   code: number;
   stdout: string;
   stderr: string;
+  /**
+   * Where a warm run's time went: restoring the snapshot on the caller's path (0 when it was
+   * restored ahead, between runs) and Go's own work, from the resumed `open` to exit.
+   */
+  timings?: { restoredAhead: boolean; restoreMs: number; goMs: number };
 }
 
 export interface CueInvocation {
@@ -150,6 +155,9 @@ export class CueWasmEngine {
   private go: GoBridge | undefined;
   private instance: WasmInstance | undefined;
   private snapshot: Snapshot | undefined;
+  /** The instance holds the snapshot, untouched since: the next run needs no restore. */
+  private fresh = false;
+  private running = false;
   private readonly sandbox: object;
 
   private constructor() {
@@ -204,17 +212,46 @@ export class CueWasmEngine {
   }
 
   async run(files: Record<string, string>): Promise<CueRun> {
-    const snap = this.snapshot!;
+    // Go yields to the event loop while it runs (its timers): a second run, or a restore, then
+    // would write into the memory of the first.
+    if (this.running) throw new Error('CueWasmEngine: a run is already in progress');
+    this.running = true;
+    try {
+      const snap = this.snapshot!;
+      const started = performance.now();
+      const restoredAhead = this.fresh;
+      if (!restoredAhead) this.restoreSnapshot();
+      // From here on the instance is no longer the snapshot, whatever happens to this run.
+      this.fresh = false;
+      const restored = performance.now();
+      this.memfs.vol.reset();
+      this.memfs.vol.fromJSON(files);
+      this.output = { stdout: '', stderr: '' };
+      const done = new Promise<number>((r) => (this.onExit = r));
+      this.armPendingTimeouts(snap);
+      // Completing the deferred open resumes Go exactly where the snapshot left it.
+      (this.memfs.fs.open as (...a: unknown[]) => void).apply(this.memfs.fs, snap.deferredOpen);
+      const code = await done;
+      return { code, ...this.output, timings: { restoredAhead, restoreMs: restored - started, goMs: performance.now() - restored } };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Restores the snapshot now, between runs (the worker calls it once a result is sent), so that
+   * the next run starts at once. Nothing of the previous run survives it: the same restore a run
+   * would do first. A no-op during a run or when already restored.
+   */
+  restoreAhead(): void {
+    if (this.running || this.fresh || !this.snapshot) return;
+    this.restoreSnapshot();
+  }
+
+  private restoreSnapshot(): void {
     if (this.memoryBytes() > RECYCLE_MEMORY_BYTES) this.newInstance(this.go);
-    this.restore(snap);
-    this.memfs.vol.reset();
-    this.memfs.vol.fromJSON(files);
-    this.output = { stdout: '', stderr: '' };
-    const done = new Promise<number>((r) => (this.onExit = r));
-    // Completing the deferred open resumes Go exactly where the snapshot left it.
-    (this.memfs.fs.open as (...a: unknown[]) => void).apply(this.memfs.fs, snap.deferredOpen);
-    const code = await done;
-    return { code, ...this.output };
+    this.restore(this.snapshot!);
+    this.fresh = true;
   }
 
   private async boot(invocation: CueInvocation): Promise<void> {
@@ -318,6 +355,14 @@ export class CueWasmEngine {
     go._pendingEvent = null;
     go.exited = false;
     go._scheduledTimeouts = new Map();
+  }
+
+  /**
+   * Re-arms the timers pending at the snapshot. At the start of a run, not in restore(): restored
+   * ahead, they would wake Go between runs, before its `open` has a file to return.
+   */
+  private armPendingTimeouts(snap: Snapshot): void {
+    const go = this.go!;
     // An early wake-up is harmless to Go's scheduler; a lost one would hang it.
     for (const id of snap.pendingTimeouts) go._scheduledTimeouts.set(id, setTimeout(() => { if (!go.exited) go._resume(); }, 0));
   }

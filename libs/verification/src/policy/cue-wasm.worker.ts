@@ -22,6 +22,11 @@ if (port) {
           run = await CueWasmEngine.runCold(INVOCATIONS[req.job].args, req.files);
         }
         port.postMessage({ id: req.id, run } satisfies CueWorkerResponse);
+        // The restore the next run would start with, done now, off the next caller's path.
+        if (reuse) {
+          const engine = await engines.get(req.job);
+          setImmediate(() => engine?.restoreAhead());
+        }
       } catch (err) {
         engines.delete(req.job);
         port.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) } satisfies CueWorkerResponse);
