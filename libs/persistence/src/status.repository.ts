@@ -279,13 +279,4 @@ export class StatusRepository {
       images: digests.map((d) => ({ repository: d.image.repository, digest: d.movedToDigest ?? d.digest })),
     };
   }
-
-  /** Poll state of each source of a target. */
-  pollStates(targetName: string): Promise<PollStateRow[]> {
-    return this.prisma.pollState.findMany({
-      where: { target: { name: targetName } },
-      select: { source: true, lastPolledAt: true, lastSuccessAt: true, lastErrorCode: true },
-      orderBy: { source: 'asc' },
-    });
-  }
 }

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MetricsRepository, type PrismaClient, StatusRepository, VerdictVersionFeed } from '@provwatch/persistence';
+import { MetricsRepository, PollStateFeed, type PrismaClient, StatusRepository, VerdictVersionFeed } from '@provwatch/persistence';
 import type { WatchlistSource } from '@provwatch/config';
 import { WATCHLIST_SOURCE, PRISMA } from '@provwatch/service-core';
 import { QueuesModule } from '../queues/queues.module';
@@ -15,7 +15,17 @@ import { TargetsController } from './targets.controller';
   controllers: [TargetsController, BadgesController],
   providers: [
     { provide: STATUS_REPOSITORY, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new StatusRepository(prisma) },
-    { provide: POLL_HEALTH, inject: [STATUS_REPOSITORY], useFactory: (status: StatusRepository) => new PollHealthCache((target) => status.pollStates(target)) },
+    {
+      provide: POLL_HEALTH,
+      inject: [PRISMA, WATCHLIST_SOURCE],
+      useFactory: (prisma: PrismaClient, watchlist: WatchlistSource) => {
+        // A feed of its own (its horizon is this consumer's previous read); a new watchlist is a new
+        // array, so the next read is complete again.
+        const watched = watchlist.derived((w) => w.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast })));
+        const feed = new PollStateFeed(new MetricsRepository(prisma), watched);
+        return new PollHealthCache(() => feed.read());
+      },
+    },
     {
       provide: VERDICT_CACHE,
       inject: [PRISMA, WATCHLIST_SOURCE],
