@@ -81,6 +81,29 @@ describe('the snapshot behind the scrape-time gauges', () => {
     assert.equal(s.githubRateLimitRemaining, 4980, 'one token per process: the newest reading, whichever target carried it');
   });
 
+  test('a change read leaves unwatched targets out, and recounts watched targets only when the targets table changed', async () => {
+    const watched = [{ name: 'pbs-exporter', keepLast: 10 }, { name: 'registered-later', keepLast: 10 }];
+    const first = await repo.polls(watched);
+    assert.equal(first.targets, 1);
+    const releases = new ReleaseRepository(prisma);
+    const polls = new PollStateRepository(prisma);
+    // Polled since: a target of no concern here ('removed') and a watched one.
+    await polls.record((await prisma.target.findUniqueOrThrow({ where: { name: 'removed' } })).id, 'github-releases', at(23), {});
+    await polls.record((await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id, 'github-releases', at(23), {});
+    const changed = await repo.polls(watched, first.horizon, first.knownTargets);
+    assert.deepEqual(changed.polls.map((p) => `${p.target}:${p.source}`), ['pbs-exporter:github-releases']);
+    assert.equal(changed.complete, false);
+    assert.deepEqual(changed.knownTargets, first.knownTargets, 'the targets table did not change: the count is carried over');
+    // A lying count is carried over only while the stamp matches: proof the count was not redone.
+    const carried = await repo.polls(watched, changed.horizon, { stamp: changed.knownTargets.stamp, count: 7 });
+    assert.equal(carried.targets, 7);
+    // The worker registers a watched target: the stamp moves and the count is redone.
+    await releases.upsertTarget('registered-later', 'someone/later', 'h');
+    const recounted = await repo.polls(watched, carried.horizon, { stamp: changed.knownTargets.stamp, count: 7 });
+    assert.equal(recounted.targets, 2);
+    assert.notEqual(recounted.knownTargets.stamp, changed.knownTargets.stamp);
+  });
+
   test('an undecided check carries its last verdict; decided checks do not look back', async () => {
     const target = (await prisma.target.findUniqueOrThrow({ where: { name: 'pbs-exporter' } })).id;
     const runs = new VerificationRepository(prisma);
@@ -96,7 +119,7 @@ describe('the snapshot behind the scrape-time gauges', () => {
 
   test('an empty watchlist reads nothing', async () => {
     assert.deepEqual(await repo.verdicts([]), { checks: [], releases: [] });
-    const { horizon: _, ...polls } = await repo.polls([]);
+    const { horizon: _, knownTargets: __, ...polls } = await repo.polls([]);
     assert.deepEqual(polls, { polls: [], githubRateLimitRemaining: null, targets: 0, complete: true });
   });
 

@@ -1,4 +1,4 @@
-import type { MetricsRepository, PollSnapshot, WatchedTargetWindow } from './metrics.repository';
+import type { KnownTargets, MetricsRepository, PollSnapshot, WatchedTargetWindow } from './metrics.repository';
 
 /**
  * The watched targets' poll states for /metrics, read as changes: the first read (and the first
@@ -9,6 +9,7 @@ import type { MetricsRepository, PollSnapshot, WatchedTargetWindow } from './met
  */
 export class PollStateFeed {
   private horizon: string | undefined;
+  private known: KnownTargets | undefined;
   private readTargets: readonly WatchedTargetWindow[] | undefined;
   private pending: Promise<unknown> = Promise.resolve();
 
@@ -26,9 +27,10 @@ export class PollStateFeed {
 
   private async readNow(): Promise<PollSnapshot & { complete: boolean }> {
     const targets = this.targets();
-    const since = targets === this.readTargets ? this.horizon : undefined;
-    const { horizon, ...snapshot } = await this.repository.polls(targets, since);
+    const same = targets === this.readTargets;
+    const { horizon, knownTargets, ...snapshot } = await this.repository.polls(targets, same ? this.horizon : undefined, same ? this.known : undefined);
     this.horizon = horizon;
+    this.known = knownTargets;
     this.readTargets = targets;
     return snapshot;
   }
