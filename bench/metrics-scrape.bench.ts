@@ -24,7 +24,7 @@ import { MetricsRepository, PollStateFeed, VerdictVersionFeed, applyMigrations, 
 import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
 import { createTestDatabase } from '../test/support/postgres';
 import { startScraper } from './metrics-scraper';
-import { seed } from './status-api.bench';
+import { seed, vacuum } from './status-api.bench';
 
 const run = promisify(execFile);
 const TARGETS = Number(process.env.BENCH_TARGETS);
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       const seeded = Date.now();
       await seed(db.url);
       console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    } else {
+      await vacuum(db.url);
     }
 
     // As apps/api/src/metrics/metrics.module.ts wires it.
