@@ -20,15 +20,14 @@ import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ProvwatchMetrics } from '@provwatch/observability';
-import { MetricsRepository, PollStateFeed, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
+import { MetricsRepository, PollStateFeed, VerdictVersionFeed, createPrismaClient } from '@provwatch/persistence';
 import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
 import { createTestDatabase } from '../test/support/postgres';
 import { startScraper } from './metrics-scraper';
-import { seed, vacuum } from './status-api.bench';
+import { prepareDatabase } from './status-api.bench';
 
 const run = promisify(execFile);
 const TARGETS = Number(process.env.BENCH_TARGETS);
-const RELEASES = Number(process.env.BENCH_RELEASES_PER_TARGET ?? 20);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROOT = resolve(__dirname, '../..');
@@ -56,16 +55,7 @@ async function main(): Promise<void> {
   const server = createServer();
   try {
     await pg.connect();
-    const existing = kept ? await pg.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
-    // A kept database gets the migrations added since it was seeded.
-    await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
-    if (existing !== TARGETS) {
-      const seeded = Date.now();
-      await seed(db.url);
-      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
-    } else {
-      await vacuum(db.url);
-    }
+    await prepareDatabase(db.url, kept !== undefined);
 
     // As apps/api/src/metrics/metrics.module.ts wires it.
     const statuses = new MetricsRepository(prisma);

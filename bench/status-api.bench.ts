@@ -70,15 +70,26 @@ export async function seed(url: string): Promise<void> {
 }
 
 /**
- * The Postgres of this machine (and of CI) runs with autovacuum off; a production database runs
- * it. Without it a kept database carries the dead rows of every earlier run (targets at 1.3
- * million dead rows: 148 MB to scan for 10,000 live ones), which the service would not see.
+ * Readies the bench database: a fresh one (`kept` false) or a kept one (BENCH_DATABASE_URL) gets
+ * the migrations added since it was seeded, and is seeded when it does not hold TARGETS targets.
+ * A kept one already seeded is vacuumed: the Postgres of this machine (and of CI) runs with
+ * autovacuum off, a production database runs it, and without it a kept database carries the
+ * dead rows of every earlier run (targets at 1.3 million dead rows: 148 MB to scan for 10,000
+ * live ones), which the service would not see.
  */
-export async function vacuum(url: string): Promise<void> {
+export async function prepareDatabase(url: string, kept: boolean): Promise<void> {
   const pg = new Client({ connectionString: url });
   await pg.connect();
   try {
-    await pg.query('VACUUM ANALYZE');
+    const existing = kept ? await pg.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
+    await applyMigrations(url, join(ROOT, 'prisma', 'migrations'));
+    if (existing !== TARGETS) {
+      const seeded = Date.now();
+      await seed(url);
+      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+    } else {
+      await pg.query('VACUUM ANALYZE');
+    }
   } finally {
     await pg.end();
   }
@@ -235,19 +246,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'provwatch-bench-'));
   let service: { child: ChildProcess; origin: string } | undefined;
   try {
-    const counted = new Client({ connectionString: db.url });
-    await counted.connect();
-    const existing = kept ? await counted.query(`SELECT count(*)::int AS n FROM targets`).then((r) => r.rows[0].n as number, () => 0) : 0;
-    await counted.end();
-    // A kept database gets the migrations added since it was seeded.
-    await applyMigrations(db.url, join(ROOT, 'prisma', 'migrations'));
-    if (existing !== TARGETS) {
-      const seeded = Date.now();
-      await seed(db.url);
-      console.log(`seeded ${TARGETS} targets, ${TARGETS * RELEASES} releases, ${TARGETS * 10} image tags in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
-    } else {
-      await vacuum(db.url);
-    }
+    await prepareDatabase(db.url, kept !== undefined);
     // In a function of its own: its 700,000 rows must not stay in the heap of the process that
     // then runs autocannon (its GC pauses would be measured as latency).
     await measureScrapeParts(db.url);
