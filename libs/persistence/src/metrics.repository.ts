@@ -219,12 +219,12 @@ export class MetricsRepository {
     const date = (ms: number | null) => (ms === null ? null : new Date(ms));
     const polls: PollRow[] = [];
     // Only a change read has rows of unwatched targets (another replica's, removed ones).
-    const isWatched = since === undefined ? () => true : ((set: Set<string>) => (target: string) => set.has(target))(new Set(names));
+    const watchedNames = since === undefined ? undefined : new Set(names);
     for (const [i, { list }] of rows.entries()) {
       if (list === null) continue;
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       for (const [target, source, lastPolledAt, lastSuccessAt, lastErrorCode] of JSON.parse(list) as Array<[string, string, number | null, number | null, string | null]>) {
-        if (isWatched(target)) polls.push({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode });
+        if (!watchedNames || watchedNames.has(target)) polls.push({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode });
       }
     }
     const count = row?.known ?? 0;
