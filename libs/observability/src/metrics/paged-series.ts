@@ -1,5 +1,20 @@
 const EMPTY = Buffer.alloc(0);
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lines of keys set since their page was packed are written into slabs of this size. */
+const SLAB_BYTES = 1024 * 1024;
+
+/**
+ * One page: `pageKeys` consecutive keys. `base` is the page as last packed (gauge-major: every
+ * key's lines of gauge 0, then of gauge 1, ...; `bounds[g * keys + i]` is where key i's lines of
+ * gauge g start, the next entry where they end). `fresh` holds the lines of keys set since, which
+ * take precedence over `base`.
+ */
+interface Page {
+  /** How many keys the page holds (the last page may hold fewer than pageKeys). */
+  keys: number;
+  base: { bytes: Buffer; bounds: Uint32Array; views: Buffer[] } | undefined;
+  fresh: Map<number, Buffer[]>;
+}
 
 /**
  * The series of a few gauges for many keys (targets; targets and sources), kept as ready bytes per
@@ -7,17 +22,23 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * 10,000 targets writes a few hundred Buffers instead of one per key and gauge: assembling 60,000
  * references held the event loop ~16 ms per scrape, and copying them into write blocks 25 ms.
  *
+ * A packed page is one Buffer and one offset table, not a view object per key and gauge: at 10,000
+ * targets those were ~120,000 objects that every full GC marked (its atomic pause reached 27 ms
+ * while scraping). Lines set between packings are written into shared 1 MiB slabs, not one
+ * ArrayBuffer per key, so that a first build does not leave 10,000 buffers for the GC to sweep.
+ *
  * Setting a key's lines unpacks its page; until `pack()` packs it again, chunks() takes the page's
- * keys one by one. Packing copies a page into one Buffer and points every key's views into it, so
- * each byte is held once. Keys are in exposition order (sorted), a requirement of the text format:
- * every series of one gauge in one group (keys compared by UTF-16 code units, `sort()`'s order).
+ * keys one by one. Keys are in exposition order (sorted), a requirement of the text format: every
+ * series of one gauge in one group (keys compared by UTF-16 code units, `sort()`'s order).
  */
 export class PagedSeries {
-  private readonly entries = new Map<string, Buffer[]>();
   private order: string[] = [];
   private pageOf = new Map<string, number>();
-  private pages: Array<Buffer[] | undefined> = [];
+  private pages: Page[] = [];
+  private setCount = 0;
   private assembled: Buffer[] | undefined;
+  private slab = EMPTY;
+  private slabUsed = 0;
 
   constructor(
     /** Each gauge's HELP and TYPE lines, in output order. */
@@ -27,28 +48,28 @@ export class PagedSeries {
 
   /** The keys from now on; the lines of keys not among them are dropped. */
   setKeys(keys: Iterable<string>): void {
-    const next = new Set(keys);
-    for (const key of [...this.entries.keys()]) if (!next.has(key)) this.entries.delete(key);
-    this.order = [...next].sort();
-    this.repage();
+    const order = sortedUnique(keys);
+    // A watchlist reload that kept the same keys: nothing to move, nothing to pack again.
+    if (order.length === this.order.length && order.every((key, i) => key === this.order[i])) return;
+    this.repage(order);
   }
 
   /** Adds keys (in order); re-pages only when one is new. */
   addKeys(keys: Iterable<string>): void {
     const added = [...keys].filter((key) => !this.pageOf.has(key));
     if (added.length === 0) return;
-    this.order = [...new Set([...this.order, ...added])].sort();
-    this.repage();
+    this.repage(sortedUnique([...this.order, ...added]));
   }
 
   /** Whether the key's lines are set. */
   has(key: string): boolean {
-    return this.entries.has(key);
+    const at = this.locate(key);
+    return at !== undefined && this.isSet(at.page, at.index);
   }
 
   /** Keys whose lines are set. */
   get size(): number {
-    return this.entries.size;
+    return this.setCount;
   }
 
   get keyCount(): number {
@@ -57,28 +78,20 @@ export class PagedSeries {
 
   /** The key's lines of each gauge (each text empty or whole lines ending in \n). */
   set(key: string, texts: readonly string[]): void {
-    const page = this.pageOf.get(key);
-    if (page === undefined) throw new Error(`PagedSeries: ${key} is not a key`);
-    const bytes = Buffer.from(texts.join(''));
-    const views: Buffer[] = [];
-    let offset = 0;
-    for (const text of texts) {
-      const length = Buffer.byteLength(text);
-      views.push(length === 0 ? EMPTY : bytes.subarray(offset, offset + length));
-      offset += length;
-    }
-    this.entries.set(key, views);
-    this.pages[page] = undefined;
+    const at = this.locate(key);
+    if (at === undefined) throw new Error(`PagedSeries: ${key} is not a key`);
+    if (!this.isSet(at.page, at.index)) this.setCount++;
+    at.page.fresh.set(at.index, this.write(texts));
     this.assembled = undefined;
   }
 
   /**
-   * Packs every unpacked page whose keys are all set, one page per turn of the event loop (a
-   * page is about 1 MB to copy at most). Stops early when `cancelled()` says so.
+   * Packs every page with keys set since it was packed and all keys set, one page per turn of
+   * the event loop (a page is about 1 MB to copy at most). Stops early when `cancelled()` says so.
    */
   async pack(cancelled: () => boolean = () => false): Promise<void> {
-    for (let page = 0; page < this.pages.length; page++) {
-      if (this.pages[page] !== undefined || !this.packPage(page)) continue;
+    for (const page of this.pages) {
+      if (page.fresh.size === 0 || !this.packPage(page)) continue;
       if (cancelled()) return;
       await yieldToEventLoop();
     }
@@ -93,16 +106,17 @@ export class PagedSeries {
     const out: Buffer[] = [];
     this.headers.forEach((header, g) => {
       out.push(header);
-      this.pages.forEach((packed, page) => {
-        if (packed) {
-          if (packed[g].length > 0) out.push(packed[g]);
-          return;
+      for (const page of this.pages) {
+        if (page.fresh.size === 0) {
+          if (page.base && page.base.views[g].length > 0) out.push(page.base.views[g]);
+          continue;
         }
-        for (let i = page * this.pageKeys; i < Math.min(this.order.length, (page + 1) * this.pageKeys); i++) {
-          const view = this.entries.get(this.order[i])?.[g];
-          if (view && view.length > 0) out.push(view);
+        const keys = page.keys;
+        for (let i = 0; i < keys; i++) {
+          const view = this.lines(page, i, g, keys);
+          if (view.length > 0) out.push(view);
         }
-      });
+      }
     });
     this.assembled = out;
     return out;
@@ -111,39 +125,135 @@ export class PagedSeries {
   /** Bytes of series held. */
   get byteLength(): number {
     let total = 0;
-    for (const views of this.entries.values()) for (const view of views) total += view.length;
+    for (const page of this.pages) {
+      const keys = page.keys;
+      if (page.base) total += page.base.bytes.length;
+      for (const [index, views] of page.fresh) {
+        for (const view of views) total += view.length;
+        if (page.base) for (let g = 0; g < this.headers.length; g++) total -= this.baseLength(page, index, g, keys);
+      }
+    }
     return total;
   }
 
-  private repage(): void {
-    this.pageOf = new Map(this.order.map((key, i) => [key, Math.floor(i / this.pageKeys)]));
-    this.pages = new Array<Buffer[] | undefined>(Math.ceil(this.order.length / this.pageKeys)).fill(undefined);
+  private locate(key: string): { page: Page; index: number } | undefined {
+    const position = this.pageOf.get(key);
+    if (position === undefined) return undefined;
+    return { page: this.pages[Math.floor(position / this.pageKeys)], index: position % this.pageKeys };
+  }
+
+  private isSet(page: Page, index: number): boolean {
+    return page.fresh.has(index) || page.base !== undefined;
+  }
+
+  /** Key `index`'s lines of gauge `g` (EMPTY when not set). */
+  private lines(page: Page, index: number, g: number, keys: number): Buffer {
+    const fresh = page.fresh.get(index);
+    if (fresh) return fresh[g];
+    if (!page.base) return EMPTY;
+    const start = page.base.bounds[g * keys + index];
+    const end = page.base.bounds[g * keys + index + 1];
+    return start === end ? EMPTY : page.base.bytes.subarray(start, end);
+  }
+
+  private baseLength(page: Page, index: number, g: number, keys: number): number {
+    return page.base!.bounds[g * keys + index + 1] - page.base!.bounds[g * keys + index];
+  }
+
+  /** The texts as one view per text, written into the current slab (or their own Buffer when large). */
+  private write(texts: readonly string[]): Buffer[] {
+    let total = 0;
+    const lengths = texts.map((text) => {
+      const length = Buffer.byteLength(text);
+      total += length;
+      return length;
+    });
+    let target: Buffer;
+    let offset: number;
+    if (total > SLAB_BYTES / 4) {
+      target = Buffer.allocUnsafeSlow(total);
+      offset = 0;
+    } else {
+      if (this.slab.length - this.slabUsed < total) {
+        this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.slabUsed = 0;
+      }
+      target = this.slab;
+      offset = this.slabUsed;
+      this.slabUsed += total;
+    }
+    return texts.map((text, g) => {
+      if (lengths[g] === 0) return EMPTY;
+      target.write(text, offset, lengths[g], 'utf8');
+      offset += lengths[g];
+      return target.subarray(offset - lengths[g], offset);
+    });
+  }
+
+  /**
+   * Lays the keys out again in pages of the new order, carrying every kept key's lines (as
+   * views of the old pages; packing copies them into the new pages' own Buffers).
+   */
+  private repage(order: string[]): void {
+    const kept = new Map<string, Buffer[]>();
+    for (const [key, position] of this.pageOf) {
+      const page = this.pages[Math.floor(position / this.pageKeys)];
+      const index = position % this.pageKeys;
+      if (!this.isSet(page, index)) continue;
+      const keys = page.keys;
+      kept.set(key, this.headers.map((_, g) => this.lines(page, index, g, keys)));
+    }
+    this.order = order;
+    this.pageOf = new Map(order.map((key, i) => [key, i]));
+    this.pages = Array.from({ length: Math.ceil(order.length / this.pageKeys) }, (_, p) => ({
+      keys: Math.min(this.pageKeys, order.length - p * this.pageKeys),
+      base: undefined,
+      fresh: new Map<number, Buffer[]>(),
+    }));
+    this.setCount = 0;
+    order.forEach((key, i) => {
+      const views = kept.get(key);
+      if (!views) return;
+      this.pages[Math.floor(i / this.pageKeys)].fresh.set(i % this.pageKeys, views);
+      this.setCount++;
+    });
     this.assembled = undefined;
   }
 
   /** False while a key of the page has no lines yet. */
-  private packPage(page: number): boolean {
-    const keys = this.order.slice(page * this.pageKeys, (page + 1) * this.pageKeys);
-    const views = keys.map((key) => this.entries.get(key));
-    if (views.some((v) => v === undefined)) return false;
+  private packPage(page: Page): boolean {
+    const keys = page.keys;
+    for (let i = 0; i < keys; i++) if (!this.isSet(page, i)) return false;
+    const gauges = this.headers.length;
+    const bounds = new Uint32Array(gauges * keys + 1);
+    const sources: Buffer[] = [];
     let total = 0;
-    for (const v of views) for (const view of v!) total += view.length;
-    const bytes = Buffer.allocUnsafe(total);
-    const packed: Buffer[] = [];
-    let offset = 0;
-    this.headers.forEach((_, g) => {
-      const start = offset;
-      for (const v of views) {
-        const view = v![g];
-        view.copy(bytes, offset);
-        // The key's own Buffer becomes garbage: its bytes now live in the page only.
-        v![g] = view.length === 0 ? EMPTY : bytes.subarray(offset, offset + view.length);
-        offset += view.length;
+    for (let g = 0; g < gauges; g++) {
+      for (let i = 0; i < keys; i++) {
+        const view = this.lines(page, i, g, keys);
+        bounds[g * keys + i] = total;
+        sources.push(view);
+        total += view.length;
       }
-      packed.push(bytes.subarray(start, offset));
-    });
-    this.pages[page] = packed;
+    }
+    bounds[gauges * keys] = total;
+    const bytes = Buffer.allocUnsafeSlow(total);
+    let offset = 0;
+    for (const view of sources) offset += view.copy(bytes, offset);
+    const views = Array.from({ length: gauges }, (_, g) => bytes.subarray(bounds[g * keys], bounds[(g + 1) * keys]));
+    page.base = { bytes, bounds, views };
+    page.fresh = new Map();
     this.assembled = undefined;
     return true;
   }
+}
+
+/**
+ * The keys without duplicates, in UTF-16 code-unit order. Checked before sorting: the feeds read
+ * them in order already, and sorting 20,000 strings held the event loop several ms.
+ */
+export function sortedUnique(keys: Iterable<string>): string[] {
+  const unique = [...new Set(keys)];
+  for (let i = 1; i < unique.length; i++) if (unique[i - 1] > unique[i]) return unique.sort();
+  return unique;
 }

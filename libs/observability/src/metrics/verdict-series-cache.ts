@@ -1,4 +1,4 @@
-import { PagedSeries } from './paged-series';
+import { PagedSeries, sortedUnique } from './paged-series';
 import type { VerdictSource } from './status-snapshot';
 import { VERDICT_GAUGES, formatVerdictParts, verdictGaugeHeader } from './verdict-exposition';
 
@@ -73,7 +73,7 @@ export class VerdictSeriesCache {
     }
     this.startedOnce = true;
     // In exposition order: a scrape during the first build shows a prefix of the final text.
-    const todo = [...this.stale].sort();
+    const todo = sortedUnique(this.stale);
     for (let i = 0; i < todo.length; i += this.batchSize) {
       const batch = todo.slice(i, i + this.batchSize);
       const snapshot = await this.source.read(batch);

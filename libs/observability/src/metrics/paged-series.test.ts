@@ -1,0 +1,105 @@
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { PagedSeries } from './paged-series';
+
+const HEADERS = ['# a\n', '# b\n', '# c\n'].map((h) => Buffer.from(h));
+
+/** What the series must print: each header, then every set key's text of that gauge in key order. */
+function expected(model: Map<string, string[]>, keys: string[]): string {
+  const sorted = [...keys].sort();
+  return HEADERS.map((header, g) => header.toString() + sorted.map((key) => model.get(key)?.[g] ?? '').join('')).join('');
+}
+
+/** A small deterministic generator (mulberry32), so a failure can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('paged series', () => {
+  test('any sequence of key changes, sets and packs prints what a from-scratch render would', async () => {
+    // Keys that sort differently by UTF-16 code units and by code points or locale (é, 𝔘, \uffff).
+    const universe = ['a', 'B', 'b', 'é', '\uffff', '𝔘', 'a\u0000x', ...Array.from({ length: 40 }, (_, i) => `t${i}`)];
+    for (let seed = 1; seed <= 40; seed++) {
+      const next = random(seed);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)];
+      const series = new PagedSeries(HEADERS, 1 + Math.floor(next() * 5));
+      const model = new Map<string, string[]>();
+      let keys: string[] = [];
+      const text = () => pick(['', 'x 1\n', 'é{l="𝔘"} 2\n', 'y 3\nz 4\n', `big ${'9'.repeat(300_000)}\n`.slice(0, next() < 0.05 ? undefined : 20)]);
+      for (let step = 0; step < 60; step++) {
+        const op = next();
+        if (op < 0.1) {
+          keys = universe.filter(() => next() < 0.5);
+          series.setKeys(next() < 0.5 ? keys : [...keys].reverse().concat(keys));
+          for (const key of [...model.keys()]) if (!keys.includes(key)) model.delete(key);
+        } else if (op < 0.2) {
+          const added = universe.filter(() => next() < 0.1);
+          series.addKeys(added);
+          keys = [...new Set([...keys, ...added])];
+        } else if (op < 0.8 && keys.length > 0) {
+          const key = pick(keys);
+          const texts = HEADERS.map(() => (next() < 0.6 ? text() : ''));
+          series.set(key, texts);
+          model.set(key, texts);
+        } else {
+          let allowed = Math.floor(next() * 3);
+          await series.pack(() => allowed-- <= 0);
+        }
+        const where = `seed ${seed} step ${step}`;
+        assert.equal(Buffer.concat(series.chunks()).toString(), expected(model, keys), where);
+        assert.equal(series.size, model.size, where);
+        assert.equal(series.keyCount, keys.length, where);
+        assert.equal(series.byteLength, [...model.values()].reduce((sum, texts) => sum + Buffer.byteLength(texts.join('')), 0), where);
+        for (const key of universe) assert.equal(series.has(key), model.has(key), `${where} has(${key})`);
+      }
+    }
+  });
+
+  test('a packed page is one chunk per gauge; setting a key re-packs only its page', async () => {
+    const series = new PagedSeries(HEADERS, 2);
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+    series.setKeys(keys);
+    for (const key of keys) series.set(key, [`${key}a\n`, `${key}b\n`, `${key}c\n`]);
+    assert.equal(series.chunks().length, 3 + 3 * 5, 'unpacked: one chunk per key and gauge');
+    await series.pack();
+    const packed = series.chunks();
+    assert.equal(packed.length, 3 + 3 * 3, 'three pages of at most two keys: one chunk per page and gauge');
+    series.set('k2', ['k2A\n', '', 'k2C\n']);
+    const unpacked = series.chunks();
+    assert.equal(unpacked.length, 3 + 3 * 2 + 5, 'the middle page shows its keys one by one until packed (k2 has no lines of gauge b)');
+    await series.pack();
+    const repacked = series.chunks();
+    assert.equal(Buffer.concat(repacked).toString(), expected(new Map(keys.map((k) => [k, k === 'k2' ? ['k2A\n', '', 'k2C\n'] : [`${k}a\n`, `${k}b\n`, `${k}c\n`]])), keys));
+    // The first and last pages kept their Buffers: a scrape in flight still holds valid bytes, and nothing was copied.
+    for (const g of [0, 1, 2]) {
+      assert.equal(repacked[g * 4 + 1], packed[g * 4 + 1], `gauge ${g}, first page`);
+      assert.equal(repacked[g * 4 + 3], packed[g * 4 + 3], `gauge ${g}, last page`);
+      assert.notEqual(repacked[g * 4 + 2], packed[g * 4 + 2], `gauge ${g}, repacked page`);
+    }
+  });
+
+  test('a page with a key not set yet is not packed, and shows the keys that are', async () => {
+    const series = new PagedSeries(HEADERS, 4);
+    series.setKeys(['a', 'b', 'c']);
+    series.set('a', ['a\n', '', '']);
+    series.set('c', ['c\n', '', '']);
+    await series.pack();
+    assert.equal(series.chunks().length, 3 + 2, 'still one chunk per set key');
+    assert.equal(series.has('b'), false);
+    series.set('b', ['b\n', '', '']);
+    await series.pack();
+    assert.deepEqual(series.chunks().map(String), ['# a\n', 'a\nb\nc\n', '# b\n', '# c\n']);
+  });
+
+  test('set refuses a key that is not one of the keys', () => {
+    const series = new PagedSeries(HEADERS);
+    series.setKeys(['a']);
+    assert.throws(() => series.set('b', ['', '', '']), /b is not a key/);
+  });
+});
