@@ -162,4 +162,18 @@ describe('the snapshot behind the scrape-time gauges', () => {
     assert.ok(s.checks.every((c) => c.status !== 'pass'));
     assert.deepEqual(s.releases, []);
   });
+
+  test('timestamps come back as the Dates the columns hold, to the millisecond, and a missing one as null', async () => {
+    // The read returns epoch milliseconds (float8) instead of timestamptz text: compare with Prisma's own Date mapping.
+    await prisma.$executeRaw`UPDATE latest_check_status SET since = '2026-11-21T10:00:00.987Z', updated_at = '1969-12-31T23:59:59.001Z' WHERE subject_key = 'v0.4.0'`;
+    await prisma.$executeRaw`UPDATE releases SET published_at = NULL WHERE tag = 'v0.2.0'`;
+    const s = await repo.verdicts([{ name: 'pbs-exporter', keepLast: 10 }]);
+    const rows = await prisma.latestCheckStatus.findMany({ where: { subjectKey: 'v0.4.0' } });
+    const check = s.checks.find((c) => c.release === 'v0.4.0' && c.image === null)!;
+    assert.deepEqual(check.since, new Date('2026-11-21T10:00:00.987Z'));
+    assert.deepEqual(check.since, rows[0].since);
+    assert.deepEqual(check.updatedAt, new Date('1969-12-31T23:59:59.001Z'), 'before the epoch');
+    const v2 = s.releases.find((r) => r.release === 'v0.2.0')!;
+    assert.equal(v2.publishedAt, null);
+  });
 });

@@ -26,6 +26,21 @@ export interface CheckStatusRow {
   lastVerdict: CheckStatus | null;
 }
 
+/**
+ * A timestamp as milliseconds since the epoch (float8; microseconds dropped as a JS Date drops
+ * them), for the reads that return thousands of rows: the driver's timestamptz text, normalised by
+ * a regular expression and parsed into a Date, was about a third of what building /metrics at
+ * 10,000 targets allocated (~900 MB of garbage in 4 s, scavenges every ~100 ms).
+ */
+function epochMs(column: string): Prisma.Sql {
+  return Prisma.sql`floor(extract(epoch from ${Prisma.raw(column)}) * 1000)::float8`;
+}
+
+/** A row as the query returns it: the named timestamps as epochMs numbers. */
+type EpochRow<Row, Keys extends keyof Row> = Omit<Row, Keys> & { [K in Keys]: null extends Row[K] ? number | null : number };
+
+const dateOrNull = (ms: number | null) => (ms === null ? null : new Date(ms));
+
 export interface ReleaseTimingRow {
   target: string;
   release: string;
@@ -127,34 +142,49 @@ export class MetricsRepository {
         )`;
     // One round trip each; the window functions run on the (target_id, published_at) index.
     const [releaseChecks, imageChecks, releases] = await Promise.all([
-      this.prisma.$queryRaw<CheckStatusRow[]>`
+      this.prisma.$queryRaw<Array<EpochRow<CheckStatusRow, 'since' | 'updatedAt'>>>`
         ${keptReleases}
-        SELECT k.name AS target, NULL::text AS image, l.subject_key AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt",
+        SELECT k.name AS target, NULL::text AS image, l.subject_key AS release, l."check", l.status, l.code, ${epochMs('l.since')} AS since, ${epochMs('l.updated_at')} AS "updatedAt",
                ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'release' AND l.subject_key = k.tag
         WHERE k.rank <= k.keep ${statusFilter}`,
-      this.prisma.$queryRaw<CheckStatusRow[]>`
+      this.prisma.$queryRaw<Array<EpochRow<CheckStatusRow, 'since' | 'updatedAt'>>>`
         WITH ${watched}, kept AS (
           SELECT i.target_id, i.repository, d.tag, w.name,
                  row_number() OVER (PARTITION BY d.image_id ORDER BY d.last_seen_at DESC, d.id DESC) AS rank, w.keep
           FROM image_digests d JOIN images i ON i.id = d.image_id JOIN watched w ON w.id = i.target_id
         )
-        SELECT k.name AS target, k.repository AS image, k.tag AS release, l."check", l.status, l.code, l.since, l.updated_at AS "updatedAt",
+        SELECT k.name AS target, k.repository AS image, k.tag AS release, l."check", l.status, l.code, ${epochMs('l.since')} AS since, ${epochMs('l.updated_at')} AS "updatedAt",
                ${lastVerdict} AS "lastVerdict"
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'image' AND l.subject_key = k.repository || ':' || k.tag
         WHERE k.rank <= k.keep ${statusFilter}`,
       options.notPassing
-        ? Promise.resolve([] as ReleaseTimingRow[])
-        : this.prisma.$queryRaw<ReleaseTimingRow[]>`
+        ? Promise.resolve([])
+        : this.prisma.$queryRaw<Array<EpochRow<ReleaseTimingRow, 'publishedAt' | 'firstVerdictAt'>>>`
         ${keptReleases}
-        SELECT k.name AS target, k.tag AS release, k.published_at AS "publishedAt",
-               (SELECT min(v.finished_at) FROM verification_runs v
-                 WHERE v.target_id = k.target_id AND v.subject_kind = 'release' AND v.subject_key = k.tag) AS "firstVerdictAt"
+        SELECT k.name AS target, k.tag AS release, ${epochMs('k.published_at')} AS "publishedAt",
+               ${epochMs(`(SELECT min(v.finished_at) FROM verification_runs v
+                 WHERE v.target_id = k.target_id AND v.subject_kind = 'release' AND v.subject_key = k.tag)`)} AS "firstVerdictAt"
         FROM kept k WHERE k.rank <= k.keep`,
     ]);
-    return { checks: [...releaseChecks, ...imageChecks], releases };
+    // Object literals, not spreads: a spread copy allocated four times as much here.
+    const check = (r: EpochRow<CheckStatusRow, 'since' | 'updatedAt'>): CheckStatusRow => ({
+      target: r.target,
+      image: r.image,
+      release: r.release,
+      check: r.check,
+      status: r.status,
+      code: r.code,
+      since: new Date(r.since),
+      updatedAt: new Date(r.updatedAt),
+      lastVerdict: r.lastVerdict,
+    });
+    return {
+      checks: [...releaseChecks.map(check), ...imageChecks.map(check)],
+      releases: releases.map((r) => ({ target: r.target, release: r.release, publishedAt: dateOrNull(r.publishedAt), firstVerdictAt: dateOrNull(r.firstVerdictAt) })),
+    };
   }
 
   /**
