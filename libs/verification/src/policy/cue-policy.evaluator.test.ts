@@ -251,6 +251,27 @@ describe('CuePolicyEvaluator', () => {
       }
     }
   });
+
+  it("tells onEvaluated Go's own time of each evaluation that ran, and whether it was restored ahead", async () => {
+    const seen: Array<{ goMs: number; restoredAhead: boolean }> = [];
+    const observed = new CuePolicyEvaluator({ timeoutMs: 30_000, onEvaluated: (t) => seen.push(t) });
+    try {
+      const prov = policy('pbs-exporter', 'policy.cue');
+      await observed.warmUp();
+      seen.length = 0;
+      const started = performance.now();
+      assert.equal((await observed.evaluate(prov, pbsProvenance())).allowed, true);
+      const latency = performance.now() - started;
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await observed.evaluate(prov, pbsProvenance({ entryPoint: 'x.yml' }))).allowed, false);
+      await assert.rejects(observed.evaluate('a: 1', [1]), { code: 'statement-invalid' });
+      assert.equal(seen.length, 2, 'one per evaluation that ran CUE; a refused document runs nothing');
+      assert.ok(seen[0].goMs > 0 && seen[0].goMs <= latency, `Go's time ${seen[0].goMs} ms is part of the ${latency} ms the caller waited`);
+      assert.equal(seen[1].restoredAhead, true, 'after a pause the snapshot was restored between evaluations');
+    } finally {
+      await observed.close();
+    }
+  });
 });
 
 describe('CueWasmEngine (the warm instance, in this thread)', () => {
