@@ -84,6 +84,38 @@ describe('paged series', () => {
     }
   });
 
+  test('a key added or dropped moves only the pages from it on: the pages before it keep their Buffers', async () => {
+    const series = new PagedSeries(HEADERS, 2);
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+    const texts = (k: string) => [`${k}a\n`, `${k}b\n`, `${k}c\n`];
+    series.setKeys(keys);
+    for (const key of keys) series.set(key, texts(key));
+    await series.pack();
+    const before = series.chunks();
+    // k25 sorts after k2: pages [k0 k1] and [k2 k25] ... the first page holds the same keys.
+    series.addKeys(['k25']);
+    series.set('k25', texts('k25'));
+    await series.pack();
+    const added = series.chunks();
+    const all = ['k0', 'k1', 'k2', 'k25', 'k3', 'k4'];
+    assert.equal(Buffer.concat(added).toString(), expected(new Map(all.map((k) => [k, texts(k)])), all));
+    for (const g of [0, 1, 2]) assert.equal(added[g * 4 + 1], before[g * 4 + 1], `gauge ${g}: the first page was not copied again`);
+    series.setKeys(['k0', 'k1', 'k2', 'k25', 'k3']);
+    await series.pack();
+    const dropped = series.chunks();
+    for (const g of [0, 1, 2]) {
+      assert.equal(dropped[g * 4 + 1], before[g * 4 + 1], `gauge ${g}: first page kept after a drop at the end`);
+      assert.equal(dropped[g * 4 + 2], added[g * 4 + 2], `gauge ${g}: second page kept after a drop at the end`);
+    }
+    assert.equal(series.size, 5);
+    // The last page [k3] had room: a key after it joins it, and the page must grow, not be kept.
+    series.addKeys(['k9']);
+    series.set('k9', texts('k9'));
+    await series.pack();
+    const grown = ['k0', 'k1', 'k2', 'k25', 'k3', 'k9'];
+    assert.equal(Buffer.concat(series.chunks()).toString(), expected(new Map(grown.map((k) => [k, texts(k)])), grown));
+  });
+
   test('a page with a key not set yet is not packed, and shows the keys that are', async () => {
     const series = new PagedSeries(HEADERS, 4);
     series.setKeys(['a', 'b', 'c']);

@@ -191,32 +191,47 @@ export class PagedSeries {
   }
 
   /**
-   * Lays the keys out again in pages of the new order, carrying every kept key's lines (as
-   * views of the old pages; packing copies them into the new pages' own Buffers).
+   * Lays the keys out again in pages of the new order. A page that holds the same keys at the same
+   * positions as before is kept as it is (keys added or dropped after it do not move it: no copy,
+   * no repacking); every other kept key's lines are carried as views of the old pages, and packing
+   * copies them into the new pages' own Buffers.
    */
   private repage(order: string[]): void {
+    const oldOrder = this.order;
+    const oldPages = this.pages;
+    const pageCount = Math.ceil(order.length / this.pageKeys);
+    const pages: Page[] = new Array<Page>(pageCount);
+    const unchanged = (p: number): boolean => {
+      const old = oldPages[p];
+      if (old === undefined || old.keys !== Math.min(this.pageKeys, order.length - p * this.pageKeys)) return false;
+      for (let i = p * this.pageKeys; i < p * this.pageKeys + old.keys; i++) if (oldOrder[i] !== order[i]) return false;
+      return true;
+    };
+    for (let p = 0; p < pageCount; p++) if (unchanged(p)) pages[p] = oldPages[p];
     const kept = new Map<string, Buffer[]>();
-    for (const [key, position] of this.pageOf) {
-      const page = this.pages[Math.floor(position / this.pageKeys)];
-      const index = position % this.pageKeys;
-      if (!this.isSet(page, index)) continue;
-      const keys = page.keys;
-      kept.set(key, this.headers.map((_, g) => this.lines(page, index, g, keys)));
-    }
+    oldPages.forEach((page, p) => {
+      if (pages[p] === page) return;
+      for (let index = 0; index < page.keys; index++) {
+        if (!this.isSet(page, index)) continue;
+        kept.set(oldOrder[p * this.pageKeys + index], this.headers.map((_, g) => this.lines(page, index, g, page.keys)));
+      }
+    });
     this.order = order;
     this.pageOf = new Map(order.map((key, i) => [key, i]));
-    this.pages = Array.from({ length: Math.ceil(order.length / this.pageKeys) }, (_, p) => ({
-      keys: Math.min(this.pageKeys, order.length - p * this.pageKeys),
-      base: undefined,
-      fresh: new Map<number, Buffer[]>(),
-    }));
     this.setCount = 0;
-    order.forEach((key, i) => {
-      const views = kept.get(key);
-      if (!views) return;
-      this.pages[Math.floor(i / this.pageKeys)].fresh.set(i % this.pageKeys, views);
-      this.setCount++;
-    });
+    for (let p = 0; p < pageCount; p++) {
+      let page = pages[p];
+      if (page === undefined) {
+        page = { keys: Math.min(this.pageKeys, order.length - p * this.pageKeys), base: undefined, fresh: new Map<number, Buffer[]>() };
+        for (let index = 0; index < page.keys; index++) {
+          const views = kept.get(order[p * this.pageKeys + index]);
+          if (views) page.fresh.set(index, views);
+        }
+        pages[p] = page;
+      }
+      for (let index = 0; index < page.keys; index++) if (this.isSet(page, index)) this.setCount++;
+    }
+    this.pages = pages;
     this.assembled = undefined;
   }
 

@@ -60,8 +60,12 @@ export class VerdictSeriesCache {
     onVersions();
     const generation = ++this.generation;
     if (changed === 'all' || !this.startedOnce) {
-      // The whole watched set: membership may have changed, and any version may have moved.
+      // The whole watched set: membership may have changed, and any version may have moved. At
+      // 10,000 targets decoding the versions, re-paging and finding what is stale each hold the
+      // event loop several ms: one turn each, not one turn for all.
+      await yieldToEventLoop();
       this.series.setKeys(versions.keys());
+      await yieldToEventLoop();
       for (const target of [...this.builtVersion.keys()]) if (!versions.has(target)) this.builtVersion.delete(target);
       this.stale.clear();
       for (const [target, version] of versions) if (this.builtVersion.get(target) !== version || !this.series.has(target)) this.stale.add(target);
@@ -72,6 +76,7 @@ export class VerdictSeriesCache {
       for (const target of moved) this.stale.add(target);
     }
     this.startedOnce = true;
+    if (this.generation !== generation) return;
     // In exposition order: a scrape during the first build shows a prefix of the final text.
     const todo = sortedUnique(this.stale);
     for (let i = 0; i < todo.length; i += this.batchSize) {
