@@ -5,6 +5,9 @@
  * /metrics. The service runs in its own process (as in production); autocannon runs here.
  * Baseline in the same run: /healthz at the same rate (no database), first and last; each ratio,
  * against the lower of the two, says what the endpoint's own work costs on top of HTTP and Nest.
+ * The release detail is also read while verdicts change and Prometheus scrapes, and so is /healthz:
+ * that last ratio, between the two under the same changes, is what the changes cost the status API
+ * apart from what the 110 MB scrapes cost every request on the machine.
  * Run: npm run build && node dist/bench/status-api.bench.js
  *   BENCH_TARGETS (1000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
  */
@@ -286,6 +289,9 @@ async function main(): Promise<void> {
       await whileVerdictsChange(db.url, service.origin, () =>
         load('GET .../releases/{tag} + changes', service!.origin, targets.map((t, k) => `/api/v1/targets/${t}/releases/v1.0.${k % RELEASES}`)),
       ),
+      // The same changes and scrapes with /healthz alone: what they cost every request on two
+      // shared cores (a 110 MB body every 5 s), apart from what they cost the status API.
+      await whileVerdictsChange(db.url, service.origin, () => load('/healthz + changes', service!.origin, ['/healthz'])),
     ];
     const baselineLast = await load('/healthz (baseline, last)', service.origin, ['/healthz']);
     const baseline = baselineFirst.p99 <= baselineLast.p99 ? baselineFirst : baselineLast;
@@ -294,6 +300,8 @@ async function main(): Promise<void> {
     for (const r of [baselineFirst, baselineLast, ...results]) {
       console.log(`${r.name.padEnd(36)} ${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)} ${r.rps.toFixed(0).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.p99 / Math.max(baseline.p99, 0.1)).toFixed(2)}`);
     }
+    const [changed, healthzChanged] = results.slice(-2);
+    console.log(`release with checks + changes against /healthz + the same changes: ${(changed.p99 / Math.max(healthzChanged.p99, 0.1)).toFixed(2)}`);
   } finally {
     service?.child.kill('SIGTERM');
     await db.drop();
