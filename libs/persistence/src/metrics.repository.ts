@@ -231,7 +231,7 @@ export class MetricsRepository {
       WITH table_stamp AS (SELECT count(*)::text || ':' || coalesce(max(id), 0)::text AS stamp FROM targets),
       rows AS (
         SELECT json_build_array(p.name, p.source,
-                 (extract(epoch FROM p.last_polled_at) * 1000)::float8, (extract(epoch FROM p.last_success_at) * 1000)::float8, p.last_error_code) AS poll,
+                 ${epochMs('p.last_polled_at')}, ${epochMs('p.last_success_at')}, p.last_error_code) AS poll,
                row_number() OVER (ORDER BY p.name, p.source) AS ord
         FROM (${polled}) p
       ),
@@ -246,7 +246,6 @@ export class MetricsRepository {
       )
       SELECT s.horizon, s.remaining, s.known, s.stamp, parts.list FROM scalars s LEFT JOIN parts ON true ORDER BY parts.part`;
     const row = rows[0];
-    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
     const polls: PollRow[] = [];
     // Only a change read has rows of unwatched targets (another replica's, removed ones).
     const watchedNames = since === undefined ? undefined : new Set(names);
@@ -254,7 +253,7 @@ export class MetricsRepository {
       if (list === null) continue;
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
       for (const [target, source, lastPolledAt, lastSuccessAt, lastErrorCode] of JSON.parse(list) as Array<[string, string, number | null, number | null, string | null]>) {
-        if (!watchedNames || watchedNames.has(target)) polls.push({ target, source, lastPolledAt: date(lastPolledAt), lastSuccessAt: date(lastSuccessAt), lastErrorCode });
+        if (!watchedNames || watchedNames.has(target)) polls.push({ target, source, lastPolledAt: dateOrNull(lastPolledAt), lastSuccessAt: dateOrNull(lastSuccessAt), lastErrorCode });
       }
     }
     const count = row?.known ?? 0;
