@@ -111,9 +111,8 @@ export class PagedSeries {
           if (page.base && page.base.views[g].length > 0) out.push(page.base.views[g]);
           continue;
         }
-        const keys = page.keys;
-        for (let i = 0; i < keys; i++) {
-          const view = this.lines(page, i, g, keys);
+        for (let i = 0; i < page.keys; i++) {
+          const view = this.lines(page, i, g);
           if (view.length > 0) out.push(view);
         }
       }
@@ -126,11 +125,16 @@ export class PagedSeries {
   get byteLength(): number {
     let total = 0;
     for (const page of this.pages) {
-      const keys = page.keys;
       if (page.base) total += page.base.bytes.length;
       for (const [index, views] of page.fresh) {
         for (const view of views) total += view.length;
-        if (page.base) for (let g = 0; g < this.headers.length; g++) total -= this.baseLength(page, index, g, keys);
+        // The packed lines this key's fresh ones replace.
+        if (page.base) {
+          for (let g = 0; g < this.headers.length; g++) {
+            const [start, end] = this.baseSpan(page, index, g);
+            total -= end - start;
+          }
+        }
       }
     }
     return total;
@@ -147,17 +151,18 @@ export class PagedSeries {
   }
 
   /** Key `index`'s lines of gauge `g` (EMPTY when not set). */
-  private lines(page: Page, index: number, g: number, keys: number): Buffer {
+  private lines(page: Page, index: number, g: number): Buffer {
     const fresh = page.fresh.get(index);
     if (fresh) return fresh[g];
     if (!page.base) return EMPTY;
-    const start = page.base.bounds[g * keys + index];
-    const end = page.base.bounds[g * keys + index + 1];
+    const [start, end] = this.baseSpan(page, index, g);
     return start === end ? EMPTY : page.base.bytes.subarray(start, end);
   }
 
-  private baseLength(page: Page, index: number, g: number, keys: number): number {
-    return page.base!.bounds[g * keys + index + 1] - page.base!.bounds[g * keys + index];
+  /** Where key `index`'s packed lines of gauge `g` lie in the page's base bytes. */
+  private baseSpan(page: Page, index: number, g: number): [number, number] {
+    const at = g * page.keys + index;
+    return [page.base!.bounds[at], page.base!.bounds[at + 1]];
   }
 
   /** The texts as one view per text, written into the current slab (or their own Buffer when large). */
@@ -200,10 +205,11 @@ export class PagedSeries {
     const oldOrder = this.order;
     const oldPages = this.pages;
     const pageCount = Math.ceil(order.length / this.pageKeys);
+    const keysOnPage = (p: number) => Math.min(this.pageKeys, order.length - p * this.pageKeys);
     const pages: Page[] = new Array<Page>(pageCount);
     const unchanged = (p: number): boolean => {
       const old = oldPages[p];
-      if (old === undefined || old.keys !== Math.min(this.pageKeys, order.length - p * this.pageKeys)) return false;
+      if (old === undefined || old.keys !== keysOnPage(p)) return false;
       for (let i = p * this.pageKeys; i < p * this.pageKeys + old.keys; i++) if (oldOrder[i] !== order[i]) return false;
       return true;
     };
@@ -213,7 +219,7 @@ export class PagedSeries {
       if (pages[p] === page) return;
       for (let index = 0; index < page.keys; index++) {
         if (!this.isSet(page, index)) continue;
-        kept.set(oldOrder[p * this.pageKeys + index], this.headers.map((_, g) => this.lines(page, index, g, page.keys)));
+        kept.set(oldOrder[p * this.pageKeys + index], this.headers.map((_, g) => this.lines(page, index, g)));
       }
     });
     this.order = order;
@@ -222,7 +228,7 @@ export class PagedSeries {
     for (let p = 0; p < pageCount; p++) {
       let page = pages[p];
       if (page === undefined) {
-        page = { keys: Math.min(this.pageKeys, order.length - p * this.pageKeys), base: undefined, fresh: new Map<number, Buffer[]>() };
+        page = { keys: keysOnPage(p), base: undefined, fresh: new Map<number, Buffer[]>() };
         for (let index = 0; index < page.keys; index++) {
           const views = kept.get(order[p * this.pageKeys + index]);
           if (views) page.fresh.set(index, views);
@@ -245,7 +251,7 @@ export class PagedSeries {
     let total = 0;
     for (let g = 0; g < gauges; g++) {
       for (let i = 0; i < keys; i++) {
-        const view = this.lines(page, i, g, keys);
+        const view = this.lines(page, i, g);
         bounds[g * keys + i] = total;
         sources.push(view);
         total += view.length;
