@@ -4,11 +4,15 @@ import { spawn } from 'node:child_process';
  * Prometheus as a process of its own, started once: spawning curl from the measured process every
  * second put a fork of a 500 MB process (10-25 ms) into every stall measured, and reading
  * 100 MB bodies in the process that also runs autocannon slowed the load it offers. Scrapes every
- * `intervalMs` until stopped and reports each one's time and size. The small scraper process runs
+ * `intervalMs` until stopped (or `limit` scrapes done) and reports each one's time and size. The small scraper process runs
  * curl for each scrape (its fork is cheap): reading 100 MB bodies in JavaScript, it took as much
  * of the two cores as the service it measures (Prometheus reads them on a machine of its own).
  */
-export function startScraper(origin: string, intervalMs: number): { stop(): Promise<Array<{ ms: number; bytes: number }>> } {
+export function startScraper(
+  origin: string,
+  intervalMs: number,
+  limit = Number.POSITIVE_INFINITY,
+): { stop(): Promise<Array<{ ms: number; bytes: number }>>; finished(): Promise<Array<{ ms: number; bytes: number }>> } {
   const script = `
     const { execFile } = require('node:child_process');
     let running = true;
@@ -22,7 +26,7 @@ export function startScraper(origin: string, intervalMs: number): { stop(): Prom
         resolve({ ms: seconds * 1000, bytes });
       }));
     (async () => {
-      while (running) {
+      while (running && results.length < ${limit}) {
         results.push(await curl());
         await new Promise((r) => setTimeout(r, ${intervalMs}));
       }
@@ -32,11 +36,19 @@ export function startScraper(origin: string, intervalMs: number): { stop(): Prom
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const results = async () => {
+    await exited;
+    return JSON.parse(output || '[]') as Array<{ ms: number; bytes: number }>;
+  };
   return {
-    async stop() {
+    stop() {
       child.stdin!.end('stop\n');
-      await exited;
-      return JSON.parse(output || '[]') as Array<{ ms: number; bytes: number }>;
+      return results();
+    },
+    /** After `limit` scrapes, when the scraper exits of itself. */
+    finished() {
+      child.stdin!.end();
+      return results();
     },
   };
 }
