@@ -176,4 +176,27 @@ describe('the snapshot behind the scrape-time gauges', () => {
     const v2 = s.releases.find((r) => r.release === 'v0.2.0')!;
     assert.equal(v2.publishedAt, null);
   });
+
+  test('names, tags and codes come back byte for byte through the JSON text the read answers', async () => {
+    // Quotes, backslashes, control characters, astral characters and text that looks
+    // like JSON: what a hostile release tag or image repository could carry into the labels.
+    const tag = 'v1"\\n\u0001\t</x>{"a":1} é 😀 \u2028';
+    const releases = new ReleaseRepository(prisma);
+    const target = await releases.upsertTarget('odd-names', 'someone/odd', 'h');
+    await releases.upsertRelease(target, { tag, githubReleaseId: 777, name: null, prerelease: false, publishedAt: at(5) });
+    const code = 'code"\\with\nnewline';
+    await new VerificationRepository(prisma).recordRun({ targetId: target, subjectKind: 'release', subjectKey: tag, trigger: 'discovery', startedAt: at(5), finishedAt: at(5, 1), checks: [{ check: 'release-assets', status: 'fail', code, message: 'm', evidence: {} }] });
+    const image = await new ImageRepository(prisma).upsertImage(target, 'registry.test/odd"\\name');
+    await new ImageRepository(prisma).observeTag(image, tag, `sha256:${'b'.repeat(64)}`, at(5));
+    await new VerificationRepository(prisma).recordRun({ targetId: target, subjectKind: 'image', subjectKey: `registry.test/odd"\\name:${tag}`, trigger: 'discovery', startedAt: at(5), finishedAt: at(5, 2), checks: [{ check: 'image-signature', status: 'pass', code: 'verified', message: 'ok', evidence: {} }] });
+    const s = await repo.verdicts([{ name: 'odd-names', keepLast: 10 }]);
+    assert.deepEqual(
+      s.checks.map((c) => [c.target, c.image, c.release, c.check, c.status, c.code, c.lastVerdict]).sort(),
+      [
+        ['odd-names', null, tag, 'release-assets', 'fail', code, null],
+        ['odd-names', 'registry.test/odd"\\name', tag, 'image-signature', 'pass', 'verified', null],
+      ].sort(),
+    );
+    assert.deepEqual(s.releases, [{ target: 'odd-names', release: tag, publishedAt: at(5), firstVerdictAt: at(5, 1) }]);
+  });
 });
