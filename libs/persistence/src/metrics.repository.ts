@@ -75,6 +75,20 @@ export interface PollSnapshot {
 
 const POLL_ROWS_PER_TEXT = 1000;
 
+/**
+ * The names of a watched-target list as a Set, made once per list (the feeds pass the same array
+ * until the watchlist changes): a change read filters its few rows by it on every scrape.
+ */
+const watchedSets = new WeakMap<readonly WatchedTargetWindow[], ReadonlySet<string>>();
+function watchedSet(targets: readonly WatchedTargetWindow[]): ReadonlySet<string> {
+  let set = watchedSets.get(targets);
+  if (set === undefined) {
+    set = new Set(targets.map((t) => t.name));
+    watchedSets.set(targets, set);
+  }
+  return set;
+}
+
 /** How many watched targets the targets table held, and a stamp of that table's rows then. */
 export interface KnownTargets {
   stamp: string;
@@ -212,22 +226,21 @@ export class MetricsRepository {
     if (names.length === 0) return { polls: [], githubRateLimitRemaining: null, targets: 0, complete: since === undefined, horizon: since ?? '0', knownTargets: { stamp: '', count: 0 } };
     // Watched names are matched by a join on their list, not `= ANY(list)`: with 10,000 names the
     // planner estimated the selectivity of each element (18-50 ms of planning per statement).
-    const watched = Prisma.sql`JOIN unnest(${textList(names)}) AS w(name) ON w.name = t.name`;
+    // Built only for the reads that match names: checking and joining 10,000 names, and sending
+    // them, on every change read held the event loop for milliseconds per scrape.
+    const watched = () => Prisma.sql`JOIN unnest(${textList(names)}) AS w(name) ON w.name = t.name`;
     // A change read takes the changed rows (the changed_xid index) of every target and leaves the
     // unwatched ones out below, in JavaScript: matching 10,000 names in Postgres cost ~50 ms per
     // read, with nothing changed.
     const polled =
       since === undefined
-        ? Prisma.sql`SELECT p.*, t.name FROM poll_states p JOIN targets t ON t.id = p.target_id ${watched}`
+        ? Prisma.sql`SELECT p.*, t.name FROM poll_states p JOIN targets t ON t.id = p.target_id ${watched()}`
         : Prisma.sql`SELECT p.*, t.name FROM poll_states p JOIN targets t ON t.id = p.target_id WHERE p.changed_xid >= ${since}::bigint`;
     // The count of watched targets in the database (provwatch_targets) is the other 10,000-name
     // match; it is redone only when the targets table changed (a row count and the largest id:
-    // rows are inserted with new ids and deleted, never renamed).
-    const watchedCount = Prisma.sql`(SELECT count(*)::int FROM targets t ${watched})`;
-    const knownCount =
-      known === undefined
-        ? watchedCount
-        : Prisma.sql`CASE WHEN (SELECT stamp FROM table_stamp) = ${known.stamp} THEN ${known.count}::int ELSE ${watchedCount} END`;
+    // rows are inserted with new ids and deleted, never renamed), by a second statement.
+    const watchedCount = () => Prisma.sql`(SELECT count(*)::int FROM targets t ${watched()})`;
+    const knownCount = known === undefined ? watchedCount() : Prisma.sql`NULL::int`;
     // What held the event loop at 10,000 targets, and what replaced it: decoding one row per
     // target and source (tens of ms): JSON texts of POLL_ROWS_PER_TEXT rows, one parsed per turn
     // (one JSON.parse of all of them: ~10 ms), each text a row of its own (a text[] column was
@@ -235,7 +248,7 @@ export class MetricsRepository {
     // { in: names } } })` binding 10,000 parameters, then an array parameter quoted element by
     // element (20-30 ms): one statement, the names in one text parameter (textList). The scalars
     // come with each row, from the same snapshot as the rows.
-    const rows = await this.prisma.$queryRaw<Array<{ list: string | null; remaining: number | null; known: number; stamp: string; horizon: string }>>`
+    const rows = await this.prisma.$queryRaw<Array<{ list: string | null; remaining: number | null; known: number | null; stamp: string; horizon: string }>>`
       WITH table_stamp AS (SELECT count(*)::text || ':' || coalesce(max(id), 0)::text AS stamp FROM targets),
       rows AS (
         SELECT json_build_array(p.name, p.source,
@@ -256,7 +269,7 @@ export class MetricsRepository {
     const row = rows[0];
     const polls: PollRow[] = [];
     // Only a change read has rows of unwatched targets (another replica's, removed ones).
-    const watchedNames = since === undefined ? undefined : new Set(names);
+    const watchedNames = since === undefined || rows.every((r) => r.list === null) ? undefined : watchedSet(targets);
     for (const [i, { list }] of rows.entries()) {
       if (list === null) continue;
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -264,7 +277,10 @@ export class MetricsRepository {
         if (!watchedNames || watchedNames.has(target)) polls.push({ target, source, lastPolledAt: dateOrNull(lastPolledAt), lastSuccessAt: dateOrNull(lastSuccessAt), lastErrorCode });
       }
     }
-    const count = row?.known ?? 0;
+    let count = row?.known ?? 0;
+    if (known !== undefined) {
+      count = row!.stamp === known.stamp ? known.count : (await this.prisma.$queryRaw<Array<{ known: number }>>`SELECT ${watchedCount()} AS known`)[0]!.known;
+    }
     return { polls, githubRateLimitRemaining: row?.remaining ?? null, targets: count, complete: since === undefined, horizon: row!.horizon, knownTargets: { stamp: row!.stamp, count } };
   }
 }
