@@ -5,3 +5,4 @@ export * from './alerts/verdict-alerts';
 export * from './alerts/alertmanager.client';
 export * from './logging';
 export * from './metrics/verdict-series-cache';
+export * from './event-loop';

@@ -38,6 +38,14 @@ function epochMs(column: string): Prisma.Sql {
 
 const dateOrNull = (ms: number | null) => (ms === null ? null : new Date(ms));
 
+/**
+ * A turn of the event loop for timers and sockets. Two setImmediate hops: after a database answer
+ * the code runs in the poll phase, and one hop from there resumes in the same loop iteration,
+ * before any timer or socket (libs/observability's yieldToEventLoop, which this library does not
+ * depend on, says the same).
+ */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
 /** A check status row as jsonRows returns it: target, image, release, check, status, code, since, updatedAt, lastVerdict. */
 type CheckTuple = [string, string | null, string, string, CheckStatus, string, number, number, CheckStatus | null];
 /** A release timing row as jsonRows returns it: target, release, publishedAt, firstVerdictAt. */
@@ -272,7 +280,7 @@ export class MetricsRepository {
     const watchedNames = since === undefined || rows.every((r) => r.list === null) ? undefined : watchedSet(targets);
     for (const [i, { list }] of rows.entries()) {
       if (list === null) continue;
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i > 0) await yieldToEventLoop();
       for (const [target, source, lastPolledAt, lastSuccessAt, lastErrorCode] of JSON.parse(list) as Array<[string, string, number | null, number | null, string | null]>) {
         if (!watchedNames || watchedNames.has(target)) polls.push({ target, source, lastPolledAt: dateOrNull(lastPolledAt), lastSuccessAt: dateOrNull(lastSuccessAt), lastErrorCode });
       }

@@ -2,7 +2,7 @@ import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
-import type { ProvwatchMetrics } from '@provwatch/observability';
+import { type ProvwatchMetrics, yieldToEventLoop } from '@provwatch/observability';
 import { METRICS } from '@provwatch/service-core';
 
 /** Bytes copied into one socket write: small enough to hold the event loop for microseconds. */
@@ -34,7 +34,7 @@ export async function writeWithBackpressure(res: ServerResponse, chunks: Readonl
     // Always one turn of the event loop per block: when the kernel takes a write whole, Node
     // completes it from process.nextTick, and chaining the next block there wrote all 100 MB
     // without ever returning to the loop (120-200 ms stalls at 10,000 targets).
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   };
   try {
     for (const chunk of chunks) {

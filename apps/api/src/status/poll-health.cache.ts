@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '@provwatch/observability';
 import type { PollRow, PollStateRow } from '@provwatch/persistence';
 
 const ROWS_PER_SLICE = 2000;
@@ -54,7 +55,7 @@ export class PollHealthCache {
         // serialising one). Either way in slices, with the event loop running between them.
         const next = complete ? new Map<string, PollStateRow[]>() : this.byTarget;
         for (let start = 0; start < polls.length; start += ROWS_PER_SLICE) {
-          if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+          if (start > 0) await yieldToEventLoop();
           for (const poll of polls.slice(start, start + ROWS_PER_SLICE)) {
             const row: PollStateRow = { source: poll.source, lastPolledAt: poll.lastPolledAt, lastSuccessAt: poll.lastSuccessAt, lastErrorCode: poll.lastErrorCode };
             const rows = (next.get(poll.target) ?? []).filter((r) => r.source !== poll.source);

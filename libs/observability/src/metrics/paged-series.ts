@@ -1,5 +1,6 @@
+import { yieldToEventLoop } from '../event-loop';
+
 const EMPTY = Buffer.alloc(0);
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Lines of keys set since their page was packed are written into slabs of this size. */
 const SLAB_BYTES = 1024 * 1024;
 

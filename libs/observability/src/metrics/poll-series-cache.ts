@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../event-loop';
 import { PagedSeries } from './paged-series';
 import type { PollSnapshot } from './status-snapshot';
 import { escapeLabelValue, formatGauge, formatGaugeHeader, formatValue } from './exposition-text';
@@ -57,7 +58,7 @@ export class PollSeriesCache {
     else this.series.setKeys(keys);
     for (let start = 0; start < rows.length; start += ROW_SLICE) {
       // Re-paging 20,000 keys is a turn of its own (~10 ms at 10,000 targets), and so is each slice.
-      if (start > 0 || rows.length > ROW_SLICE) await new Promise((resolve) => setImmediate(resolve));
+      if (start > 0 || rows.length > ROW_SLICE) await yieldToEventLoop();
       for (let i = start; i < Math.min(rows.length, start + ROW_SLICE); i++) {
         const labels = pollLabelText(rows[i]);
         this.series.set(

@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../event-loop';
 import { PagedSeries, sortedUnique } from './paged-series';
 import type { VerdictSource } from './status-snapshot';
 import { VERDICT_GAUGES, formatVerdictParts, verdictGaugeHeader } from './verdict-exposition';
@@ -6,7 +7,6 @@ const METRICS = Object.values(VERDICT_GAUGES);
 const HEADERS = METRICS.map((metric) => Buffer.from(verdictGaugeHeader(metric)));
 const NO_SERIES = METRICS.map(() => '');
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface VerdictSeriesCacheOptions {
   /**
