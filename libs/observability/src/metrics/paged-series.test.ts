@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { PagedSeries } from './paged-series';
+import { PagedSeries, sortedUnique } from './paged-series';
 
 const HEADERS = ['# a\n', '# b\n', '# c\n'].map((h) => Buffer.from(h));
 
@@ -133,5 +133,21 @@ describe('paged series', () => {
     const series = new PagedSeries(HEADERS);
     series.setKeys(['a']);
     assert.throws(() => series.set('b', ['', '', '']), /b is not a key/);
+  });
+
+  test('sortedUnique: code-unit order without duplicates, whatever order the keys come in, never the caller\'s array', () => {
+    const ascending = ['a', 'b', 'c'];
+    const out = sortedUnique(ascending);
+    assert.deepEqual(out, ['a', 'b', 'c']);
+    assert.notEqual(out, ascending, 'a copy: the series keeps it as its order');
+    // Sorted but with a duplicate: not strictly ascending, so deduplicated.
+    assert.deepEqual(sortedUnique(['a', 'a', 'b']), ['a', 'b']);
+    assert.deepEqual(sortedUnique(['c', 'a', 'c', 'b', 'a']), ['a', 'b', 'c']);
+    assert.deepEqual(sortedUnique(new Set(['b', 'a'])), ['a', 'b']);
+    assert.deepEqual(sortedUnique(new Map([['b', 1], ['a', 2]]).keys()), ['a', 'b']);
+    assert.deepEqual(sortedUnique([]), []);
+    // U+FF61 sorts after the surrogate pair of U+1F600 by code unit (0xFF61 > 0xD83D), before it by code point.
+    assert.deepEqual(sortedUnique(['\uff61', '\u{1f600}']), ['\u{1f600}', '\uff61']);
+    assert.deepEqual(sortedUnique(['\u{1f600}', '\uff61']), ['\u{1f600}', '\uff61']);
   });
 });

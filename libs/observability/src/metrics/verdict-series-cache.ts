@@ -7,6 +7,8 @@ const METRICS = Object.values(VERDICT_GAUGES);
 const HEADERS = METRICS.map((metric) => Buffer.from(verdictGaugeHeader(metric)));
 const NO_SERIES = METRICS.map(() => '');
 
+/** Targets whose built version is compared with the read one per turn of the event loop. */
+const STALE_SEARCH_SLICE = 2000;
 
 export interface VerdictSeriesCacheOptions {
   /**
@@ -68,7 +70,16 @@ export class VerdictSeriesCache {
       await yieldToEventLoop();
       for (const target of [...this.builtVersion.keys()]) if (!versions.has(target)) this.builtVersion.delete(target);
       this.stale.clear();
-      for (const [target, version] of versions) if (this.builtVersion.get(target) !== version || !this.series.has(target)) this.stale.add(target);
+      // In slices: comparing 10,000 versions was one of the first build's longest turns.
+      let compared = 0;
+      for (const [target, version] of versions) {
+        if (this.builtVersion.get(target) !== version || !this.series.has(target)) this.stale.add(target);
+        if (++compared % STALE_SEARCH_SLICE === 0) {
+          await yieldToEventLoop();
+          // A refresh started meanwhile (outside single flight) owns the state now.
+          if (this.generation !== generation) return;
+        }
+      }
     } else {
       // Only what moved: the cost of a refresh follows the changes, not the watchlist.
       const moved = [...changed].filter((target) => versions.has(target));
