@@ -276,7 +276,7 @@ export class MetricsRepository {
     const row = rows[0];
     const polls: PollRow[] = [];
     // Only a change read has rows of unwatched targets (another replica's, removed ones).
-    const watchedNames = since === undefined || rows.every((r) => r.list === null) ? undefined : watchedSet(targets);
+    const watchedNames = since === undefined ? undefined : watchedSet(targets);
     for (const [i, { list }] of rows.entries()) {
       if (list === null) continue;
       if (i > 0) await yieldToEventLoop();

@@ -277,7 +277,7 @@ export class PagedSeries {
  * them in order already, and sorting 20,000 strings held the event loop several ms.
  */
 export function sortedUnique(keys: Iterable<string>): string[] {
-  const list = Array.isArray(keys) ? (keys as string[]).slice() : [...keys];
+  const list = [...keys];
   // Strictly ascending already (what the feeds read): no duplicates either, so no Set to build
   // (hashing 10,000 keys into one was a few ms of the first build's turn).
   let ascending = true;

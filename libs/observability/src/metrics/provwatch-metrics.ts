@@ -295,19 +295,15 @@ export class ProvwatchMetrics {
   async renderChunks(): Promise<Array<string | Buffer>> {
     const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { queues };
-    return [await this.registry.metrics(), '\n', this.pollIntervalText(), ...(polls ?? [PollSeriesCache.headers()]), ...verdicts];
+    return [await this.registry.metrics(), '\n', this.pollIntervalBytes(), ...(polls ?? [PollSeriesCache.headers()]), ...verdicts];
   }
 
   /**
-   * The poll gauges of this scrape's snapshot, formatted POLL_SLICE series at a time with the
-   * event loop free in between (one 10,000-series gauge in one go held it for ~25 ms).
+   * `provwatch_poll_interval_seconds` of the watchlist in use, formatted and encoded only when it
+   * changed: at 10,000 targets the text is ~600 KB, and encoding it for every scrape allocated
+   * that much each time.
    */
-  /** `provwatch_poll_interval_seconds` of the watchlist in use, re-formatted only when it changed. */
-  /**
-   * Kept as bytes, not text: at 10,000 targets the text is ~600 KB, and encoding it for every
-   * scrape allocated that much each time.
-   */
-  private pollIntervalText(): Buffer {
+  private pollIntervalBytes(): Buffer {
     const source = typeof this.pollIntervals === 'function' ? this.pollIntervals() : this.pollIntervals;
     if (this.pollIntervalCache?.source !== source || this.pollIntervalCache === undefined) {
       const text = formatGauge(
