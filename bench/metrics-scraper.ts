@@ -4,9 +4,10 @@ import { spawn } from 'node:child_process';
  * Prometheus as a process of its own, started once: spawning curl from the measured process every
  * second put a fork of a 500 MB process (10-25 ms) into every stall measured, and reading
  * 100 MB bodies in the process that also runs autocannon slowed the load it offers. Scrapes every
- * `intervalMs` until stopped (or `limit` scrapes done) and reports each one's time and size. The small scraper process runs
- * curl for each scrape (its fork is cheap): reading 100 MB bodies in JavaScript, it took as much
- * of the two cores as the service it measures (Prometheus reads them on a machine of its own).
+ * `intervalMs` until stopped (or `limit` scrapes done) and reports each one's time and size. The
+ * small scraper process runs curl for each scrape (its fork is cheap): reading 100 MB bodies in
+ * JavaScript, it took as much of the two cores as the service it measures (Prometheus reads them
+ * on a machine of its own). `finished()` waits for the `limit` scrapes; without a limit, `stop()`.
  */
 export function startScraper(
   origin: string,
