@@ -129,6 +129,21 @@ describe('paged series', () => {
     assert.deepEqual(series.chunks().map(String), ['# a\n', 'a\nb\nc\n', '# b\n', '# c\n']);
   });
 
+  test('packBefore packs the finished pages before a key, and leaves that page and the ones after it', async () => {
+    const series = new PagedSeries(HEADERS, 2);
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    series.setKeys(keys);
+    for (const key of keys) series.set(key, [`${key} 1\n`, '', `${key} 3\n`]);
+    // Pages [a b] [c d] [e f]: before `d` is the first page only.
+    await series.packBefore('d');
+    const perGauge = series.chunks().length;
+    // Gauge 0 and 2: page 1 packed is one chunk, pages 2 and 3 are two each; gauge 1 has no lines.
+    assert.equal(perGauge, HEADERS.length + 2 * (1 + 2 + 2));
+    await series.packBefore(undefined);
+    assert.equal(series.chunks().length, HEADERS.length + 2 * 3);
+    assert.equal(Buffer.concat(series.chunks()).toString(), expected(new Map(keys.map((k) => [k, [`${k} 1\n`, '', `${k} 3\n`]])), keys));
+  });
+
   test('set refuses a key that is not one of the keys', () => {
     const series = new PagedSeries(HEADERS);
     series.setKeys(['a']);

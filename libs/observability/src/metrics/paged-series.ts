@@ -38,13 +38,18 @@ export class PagedSeries {
   private pages: Page[] = [];
   private setCount = 0;
   private assembled: Buffer[] | undefined;
-  private slab = EMPTY;
+  private slab: Buffer = EMPTY;
   private slabUsed = 0;
 
   constructor(
     /** Each gauge's HELP and TYPE lines, in output order. */
     private readonly headers: readonly Buffer[],
     private readonly pageKeys = 64,
+    /**
+     * Where slabs and packed pages come from. Both are written once and never changed after, so
+     * with `sharedMemoryBytes` another thread may hold views of them while this one goes on.
+     */
+    private readonly allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafeSlow(bytes),
   ) {}
 
   /** The keys from now on; the lines of keys not among them are dropped. */
@@ -91,7 +96,19 @@ export class PagedSeries {
    * the event loop (a page is about 1 MB to copy at most). Stops early when `cancelled()` says so.
    */
   async pack(cancelled: () => boolean = () => false): Promise<void> {
-    for (const page of this.pages) {
+    await this.packBefore(undefined, cancelled);
+  }
+
+  /**
+   * Packs as `pack()` does the pages before the one holding `key` (all of them when undefined):
+   * a build going through the keys in order packs what it finished while it goes on, so that a
+   * scrape meanwhile takes a few Buffers per finished page instead of one per key and gauge.
+   */
+  async packBefore(key: string | undefined, cancelled: () => boolean = () => false): Promise<void> {
+    const position = key === undefined ? undefined : this.pageOf.get(key);
+    const end = position === undefined ? this.pages.length : Math.floor(position / this.pageKeys);
+    for (let p = 0; p < end; p++) {
+      const page = this.pages[p];
       if (page.fresh.size === 0 || !this.packPage(page)) continue;
       if (cancelled()) return;
       await yieldToEventLoop();
@@ -177,11 +194,11 @@ export class PagedSeries {
     let target: Buffer;
     let offset: number;
     if (total > SLAB_BYTES / 4) {
-      target = Buffer.allocUnsafeSlow(total);
+      target = this.allocate(total);
       offset = 0;
     } else {
       if (this.slab.length - this.slabUsed < total) {
-        this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        this.slab = this.allocate(SLAB_BYTES);
         this.slabUsed = 0;
       }
       target = this.slab;
@@ -261,7 +278,7 @@ export class PagedSeries {
       }
     }
     bounds[gauges * keys] = total;
-    const bytes = Buffer.allocUnsafeSlow(total);
+    const bytes = this.allocate(total);
     let offset = 0;
     for (const view of sources) offset += view.copy(bytes, offset);
     const views = Array.from({ length: gauges }, (_, g) => bytes.subarray(bounds[g * keys], bounds[(g + 1) * keys]));
@@ -284,4 +301,12 @@ export function sortedUnique(keys: Iterable<string>): string[] {
   for (let i = 1; i < list.length && ascending; i++) ascending = list[i - 1] < list[i];
   if (ascending) return list;
   return [...new Set(list)].sort();
+}
+
+/**
+ * Bytes in a SharedArrayBuffer of their own: a view of them posted to another thread shares the
+ * memory instead of copying it (see shared-chunks.ts).
+ */
+export function sharedMemoryBytes(bytes: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(bytes));
 }

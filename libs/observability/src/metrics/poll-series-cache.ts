@@ -45,9 +45,14 @@ const ROW_SLICE = 500;
  * survived young-generation collections that stalled the event loop 25-80 ms).
  */
 export class PollSeriesCache {
-  private readonly series = new PagedSeries(ROW_HEADERS);
+  private readonly series: PagedSeries;
   private totals = '';
   private applied = false;
+
+  /** `allocate`: where the series bytes are allocated (default: this thread's memory; see PagedSeries). */
+  constructor(allocate?: (bytes: number) => Buffer) {
+    this.series = new PagedSeries(ROW_HEADERS, undefined, allocate);
+  }
 
   /** Takes a read: every row (`complete`), or the rows changed since the previous one. */
   async apply(snapshot: PollSnapshot): Promise<void> {
