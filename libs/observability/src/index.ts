@@ -6,3 +6,5 @@ export * from './alerts/alertmanager.client';
 export * from './logging';
 export * from './metrics/verdict-series-cache';
 export * from './event-loop';
+export * from './metrics/status-series-thread';
+export * from './metrics/shared-chunks';

@@ -26,7 +26,8 @@ export function formatGauge(name: string, help: string, values: SeriesValue[]): 
   return `${formatGaugeHeader(name, help)}${formatSeries(name, values)}\n`;
 }
 
-function formatSeries(name: string, values: SeriesValue[]): string {
+/** A gauge's series lines, without HELP and TYPE. */
+export function formatSeries(name: string, values: SeriesValue[]): string {
   let text = '';
   for (const { labels, value } of values) {
     let pairs = '';

@@ -145,6 +145,17 @@ describe('metrics exposition', () => {
     assert.equal(s2.get('provwatch_release_verified{target="pbs-exporter",release="v0.8.0"}'), 1);
   });
 
+  test('poll intervals of more targets than one formatting slice: each once, in the watchlist order, and a reload shows the new ones', async () => {
+    const names = Array.from({ length: 2500 }, (_, i) => `t${i}`);
+    let intervals = new Map(names.map((name, i) => [name, 60 + i]));
+    const m = new ProvwatchMetrics({ version: '1', defaultMetrics: false, pollIntervalSeconds: () => intervals });
+    const lines = (text: string) => text.split('\n').filter((line) => line.startsWith('provwatch_poll_interval_seconds{'));
+    const first = lines(await m.render());
+    assert.deepEqual(first, names.map((name, i) => `provwatch_poll_interval_seconds{target="${name}"} ${60 + i}`));
+    intervals = new Map([['only', 300]]);
+    assert.deepEqual(lines(await m.render()), ['provwatch_poll_interval_seconds{target="only"} 300']);
+  });
+
   test('timings, polls, rate limit and build info', async () => {
     const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false, pollIntervalSeconds: new Map([['pbs-exporter', 300]]) }, sources());
     const s = series(await m.render());

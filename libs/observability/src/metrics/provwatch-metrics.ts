@@ -1,13 +1,20 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource } from './status-snapshot';
-import { VerdictSeriesCache } from './verdict-series-cache';
-import { type SeriesValue, formatGauge } from './exposition-text';
+import { VerdictSeriesCache, type VerdictSeriesStore } from './verdict-series-cache';
+import { type SeriesValue, formatGaugeHeader, formatSeries } from './exposition-text';
+import { yieldToEventLoop } from '../event-loop';
 import { PollSeriesCache } from './poll-series-cache';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
+  /** Verdicts read and formatted in this thread. */
   verdicts?: VerdictSource;
+  /** Or the verdict series built elsewhere (StatusSeriesThread): what the service uses. */
+  verdictSeries?: VerdictSeriesStore;
+  /** Poll rows read and formatted in this thread. */
   polls?: () => Promise<PollSnapshot>;
+  /** Or the poll gauges read and formatted elsewhere (StatusSeriesThread). */
+  pollSeries?: () => Promise<Array<Buffer | string>>;
   queues?: () => Promise<QueueDepth[]>;
 }
 
@@ -84,7 +91,7 @@ export class ProvwatchMetrics {
   /** The poll gauges as of the last read: rows formatted once per change, never per scrape. */
   private readonly polls?: CoalescedReader<Array<Buffer | string>>;
   private readonly queues?: CoalescedReader<QueueDepth[]>;
-  private readonly verdictSeries: VerdictSeriesCache | undefined;
+  private readonly verdictSeries: VerdictSeriesStore | undefined;
   /** When the last refresh that completed had started: the served text is current as of then. */
   private verdictsConfirmedAt: number | undefined;
   private verdictRefreshStartedAt = -Infinity;
@@ -95,7 +102,7 @@ export class ProvwatchMetrics {
   private readonly verdictBuildWaitMs: number;
   private readonly snapshotMaxAgeMs: number;
   private readonly pollIntervals: ProvwatchMetricsOptions['pollIntervalSeconds'];
-  private pollIntervalCache: { source: ReadonlyMap<string, number> | undefined; bytes: Buffer } | undefined;
+  private pollIntervalCache: { source: ReadonlyMap<string, number> | undefined; bytes: Promise<Buffer> } | undefined;
   /**
    * The poll gauges (three series per target and source: 30,000 at 10,000 targets), kept as bytes
    * rather than prom-client gauges, whose generic path (label objects, hashing) held the event
@@ -243,7 +250,7 @@ export class ProvwatchMetrics {
       },
     });
     this.dependencyTimeoutMs = options.dependencyTimeoutMs ?? 2000;
-    if (sources.verdicts || sources.polls) this.dependencyUp.set('postgres', 1);
+    if (sources.verdicts || sources.verdictSeries || sources.polls || sources.pollSeries) this.dependencyUp.set('postgres', 1);
     if (sources.queues) this.dependencyUp.set('redis', 1);
     const dependencies = this.dependencyUp;
     new Gauge({
@@ -260,8 +267,8 @@ export class ProvwatchMetrics {
     this.snapshotMaxAgeMs = maxAge;
     this.verdictMaxStalenessMs = options.verdictMaxStalenessMs ?? 30_000;
     this.verdictBuildWaitMs = options.verdictBuildWaitMs ?? 250;
-    if (sources.verdicts) {
-      this.verdictSeries = new VerdictSeriesCache(sources.verdicts, { batchSize: options.verdictBatchSize });
+    this.verdictSeries = sources.verdictSeries ?? (sources.verdicts && new VerdictSeriesCache(sources.verdicts, { batchSize: options.verdictBatchSize }));
+    if (this.verdictSeries) {
       const complete = () => (this.verdictsComplete ? 1 : 0);
       new Gauge({
         name: 'provwatch_status_series_complete',
@@ -272,7 +279,9 @@ export class ProvwatchMetrics {
         },
       });
     }
-    if (sources.polls) {
+    if (sources.pollSeries) {
+      this.polls = new CoalescedReader(sources.pollSeries, maxAge);
+    } else if (sources.polls) {
       const read = sources.polls;
       // Reads are single flight (CoalescedReader): each read's changes are applied in order.
       this.polls = new CoalescedReader(async () => {
@@ -293,25 +302,22 @@ export class ProvwatchMetrics {
    * scrape shows the same snapshot and a failed read is already counted in this very scrape.
    */
   async renderChunks(): Promise<Array<string | Buffer>> {
+    const intervals = this.pollIntervalBytes();
     const [verdicts, polls, queues] = await Promise.all([this.verdictChunks(), this.polls && this.read(this.polls, 'postgres'), this.queues && this.read(this.queues, 'redis')]);
     this.current = { queues };
-    return [await this.registry.metrics(), '\n', this.pollIntervalBytes(), ...(polls ?? [PollSeriesCache.headers()]), ...verdicts];
+    return [await this.registry.metrics(), '\n', await intervals, ...(polls ?? [PollSeriesCache.headers()]), ...verdicts];
   }
 
   /**
    * `provwatch_poll_interval_seconds` of the watchlist in use, formatted and encoded only when it
    * changed: at 10,000 targets the text is ~600 KB, and encoding it for every scrape allocated
-   * that much each time.
+   * that much each time. Formatted in slices: in one run it held the event loop 40-60 ms of the
+   * first scrape after start on a 2-core machine.
    */
-  private pollIntervalBytes(): Buffer {
+  private pollIntervalBytes(): Promise<Buffer> {
     const source = typeof this.pollIntervals === 'function' ? this.pollIntervals() : this.pollIntervals;
     if (this.pollIntervalCache?.source !== source || this.pollIntervalCache === undefined) {
-      const text = formatGauge(
-        'provwatch_poll_interval_seconds',
-        "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).",
-        [...(source ?? [])].map(([target, value]) => ({ labels: { target }, value })),
-      );
-      this.pollIntervalCache = { source, bytes: Buffer.from(text) };
+      this.pollIntervalCache = { source, bytes: formatPollIntervals(source ?? new Map()) };
     }
     return this.pollIntervalCache.bytes;
   }
@@ -457,4 +463,23 @@ export class ProvwatchMetrics {
       return undefined;
     }
   }
+}
+
+const POLL_INTERVAL_HELP = "Each watched target's poll_interval from the watchlist (ProvwatchPollingStopped compares the last poll with it).";
+/** Series formatted per turn of the event loop. */
+const POLL_INTERVAL_SLICE = 1000;
+
+async function formatPollIntervals(intervals: ReadonlyMap<string, number>): Promise<Buffer> {
+  const parts = [formatGaugeHeader('provwatch_poll_interval_seconds', POLL_INTERVAL_HELP)];
+  let slice: SeriesValue[] = [];
+  for (const [target, value] of intervals) {
+    slice.push({ labels: { target }, value });
+    if (slice.length === POLL_INTERVAL_SLICE) {
+      parts.push(formatSeries('provwatch_poll_interval_seconds', slice));
+      slice = [];
+      await yieldToEventLoop();
+    }
+  }
+  parts.push(formatSeries('provwatch_poll_interval_seconds', slice), '\n');
+  return Buffer.from(parts.join(''));
 }
