@@ -20,8 +20,8 @@ import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { ProvwatchMetrics } from '@provwatch/observability';
-import { MetricsRepository, PollStateFeed, VerdictVersionFeed, createPrismaClient } from '@provwatch/persistence';
 import { writeWithBackpressure } from '../apps/api/src/metrics/metrics.controller';
+import { startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
 import { createTestDatabase } from '../test/support/postgres';
 import { startScraper } from './metrics-scraper';
 import { prepareDatabase } from './status-api.bench';
@@ -45,25 +45,20 @@ async function main(): Promise<void> {
   const kept = process.env.BENCH_DATABASE_URL;
   const db = kept ? { url: kept, drop: async () => undefined } : await createTestDatabase();
   const pg = new Client({ connectionString: db.url });
-  const prisma = createPrismaClient(db.url);
   const server = createServer();
+  let closeSeries = async () => undefined as void;
   try {
     await pg.connect();
     await prepareDatabase(db.url, kept !== undefined);
 
-    // As apps/api/src/metrics/metrics.module.ts wires it.
-    const statuses = new MetricsRepository(prisma);
-    const windows = new Map(Array.from({ length: TARGETS }, (_, i) => [`t${i}`, { name: `t${i}`, keepLast: 10 }]));
-    const names = [...windows.keys()];
-    const versionFeed = new VerdictVersionFeed(statuses, () => names);
-    const pollWindows = [...windows.values()];
-    const pollFeed = new PollStateFeed(statuses, () => pollWindows);
+    // As apps/api/src/metrics/metrics.module.ts wires it: the series built in their own thread.
+    const watched = Array.from({ length: TARGETS }, (_, i) => ({ name: `t${i}`, keepLast: 10 }));
+    const names = watched.map((t) => t.name);
+    const series = startStatusSeriesThread({ databaseUrl: db.url }, () => watched);
+    closeSeries = () => series.close();
     const metrics = new ProvwatchMetrics(
       { version: 'bench', pollIntervalSeconds: new Map(names.map((n) => [n, 300])) },
-      {
-        verdicts: { versions: () => versionFeed.read(), read: (targets) => statuses.verdicts(targets.map((t) => windows.get(t)!)) },
-        polls: () => pollFeed.read(),
-      },
+      { verdictSeries: series.verdicts, pollSeries: () => series.readPolls() },
     );
     server.on('request', (req, res) => {
       if (req.url === '/healthz') {
@@ -81,10 +76,7 @@ async function main(): Promise<void> {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // Prisma loads and compiles its query engine on the first query (~200 ms in one turn); the
-    // service does that at start (migration and readiness checks), before any scrape.
-    await prisma.$queryRaw`SELECT 1`;
-    await statuses.verdictVersions(['t0']);
+    // The series thread loads Prisma and compiles its queries on its first read, in its own thread.
     const rssBefore = process.memoryUsage().rss;
     const loop = monitorEventLoopDelay({ resolution: 1 });
     // GC pauses stall the loop too: the longest one of each phase says how much of a stall is GC.
@@ -160,9 +152,9 @@ async function main(): Promise<void> {
     console.log(`peak RSS during scrapes: ${(peakRss / MiB).toFixed(0)} MiB (${((peakRss / TARGETS) / 1024).toFixed(0)} KiB per target, process included)`);
     gc.disconnect();
   } finally {
+    await closeSeries();
     server.close();
     await pg.end().catch(() => undefined);
-    await prisma.$disconnect();
     await db.drop();
   }
 }

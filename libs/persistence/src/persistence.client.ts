@@ -14,8 +14,8 @@ const IDLE_CONNECTION_MS = 5 * 60_000;
  * to `onWarning` (the service's structured log) instead of its console output; errors reach the
  * callers, which log them with their context.
  */
-export function createPrismaClient(databaseUrl: string, options: { onWarning?: (message: string) => void } = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, idleTimeoutMillis: IDLE_CONNECTION_MS });
+export function createPrismaClient(databaseUrl: string, options: { onWarning?: (message: string) => void; maxConnections?: number } = {}): PrismaClient {
+  const adapter = new PrismaPg({ connectionString: databaseUrl, idleTimeoutMillis: IDLE_CONNECTION_MS, ...(options.maxConnections ? { max: options.maxConnections } : {}) });
   if (!options.onWarning) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'warn' }] });
   client.$on('warn', (event: { message: string }) => options.onWarning!(event.message));

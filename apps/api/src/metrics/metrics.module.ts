@@ -1,16 +1,17 @@
-import { Global, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type OnModuleDestroy } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { QUEUES } from '@provwatch/jobs';
-import { ProvwatchMetrics, type QueueDepth } from '@provwatch/observability';
-import { MetricsRepository, PollStateFeed, type PrismaClient, VerdictVersionFeed } from '@provwatch/persistence';
-import { SERVICE_CONFIG, WATCHLIST_SOURCE, PRISMA, METRICS } from '@provwatch/service-core';
+import { ProvwatchMetrics, type QueueDepth, type StatusSeriesThread } from '@provwatch/observability';
+import { SERVICE_CONFIG, WATCHLIST_SOURCE, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
+import { startStatusSeriesThread } from './status-series';
 
 const QUEUE_READER = Symbol('QUEUE_READER');
+const STATUS_SERIES = Symbol('STATUS_SERIES');
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 
 const VERSION: string = (() => {
@@ -55,25 +56,30 @@ export class QueueDepthReader {
   providers: [
     { provide: QUEUE_READER, inject: [SERVICE_CONFIG], useFactory: (config: ServiceConfig) => new QueueDepthReader(config) },
     {
-      provide: METRICS,
-      inject: [PRISMA, WATCHLIST_SOURCE, QUEUE_READER],
-      useFactory: (prisma: PrismaClient, watchlist: WatchlistSource, queues: QueueDepthReader) => {
-        const statuses = new MetricsRepository(prisma);
+      // The verdict and poll gauges are read and formatted in a thread of their own (see
+      // StatusSeriesThread): their garbage and its collections never stall this one.
+      provide: STATUS_SERIES,
+      inject: [SERVICE_CONFIG, WATCHLIST_SOURCE],
+      useFactory: (config: ServiceConfig, watchlist: WatchlistSource) => {
+        const logger = new Logger('status-series');
         // Derived from the watchlist in use: a reload adds or drops targets' series at the next scrape.
-        const windows = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, { name: t.name, keepLast: t.releases.keepLast }])));
-        const names = watchlist.derived((w) => w.targets.map((t) => t.name));
-        const versions = new VerdictVersionFeed(statuses, names);
-        const pollWindows = watchlist.derived((w) => [...windows().values()]);
-        const polls = new PollStateFeed(statuses, pollWindows);
+        const watched = watchlist.derived((w) => w.targets.map((t) => ({ name: t.name, keepLast: t.releases.keepLast })));
+        return startStatusSeriesThread({ databaseUrl: config.databaseUrl }, watched, {
+          onExit: (code, error) => logger.error(`status series thread exited (code ${code})${error ? `: ${error.message}` : ''}; it is started again at a later scrape`),
+          onWarning: (message) => logger.warn(message),
+        });
+      },
+    },
+    {
+      provide: METRICS,
+      inject: [WATCHLIST_SOURCE, QUEUE_READER, STATUS_SERIES],
+      useFactory: (watchlist: WatchlistSource, queues: QueueDepthReader, series: StatusSeriesThread) => {
         const intervals = watchlist.derived((w) => new Map(w.targets.map((t) => [t.name, t.pollIntervalSeconds])));
         const metrics = new ProvwatchMetrics(
           { version: VERSION, pollIntervalSeconds: intervals, watchlist: () => ({ loadedAtMs: watchlist.loadedAt, lastReloadRefused: watchlist.lastReloadRefused, contentHash: watchlist.contentHash }) },
           {
-            verdicts: {
-              versions: () => versions.read(),
-              read: (targets) => statuses.verdicts(targets.flatMap((t) => windows().get(t) ?? [])),
-            },
-            polls: () => polls.read(),
+            verdictSeries: series.verdicts,
+            pollSeries: () => series.readPolls(),
             queues: () => queues.depths(),
           },
         );
@@ -85,9 +91,12 @@ export class QueueDepthReader {
   exports: [METRICS],
 })
 export class MetricsModule implements OnModuleDestroy {
-  constructor(@Inject(QUEUE_READER) private readonly queues: QueueDepthReader) {}
+  constructor(
+    @Inject(QUEUE_READER) private readonly queues: QueueDepthReader,
+    @Inject(STATUS_SERIES) private readonly series: StatusSeriesThread,
+  ) {}
 
   async onModuleDestroy(): Promise<void> {
-    await this.queues.close();
+    await Promise.all([this.queues.close(), this.series.close()]);
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * The status series thread (see StatusSeriesThread): reads verdicts and poll rows from Postgres
+ * with a pool of its own and keeps their exposition in shared memory for the serving thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { type SeriesReply, type SeriesRequest, StatusSeriesHost, type WatchedTarget } from '@provwatch/observability';
+import { MetricsRepository, PollStateFeed, VerdictVersionFeed, createPrismaClient } from '@provwatch/persistence';
+
+export interface StatusSeriesWorkerData {
+  databaseUrl: string;
+  /** Targets read and formatted per slice (VerdictSeriesCache). */
+  verdictBatchSize?: number;
+}
+
+/** The watched targets as the feeds want them: one set of arrays per watchlist (identity = version). */
+interface Watched {
+  targets: readonly WatchedTarget[];
+  names: readonly string[];
+  windows: ReadonlyMap<string, WatchedTarget>;
+}
+
+function run(): void {
+  const port = parentPort;
+  if (!port) throw new Error('status-series.worker runs as a worker thread (StatusSeriesThread starts it)');
+  const { databaseUrl, verdictBatchSize } = workerData as StatusSeriesWorkerData;
+  const post = (reply: SeriesReply) => port.postMessage(reply);
+  // Two connections: the verdict and the poll reads each run one statement at a time.
+  const prisma = createPrismaClient(databaseUrl, { maxConnections: 2, onWarning: (message) => post({ kind: 'warning', message }) });
+  const statuses = new MetricsRepository(prisma);
+  let watched: Watched = { targets: [], names: [], windows: new Map() };
+  const versions = new VerdictVersionFeed(statuses, () => watched.names);
+  const polls = new PollStateFeed(statuses, () => watched.targets);
+  const host = new StatusSeriesHost(
+    post,
+    {
+      verdicts: { versions: () => versions.read(), read: (targets) => statuses.verdicts(targets.flatMap((t) => watched.windows.get(t) ?? [])) },
+      polls: () => polls.read(),
+    },
+    { batchSize: verdictBatchSize },
+  );
+  port.on('message', (request: SeriesRequest) => {
+    switch (request.op) {
+      case 'watchlist':
+        watched = { targets: request.targets, names: request.targets.map((t) => t.name), windows: new Map(request.targets.map((t) => [t.name, t])) };
+        return;
+      case 'close':
+        // The thread ends once the pool is closed and the port with it.
+        void prisma.$disconnect().finally(() => port.close());
+        return;
+      default:
+        host.handle(request);
+    }
+  });
+}
+
+run();
