@@ -276,8 +276,19 @@ export class StatusSeriesThread {
     this.receiver = new SharedChunkReceiver();
     // Not what keeps the process alive: the HTTP server is.
     worker.unref?.();
-    worker.on('message', (reply) => this.receive(reply));
-    worker.on('error', (error) => (this.workerError = error));
+    worker.on('message', (reply) => {
+      try {
+        this.receive(reply);
+      } catch (err) {
+        // A message that does not fit what was received before (a bug, not an input): the
+        // numbering of the shared memories can no longer be trusted. Nothing of this thread is
+        // shown any more; it is ended, which fails its open requests, and a new one starts later.
+        this.latest = { complete: false, byteLength: 0, makeViews: () => [], views: undefined };
+        this.workerError = err instanceof Error ? err : new Error(String(err));
+        void worker.terminate();
+      }
+    });
+    worker.on('error', (error) => (this.workerError ??= error));
     this.exited = new Promise((resolve) => {
       worker.on('exit', (code) => {
         this.worker = undefined;
