@@ -27,6 +27,17 @@ const TARGETS = Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '
 const watched: WatchedTarget[] = TARGETS.map((name) => ({ name, keepLast: 2 }));
 const intervals = new Map(TARGETS.map((name) => [name, 300]));
 
+/** A series thread on the real worker file whose Workers the test can reach (to kill them). */
+function threadKeepingWorkers(databaseUrl: string, options: { restartDelayMs?: number; closeTimeoutMs?: number }): { thread: StatusSeriesThread; workers: Worker[] } {
+  const workers: Worker[] = [];
+  const start = () => {
+    const worker = new Worker(WORKER_FILE, { workerData: { databaseUrl } });
+    workers.push(worker);
+    return worker as unknown as SeriesWorker;
+  };
+  return { thread: new StatusSeriesThread({ ...options, start, watched: () => watched }), workers };
+}
+
 /** Lines of one metric (exposition text), to say what a failure saw. */
 const linesOf = (text: string, metric: string) => text.split('\n').filter((line) => line.startsWith(`${metric}{`) || line.startsWith(`${metric} `));
 
@@ -127,16 +138,7 @@ describe('status series built in their own thread', () => {
   });
 
   test('a thread that dies fails closed: no verdict series past the staleness bound, Postgres counted down, a new thread after the delay', async () => {
-    const workers: Worker[] = [];
-    const thread = new StatusSeriesThread({
-      start: () => {
-        const worker = new Worker(WORKER_FILE, { workerData: { databaseUrl: db.url } });
-        workers.push(worker);
-        return worker as unknown as SeriesWorker;
-      },
-      watched: () => watched,
-      restartDelayMs: 1500,
-    });
+    const { thread, workers } = threadKeepingWorkers(db.url, { restartDelayMs: 1500 });
     try {
       const metrics = new ProvwatchMetrics(
         { version: 'test', defaultMetrics: false, snapshotMaxAgeMs: 0, verdictMaxStalenessMs: 200 },
@@ -170,16 +172,7 @@ describe('status series built in their own thread', () => {
   });
 
   test('a request open when the thread dies fails with its code; a Postgres that never answers bounds the scrape', async () => {
-    const workers: Worker[] = [];
-    const thread = new StatusSeriesThread({
-      start: () => {
-        const worker = new Worker(WORKER_FILE, { workerData: { databaseUrl: silentUrl } });
-        workers.push(worker);
-        return worker as unknown as SeriesWorker;
-      },
-      watched: () => watched,
-      closeTimeoutMs: 500,
-    });
+    const { thread, workers } = threadKeepingWorkers(silentUrl, { closeTimeoutMs: 500 });
     try {
       const metrics = new ProvwatchMetrics({ version: 'test', defaultMetrics: false, dependencyTimeoutMs: 300 }, { verdictSeries: thread.verdicts, pollSeries: () => thread.readPolls() });
       const started = Date.now();
