@@ -7,12 +7,15 @@
  * against the lower of the two, says what the endpoint's own work costs on top of HTTP and Nest.
  * The release detail is also read while verdicts change and Prometheus scrapes, and so is /healthz:
  * that last ratio, between the two under the same changes, is what the changes cost the status API
- * apart from what the 110 MB scrapes cost every request on the machine.
+ * apart from what the 110 MB scrapes cost every request on the machine. Beside each row, the
+ * service's own longest event-loop gap in that run (bench/service-loop-recorder.ts), with the CPU
+ * and GC inside it: a p99 above the gap was spent outside the service's loop (the client, the
+ * kernel, a core taken by another process).
  * Run: npm run build && node dist/bench/status-api.bench.js
  *   BENCH_TARGETS (1000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (10)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -22,6 +25,7 @@ import { ProvwatchMetrics, formatVerdictGauges } from '@provwatch/observability'
 import { createTestDatabase } from '../test/support/postgres';
 import { ensureRedis } from '../test/support/redis';
 import { startScraper } from './metrics-scraper';
+import type { LoopGap } from './service-loop-recorder';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 1000);
 const RELEASES = Number(process.env.BENCH_RELEASES_PER_TARGET ?? 20);
@@ -144,6 +148,9 @@ async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProce
 
 interface LoadResult {
   name: string;
+  /** When the measured run started and ended (ms since the epoch): the service's loop gaps in it. */
+  from: number;
+  to: number;
   p50: number;
   p99: number;
   rps: number;
@@ -162,9 +169,11 @@ async function load(name: string, origin: string, paths: string[]): Promise<Load
     });
   // Two seconds unrecorded first: JIT, connection pools and caches warm up, as in a running service.
   await run(2);
+  const from = Date.now();
   const result = await run(SECONDS);
+  const to = Date.now();
   const errors = result.errors + result.timeouts + result.non2xx;
-  return { name, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
+  return { name, from, to, p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, errors };
 }
 
 /**
@@ -254,7 +263,16 @@ async function main(): Promise<void> {
     // then runs autocannon (its GC pauses would be measured as latency).
     await measureScrapeParts(db.url);
 
-    service = await startService({ DATABASE_URL: db.url, PROVWATCH_CONFIG: watchlist(dir), PORT: '0', PROVWATCH_ROLES: 'api', PROVWATCH_QUEUE_PREFIX: `bench-${process.pid}` });
+    const loopFile = join(dir, 'service-loop.jsonl');
+    service = await startService({
+      DATABASE_URL: db.url,
+      PROVWATCH_CONFIG: watchlist(dir),
+      PORT: '0',
+      PROVWATCH_ROLES: 'api',
+      PROVWATCH_QUEUE_PREFIX: `bench-${process.pid}`,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(__dirname, 'service-loop-recorder.js')}`.trim(),
+      PROVWATCH_BENCH_LOOP_FILE: loopFile,
+    });
 
     // /metrics first: it is the same work whether or not the status endpoints exist.
     const renders: number[] = [];
@@ -295,9 +313,14 @@ async function main(): Promise<void> {
     const baselineLast = await load('/healthz (baseline, last)', service.origin, ['/healthz']);
     const baseline = baselineFirst.p99 <= baselineLast.p99 ? baselineFirst : baselineLast;
     console.log(`offered rate ${RATE}/s for ${SECONDS} s each, 20 connections; latency in ms; ratios against the lower baseline p99 (${baseline.name})`);
-    console.log(`${'endpoint'.padEnd(36)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)}  p99 / baseline p99`);
+    // Written once a second by the service: wait for the last phase's gaps to be in the file.
+    await new Promise((r) => setTimeout(r, 1500));
+    const gaps = readFileSync(loopFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoopGap);
+    console.log(`${'endpoint'.padEnd(36)} ${'p50'.padStart(6)} ${'p99'.padStart(6)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)}  p99 / baseline p99   service loop: longest gap (its CPU, GC)`);
     for (const r of [baselineFirst, baselineLast, ...results, healthzChanged]) {
-      console.log(`${r.name.padEnd(36)} ${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)} ${r.rps.toFixed(0).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.p99 / Math.max(baseline.p99, 0.1)).toFixed(2)}`);
+      const longest = gaps.filter((g) => g.at >= r.from && g.at <= r.to).sort((a, b) => b.gapMs - a.gapMs)[0];
+      const loop = longest ? `${longest.gapMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)}, ${longest.gcMs.toFixed(1)}${longest.gc.length > 0 ? ` ${longest.gc.join(' ')}` : ''})` : '<= 5 ms';
+      console.log(`${r.name.padEnd(36)} ${r.p50.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)} ${r.rps.toFixed(0).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.p99 / Math.max(baseline.p99, 0.1)).toFixed(2).padEnd(20)} ${loop}`);
     }
     const changed = results[results.length - 1];
     console.log(`release with checks + changes against /healthz + the same changes: ${(changed.p99 / Math.max(healthzChanged.p99, 0.1)).toFixed(2)}`);
