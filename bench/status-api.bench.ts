@@ -26,6 +26,7 @@ import { createTestDatabase } from '../test/support/postgres';
 import { ensureRedis } from '../test/support/redis';
 import { startScraper } from './metrics-scraper';
 import type { LoopGap } from './service-loop-recorder';
+import { SERVICE_NODE_FLAGS } from '../apps/api/src/runtime-flags';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 1000);
 const RELEASES = Number(process.env.BENCH_RELEASES_PER_TARGET ?? 20);
@@ -119,7 +120,7 @@ function watchlist(dir: string): string {
 }
 
 async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; origin: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the start-up output is searched, and only the last 16 KiB of output is kept for an error
   // message: the service logs a line per request, and searching all of it again for every chunk
   // (as this bench did) grew to hundreds of MB/s of regexp work in the process that runs

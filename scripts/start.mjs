@@ -34,6 +34,8 @@ if (!env.DATABASE_URL) {
 if (!env.REDIS_URL) {
   await ensure('Redis', '127.0.0.1', 6379, 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no');
 }
-const child = spawn(process.execPath, ['dist/apps/api/src/main.js'], { stdio: 'inherit', env });
+// The service's Node flags (apps/api/src/runtime-flags.ts), from the build just made.
+const { SERVICE_NODE_FLAGS } = await import('../dist/apps/api/src/runtime-flags.js');
+const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, 'dist/apps/api/src/main.js'], { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code) => process.exit(code ?? 1));

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import YAML from 'yaml';
+import { SERVICE_NODE_FLAGS } from '../../apps/api/src/runtime-flags';
 import { copyInstruction, lintDockerfile, parseDockerfile, stages } from '../support/dockerfile';
 import { createTestDatabase } from '../support/postgres';
 import { TEST_REDIS_URL, ensureRedis } from '../support/redis';
@@ -222,6 +223,8 @@ describe('the runtime stage, built without Docker', () => {
     mkdirSync(env.HOME, { recursive: true });
     const cmd = JSON.parse(RUNTIME.instructions.find((i) => i.keyword === 'CMD')!.args) as string[];
     assert.equal(cmd[0], 'node');
+    // The image starts the service as npm start does (apps/api/src/runtime-flags.ts).
+    assert.deepEqual(cmd.slice(1, -1), [...SERVICE_NODE_FLAGS]);
     service = spawn(process.execPath, cmd.slice(1), { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const port = await new Promise<number>((resolvePort, reject) => {

@@ -4,6 +4,7 @@ import { createServer, type Server, Socket } from 'node:net';
 import { TEST_REDIS_URL } from './redis';
 import { PUBLIC_GOOD_TRUSTED_ROOT } from './vectors';
 import { resolve } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '../../apps/api/src/runtime-flags';
 
 /** The compiled service entry (`node dist/apps/api/src/main.js`, as the image runs it). */
 const MAIN = resolve(__dirname, '../../apps/api/src/main.js');
@@ -36,7 +37,7 @@ export class ServiceProcess {
 
   /** Spawns the service with exactly `env` (plus PATH) and waits until it listens. */
   static async start(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
-    const child = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, MAIN], {
       env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TZ: 'UTC', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,6 +9,7 @@ import { NestStructuredLogger, SCHEMA_GATE, type SchemaGate } from '@provwatch/s
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
 import { requestLog } from './logging/request-log.middleware';
+import { SERVICE_NODE_FLAGS, missingServiceNodeFlags } from './runtime-flags';
 
 /**
  * Starts provwatch with the roles PROVWATCH_ROLES names. Configuration is validated before
@@ -31,6 +32,8 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<{
     throw err;
   }
   for (const target of watchlist.current().targets) for (const warning of target.warnings) logger.warn(warning);
+  const missingFlags = missingServiceNodeFlags();
+  if (missingFlags.length > 0) logger.warn(`started without ${missingFlags.join(' ')} (node ${SERVICE_NODE_FLAGS.join(' ')} dist/apps/api/src/main.js, as npm start and the image do): long GC pauses under load are possible (docs/configuration.md)`);
   // The watchlist loader refused any subject_regexp outside the subset (libs/config regexp-safety.ts).
   logger.log('identity patterns: backtracking-safe subset enforced (no nested quantifiers, no overlapping repeated alternatives)');
 
