@@ -94,6 +94,19 @@ export class PollSeriesCache {
   }
 }
 
+/**
+ * The poll gauges kept by one PollSeriesCache over `read`: each call applies one read (every row,
+ * or the rows changed since) and returns the gauges as of it. Calls must not overlap (the caller's
+ * CoalescedReader or queue keeps them single flight): each read's changes apply in order.
+ */
+export function pollSeriesReader(read: () => Promise<PollSnapshot>, allocate?: (bytes: number) => Buffer): () => Promise<Array<Buffer | string>> {
+  const cache = new PollSeriesCache(allocate);
+  return async () => {
+    await cache.apply(await read());
+    return cache.chunks();
+  };
+}
+
 /** `oci-tags:<repository>` becomes source=oci-tags, image=<repository>: one label, one meaning. */
 function pollLabelText(p: PollRow): string {
   const colon = p.source.indexOf(':');

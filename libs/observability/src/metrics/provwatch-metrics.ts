@@ -3,7 +3,7 @@ import { CoalescedReader, type PollSnapshot, type QueueDepth, type VerdictSource
 import { VerdictSeriesCache, type VerdictSeriesStore } from './verdict-series-cache';
 import { type SeriesValue, formatGaugeHeader, formatSeries } from './exposition-text';
 import { yieldToEventLoop } from '../event-loop';
-import { PollSeriesCache } from './poll-series-cache';
+import { PollSeriesCache, pollSeriesReader } from './poll-series-cache';
 
 /** Where the scrape-time gauges read from; each may be absent (a process without Redis access). */
 export interface MetricSources {
@@ -103,12 +103,6 @@ export class ProvwatchMetrics {
   private readonly snapshotMaxAgeMs: number;
   private readonly pollIntervals: ProvwatchMetricsOptions['pollIntervalSeconds'];
   private pollIntervalCache: { source: ReadonlyMap<string, number> | undefined; bytes: Promise<Buffer> } | undefined;
-  /**
-   * The poll gauges (three series per target and source: 30,000 at 10,000 targets), kept as bytes
-   * rather than prom-client gauges, whose generic path (label objects, hashing) held the event
-   * loop for tens of ms at that size.
-   */
-  private readonly pollSeries = new PollSeriesCache();
   private readonly countedFailures = new WeakSet<object>();
   private readonly dependencyTimeoutMs: number;
   /** Outcome of the last read of each dependency this process reads at scrape time. */
@@ -279,16 +273,12 @@ export class ProvwatchMetrics {
         },
       });
     }
-    if (sources.pollSeries) {
-      this.polls = new CoalescedReader(sources.pollSeries, maxAge);
-    } else if (sources.polls) {
-      const read = sources.polls;
-      // Reads are single flight (CoalescedReader): each read's changes are applied in order.
-      this.polls = new CoalescedReader(async () => {
-        await this.pollSeries.apply(await read());
-        return this.pollSeries.chunks();
-      }, maxAge);
-    }
+    // The poll gauges (three series per target and source: 30,000 at 10,000 targets) are kept as
+    // bytes (PollSeriesCache), not prom-client gauges, whose generic path (label objects, hashing)
+    // held the event loop for tens of ms at that size. Reads are single flight (CoalescedReader):
+    // each read's changes are applied in order.
+    const pollChunks = sources.pollSeries ?? (sources.polls && pollSeriesReader(sources.polls));
+    if (pollChunks) this.polls = new CoalescedReader(pollChunks, maxAge);
     if (sources.queues) {
       this.queues = new CoalescedReader(sources.queues, maxAge);
       this.register('provwatch_queue_jobs', 'BullMQ jobs per queue and state, read from Redis at scrape time.', async () => {

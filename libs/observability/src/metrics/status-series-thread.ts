@@ -1,6 +1,6 @@
 import type { PollSnapshot, VerdictSource } from './status-snapshot';
 import { sharedMemoryBytes } from './paged-series';
-import { PollSeriesCache } from './poll-series-cache';
+import { pollSeriesReader } from './poll-series-cache';
 import { SharedChunkReceiver, SharedChunkSender, type SharedChunks } from './shared-chunks';
 import { VerdictSeriesCache, type VerdictSeriesStore } from './verdict-series-cache';
 
@@ -91,14 +91,8 @@ export class StatusSeriesHost {
   ) {
     this.pushIntervalMs = options.pushIntervalMs ?? 100;
     if (sources.verdicts) this.verdicts = new VerdictSeriesCache(sources.verdicts, { batchSize: options.batchSize, allocate: sharedMemoryBytes });
-    const readPolls = sources.polls;
-    if (readPolls) {
-      const polls = new PollSeriesCache(sharedMemoryBytes);
-      this.readPolls = async () => {
-        await polls.apply(await readPolls());
-        return polls.chunks();
-      };
-    }
+    // Kept single flight by pollQueue.
+    this.readPolls = sources.polls && pollSeriesReader(sources.polls, sharedMemoryBytes);
   }
 
   handle(request: Exclude<SeriesRequest, { op: 'watchlist' | 'close' }>): void {
