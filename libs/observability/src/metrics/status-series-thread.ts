@@ -197,17 +197,16 @@ export class StatusSeriesThread {
   private exited: Promise<void> | undefined;
 
   constructor(private readonly options: StatusSeriesThreadOptions) {
-    const latest = () => this.latest;
-    const verdictChunks = () => this.verdictChunks();
-    const call = (onVersions: () => void) => this.call('refresh-verdicts', onVersions).then(() => undefined);
+    // The getters below have a `this` of their own.
+    const thread = this;
     this.verdicts = {
-      refresh: (onVersions = () => undefined) => call(onVersions),
+      refresh: (onVersions) => this.call('refresh-verdicts', onVersions).then(() => undefined),
       get complete() {
-        return latest().complete;
+        return thread.latest.complete;
       },
-      chunks: verdictChunks,
+      chunks: () => this.verdictChunks(),
       get byteLength() {
-        return latest().byteLength;
+        return thread.latest.byteLength;
       },
     };
   }
