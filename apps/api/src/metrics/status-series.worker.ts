@@ -44,7 +44,9 @@ function run(): void {
   lowerThisThreadsPriority();
   const { databaseUrl, verdictBatchSize } = workerData as StatusSeriesWorkerData;
   const post = (reply: SeriesReply) => port.postMessage(reply);
-  // Two connections: the verdict and the poll reads each run one statement at a time.
+  // Two connections: a verdict read sends three statements at once and a poll read one, so they
+  // queue for them. Background work, kept from taking the database's connections; the benchmark
+  // figures (README) were measured with this bound.
   const prisma = createPrismaClient(databaseUrl, { maxConnections: 2, onWarning: (message) => post({ kind: 'warning', message }) });
   const statuses = new MetricsRepository(prisma);
   let watched: Watched = { targets: [], names: [], windows: new Map() };
