@@ -8,3 +8,4 @@ export * from './metrics/verdict-series-cache';
 export * from './event-loop';
 export * from './metrics/status-series-thread';
 export * from './metrics/shared-chunks';
+export * from './metrics/gzip-exposition';
