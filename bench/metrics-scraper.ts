@@ -8,11 +8,18 @@ import { spawn } from 'node:child_process';
  * small scraper process runs curl for each scrape (its fork is cheap): reading 100 MB bodies in
  * JavaScript, it took as much of the two cores as the service it measures (Prometheus reads them
  * on a machine of its own). `finished()` waits for the `limit` scrapes; without a limit, `stop()`.
+ * `bytes` is what crossed the socket (compressed when gzip).
  */
 export function startScraper(
   origin: string,
   intervalMs: number,
   limit = Number.POSITIVE_INFINITY,
+  /**
+   * Ask for gzip, as Prometheus does unless a job sets enable_compression: false. The body is read
+   * as it crosses the wire and not decoded: decoding, like parsing, is Prometheus's own work, on a
+   * machine of its own (bench/status-api decodes and checks gzip bodies in its /metrics phase).
+   */
+  gzip = true,
 ): { stop(): Promise<Array<{ ms: number; bytes: number }>>; finished(): Promise<Array<{ ms: number; bytes: number }>> } {
   const script = `
     const { execFile } = require('node:child_process');
@@ -20,7 +27,7 @@ export function startScraper(
     const results = [];
     process.stdin.on('data', () => (running = false));
     const curl = () => new Promise((resolve, reject) =>
-      execFile('curl', ['-sS', '-o', '/dev/null', '-w', '%{time_total} %{size_download} %{http_code}', process.argv[1]], (err, out) => {
+      execFile('curl', [${gzip ? "'-H', 'Accept-Encoding: gzip', " : ''}'-sS', '-o', '/dev/null', '-w', '%{time_total} %{size_download} %{http_code}', process.argv[1]], (err, out) => {
         if (err) return reject(err);
         const [seconds, bytes, code] = out.split(' ').map(Number);
         if (code !== 200) return reject(new Error('scrape answered ' + code));
