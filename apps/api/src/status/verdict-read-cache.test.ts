@@ -49,11 +49,13 @@ describe('verdict read cache', () => {
     tick(1001);
     assert.equal(await cache.get('a', ['t'], compute), 1, 'the read it started runs in the background');
     await cache.settled();
-    assert.equal(await cache.get('a', ['t'], compute), 2, 'the version moved: computed again');
+    assert.equal(await cache.get('a', ['t'], compute), 1, 'the version moved: answered from memory while it is computed again');
+    assert.equal(await cache.get('a', ['t'], compute), 2, 'then the new answer');
     tick(1001);
     await cache.get('a', ['t'], compute);
     await cache.settled();
     assert.equal(await cache.get('a', ['t'], compute), 2, 'same version: still cached');
+    assert.equal(computed, 2);
     assert.equal(versionReads(), 3);
   });
 
@@ -83,18 +85,109 @@ describe('verdict read cache', () => {
     assert.equal(await cache.get('f', ['t'], flaky), 'ok');
   });
 
-  test('a change drops only the answers that show the changed target (and lists across targets)', async () => {
+  /** A computation that resolves when the test says so. */
+  function deferred(value: string) {
+    let calls = 0;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    return { compute: async () => (calls++, await released, value), release, calls: () => calls };
+  }
+
+  test('a change recomputes only the answers that show the changed target (and lists across targets)', async () => {
     const { cache, tick, setVersion } = setup();
-    await cache.get('mine', ['t'], async () => 'mine1');
-    await cache.get('theirs', ['other'], async () => 'theirs1');
-    await cache.get('list', 'all', async () => 'list1');
+    const answers = { mine: ['mine1', 'mine2'], theirs: ['theirs1', 'theirs2'], list: ['list1', 'list2'] };
+    const computed: string[] = [];
+    const compute = (key: keyof typeof answers) => async () => {
+      const value = answers[key].shift()!;
+      computed.push(value);
+      return value;
+    };
+    await cache.get('mine', ['t'], compute('mine'));
+    await cache.get('theirs', ['other'], compute('theirs'));
+    await cache.get('list', 'all', compute('list'));
     setVersion('v2');
     tick(1001);
-    await cache.get('theirs', ['other'], async () => 'unused');
+    await cache.get('theirs', ['other'], compute('theirs'));
     await cache.settled();
-    assert.equal(await cache.get('theirs', ['other'], async () => 'theirs2'), 'theirs1');
-    assert.equal(await cache.get('mine', ['t'], async () => 'mine2'), 'mine2');
-    assert.equal(await cache.get('list', 'all', async () => 'list2'), 'list2');
+    for (const key of ['mine', 'theirs', 'list'] as const) await cache.get(key, key === 'list' ? 'all' : [key === 'mine' ? 't' : 'other'], compute(key));
+    assert.equal(await cache.get('theirs', ['other'], compute('theirs')), 'theirs1');
+    assert.equal(await cache.get('mine', ['t'], compute('mine')), 'mine2');
+    assert.equal(await cache.get('list', 'all', compute('list')), 'list2');
+    assert.deepEqual(computed, ['mine1', 'theirs1', 'list1', 'mine2', 'list2']);
+  });
+
+  test('a moved answer: the old one while it is recomputed (one recomputation), then the new one', async () => {
+    const { cache, tick, setVersion } = setup();
+    await cache.get('a', ['t'], async () => 'old');
+    setVersion('v2');
+    tick(1001);
+    await cache.get('a', ['t'], async () => 'old');
+    await cache.settled();
+    const next = deferred('new');
+    const during = await Promise.all([cache.get('a', ['t'], next.compute), cache.get('a', ['t'], next.compute), cache.get('a', ['t'], next.compute)]);
+    assert.deepEqual(during, ['old', 'old', 'old'], 'no request waits for the recomputation');
+    assert.equal(next.calls(), 1);
+    next.release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await cache.get('a', ['t'], async () => 'unused'), 'new');
+  });
+
+  test('the old answer only within the window after the move was read; then requests wait for the new one', async () => {
+    const { cache, tick, setVersion } = setup();
+    await cache.get('a', ['t'], async () => 'old');
+    setVersion('v2');
+    tick(1001);
+    await cache.get('a', ['t'], async () => 'old');
+    await cache.settled();
+    // Nobody asks for a while: the move was read, the answer is not recomputed yet.
+    tick(1001);
+    const next = deferred('new');
+    const waiting = cache.get('a', ['t'], next.compute);
+    const raced = await Promise.race([waiting, new Promise((r) => setTimeout(() => r('still waiting'), 50))]);
+    assert.equal(raced, 'still waiting', 'past the window: not the old answer');
+    next.release();
+    assert.equal(await waiting, 'new');
+  });
+
+  test('a recomputation that fails drops the answer: the old one is never shown again', async () => {
+    const { cache, tick, setVersion } = setup();
+    await cache.get('a', ['t'], async () => 'old');
+    setVersion('v2');
+    tick(1001);
+    await cache.get('a', ['t'], async () => 'old');
+    await cache.settled();
+    const failing = async () => {
+      throw new Error('postgres went away');
+    };
+    assert.equal(await cache.get('a', ['t'], failing), 'old', 'within the window');
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(cache.get('a', ['t'], failing), /postgres went away/, 'computed again, and failed');
+    assert.equal(await cache.get('a', ['t'], async () => 'back'), 'back');
+  });
+
+  test('a move read while the answer is recomputed: recomputed again, never taken for current', async () => {
+    const { cache, tick, setVersion } = setup();
+    await cache.get('a', ['t'], async () => 'v1 answer');
+    setVersion('v2');
+    tick(1001);
+    await cache.get('a', ['t'], async () => 'unused');
+    await cache.settled();
+    const second = deferred('v2 answer');
+    assert.equal(await cache.get('a', ['t'], second.compute), 'v1 answer');
+    // v3 commits and is read while the v2 recomputation (which may have read v2) still runs.
+    setVersion('v3');
+    tick(1001);
+    // Past the window of the v2 move: this request waits for the recomputation in progress.
+    const waiting = cache.get('a', ['t'], async () => 'unused');
+    await cache.settled();
+    second.release();
+    assert.equal(await waiting, 'v2 answer');
+    const third = deferred('v3 answer');
+    assert.equal(await cache.get('a', ['t'], third.compute), 'v2 answer', 'the newer answer, still marked moved');
+    assert.equal(third.calls(), 1, 'and recomputed again');
+    third.release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(await cache.get('a', ['t'], async () => 'unused'), 'v3 answer');
   });
 
   test('versions that cannot be read: stale answers within the bound, then requests wait and fail; a cold cache fails at once', async () => {

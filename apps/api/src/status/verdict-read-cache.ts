@@ -13,6 +13,15 @@
  * older than `maxStaleMs` (Postgres unreachable, say), requests wait for a fresh read and fail with
  * it, rather than show verdicts of unknown age. Concurrent requests for the same key share one
  * computation; errors are never cached.
+ *
+ * An answer whose target moved is recomputed, not dropped: the next request for it starts the
+ * recomputation and is answered with the answer it replaces, as are the requests that come while
+ * it runs, for at most `staleServeMs` after the move was read (then they wait for it, as for an
+ * answer never computed). Dropping it made the requests that came while it was computed again wait
+ * for five queries; under load those were most of the status API's slowest 1% (bench/status-api,
+ * "+ changes"). So a change shows at most `checkEveryMs` + `staleServeMs` after it committed
+ * (at most one version read plus one recomputation in practice). A failed recomputation drops the
+ * answer: the next request computes it and fails with Postgres, never shows the old one again.
  */
 /** Stands for "every target" in the index; target names never contain a NUL (watchlist schema). */
 const ALL_TARGETS = '\u0000all';
@@ -22,6 +31,13 @@ interface CacheEntry {
   value: Promise<unknown>;
   /** The targets whose verdicts the answer shows, or [ALL_TARGETS]. */
   depends: readonly string[];
+  /** When a version read found a target of this answer moved (undefined: current). */
+  staleSince?: number;
+  /**
+   * The recomputation in progress; `movedAgainAt`: when a move was first read while it ran (it may
+   * not show that move: the answer it gives is stale from then).
+   */
+  recomputing?: { value: Promise<unknown>; movedAgainAt?: number };
 }
 
 export class VerdictReadCache {
@@ -38,7 +54,7 @@ export class VerdictReadCache {
       /** Which targets' verdicts moved since the previous call (`all`: any may have). */
       versions: () => Promise<{ changed: ReadonlySet<string> | 'all' }>;
     },
-    private readonly options: { checkEveryMs?: number; maxStaleMs?: number; maxEntries?: number; now?: () => number } = {},
+    private readonly options: { checkEveryMs?: number; maxStaleMs?: number; staleServeMs?: number; maxEntries?: number; now?: () => number } = {},
   ) {}
 
   /** `depends`: the targets whose verdicts the answer shows, or `all` (lists across targets). */
@@ -55,7 +71,12 @@ export class VerdictReadCache {
       // Least recently used goes first: re-insert on every hit.
       this.entries.delete(key);
       this.entries.set(key, hit);
-      return hit.value as Promise<T>;
+      if (hit.staleSince === undefined) return hit.value as Promise<T>;
+      // The request's own computation (the same for the same key) starts the recomputation.
+      const recomputing = hit.recomputing?.value ?? this.recompute(key, hit, compute);
+      // Threat: an answer known to be outdated shown indefinitely (a pass that became a fail).
+      // Past the window the request waits for the recomputation.
+      return (now - hit.staleSince <= (this.options.staleServeMs ?? 1000) ? hit.value : recomputing) as Promise<T>;
     }
     const value = compute();
     const entry: CacheEntry = { value, depends: depends === 'all' ? ALL : [...new Set(depends)] };
@@ -85,6 +106,33 @@ export class VerdictReadCache {
     return (this.refreshing ?? Promise.resolve()).catch(() => undefined);
   }
 
+  /** Marks an answer whose target moved; the next request for it recomputes it. */
+  private markMoved(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.staleSince ??= this.now();
+    if (entry.recomputing) entry.recomputing.movedAgainAt ??= this.now();
+  }
+
+  private recompute(key: string, entry: CacheEntry, compute: () => Promise<unknown>): Promise<unknown> {
+    const value = compute();
+    const started: CacheEntry['recomputing'] = { value };
+    entry.recomputing = started;
+    value.then(
+      () => {
+        if (this.entries.get(key) !== entry || entry.recomputing !== started) return;
+        entry.value = value;
+        entry.recomputing = undefined;
+        // Moved again while it ran: still stale, from that move on; the next request recomputes.
+        entry.staleSince = started.movedAgainAt;
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.drop(key);
+      },
+    );
+    return value;
+  }
+
   private drop(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;
@@ -107,8 +155,8 @@ export class VerdictReadCache {
         const { changed } = await this.source.versions();
         if (changed === 'all') this.clear();
         else if (changed.size > 0) {
-          for (const key of [...(this.keysByTarget.get(ALL_TARGETS) ?? [])]) this.drop(key);
-          for (const target of changed) for (const key of [...(this.keysByTarget.get(target) ?? [])]) this.drop(key);
+          for (const key of this.keysByTarget.get(ALL_TARGETS) ?? []) this.markMoved(key);
+          for (const target of changed) for (const key of this.keysByTarget.get(target) ?? []) this.markMoved(key);
         }
         this.started = true;
         this.refreshedAt = this.now();
