@@ -25,6 +25,14 @@ describe('verdict read cache', () => {
       tick: (ms: number) => (now += ms),
       setVersion: (v: string) => (version = v),
       versionReads: () => versionReads,
+      /** Caches `answer` under 'a' (target t), then t moves and the move is read. */
+      cachedThenMoved: async (answer: string) => {
+        await cache.get('a', ['t'], async () => answer);
+        version = `${version}+`;
+        now += 1001;
+        await cache.get('a', ['t'], async () => answer);
+        await cache.settled();
+      },
       /** Holds every version read until the returned function is called. */
       hold: () => {
         let release!: () => void;
@@ -117,12 +125,8 @@ describe('verdict read cache', () => {
   });
 
   test('a moved answer: the old one while it is recomputed (one recomputation), then the new one', async () => {
-    const { cache, tick, setVersion } = setup();
-    await cache.get('a', ['t'], async () => 'old');
-    setVersion('v2');
-    tick(1001);
-    await cache.get('a', ['t'], async () => 'old');
-    await cache.settled();
+    const { cache, cachedThenMoved } = setup();
+    await cachedThenMoved('old');
     const next = deferred('new');
     const during = await Promise.all([cache.get('a', ['t'], next.compute), cache.get('a', ['t'], next.compute), cache.get('a', ['t'], next.compute)]);
     assert.deepEqual(during, ['old', 'old', 'old'], 'no request waits for the recomputation');
@@ -133,12 +137,8 @@ describe('verdict read cache', () => {
   });
 
   test('the old answer only within the window after the move was read; then requests wait for the new one', async () => {
-    const { cache, tick, setVersion } = setup();
-    await cache.get('a', ['t'], async () => 'old');
-    setVersion('v2');
-    tick(1001);
-    await cache.get('a', ['t'], async () => 'old');
-    await cache.settled();
+    const { cache, tick, cachedThenMoved } = setup();
+    await cachedThenMoved('old');
     // Nobody asks for a while: the move was read, the answer is not recomputed yet.
     tick(1001);
     const next = deferred('new');
@@ -150,12 +150,8 @@ describe('verdict read cache', () => {
   });
 
   test('a recomputation that fails drops the answer: the old one is never shown again', async () => {
-    const { cache, tick, setVersion } = setup();
-    await cache.get('a', ['t'], async () => 'old');
-    setVersion('v2');
-    tick(1001);
-    await cache.get('a', ['t'], async () => 'old');
-    await cache.settled();
+    const { cache, cachedThenMoved } = setup();
+    await cachedThenMoved('old');
     const failing = async () => {
       throw new Error('postgres went away');
     };
@@ -166,12 +162,8 @@ describe('verdict read cache', () => {
   });
 
   test('a move read while the answer is recomputed: recomputed again, never taken for current', async () => {
-    const { cache, tick, setVersion } = setup();
-    await cache.get('a', ['t'], async () => 'v1 answer');
-    setVersion('v2');
-    tick(1001);
-    await cache.get('a', ['t'], async () => 'unused');
-    await cache.settled();
+    const { cache, tick, setVersion, cachedThenMoved } = setup();
+    await cachedThenMoved('v1 answer');
     const second = deferred('v2 answer');
     assert.equal(await cache.get('a', ['t'], second.compute), 'v1 answer');
     // v3 commits and is read while the v2 recomputation (which may have read v2) still runs.
