@@ -46,7 +46,7 @@ export class VerdictReadCache {
   private refreshedAt = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
   private readonly entries = new Map<string, CacheEntry>();
-  /** Keys by the target they depend on (`all`: lists across targets), so a change drops only its own. */
+  /** Keys by the target they depend on (`all`: lists across targets), so a change marks only its own. */
   private readonly keysByTarget = new Map<string, Set<string>>();
 
   constructor(
