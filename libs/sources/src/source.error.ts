@@ -34,7 +34,13 @@ export type SourceErrorCode =
   /** GitHub: 5xx or no answer in time. */
   | 'github-unavailable'
   /** GitHub: an answer that is not what the API documents (bad JSON, wrong shape). */
-  | 'github-bad-response';
+  | 'github-bad-response'
+  /**
+   * This process's hashing thread died (crashed, ran out of memory, was terminated) while it held
+   * part of a body: the download cannot be hashed from the middle, so it fails. The next download
+   * starts a new thread.
+   */
+  | 'hashing-thread-failed';
 
 const RETRYABLE: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
   'registry-timeout',
@@ -43,6 +49,7 @@ const RETRYABLE: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
   'network-error',
   'github-rate-limited',
   'github-unavailable',
+  'hashing-thread-failed',
 ]);
 
 /**

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import { SourceError } from '../source.error';
 import { OFFLOAD_BACKLOG_BYTES, OffloadedSha256 } from './sha256-offload';
 
 const sha = (...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest('hex');
@@ -30,14 +31,15 @@ describe('OffloadedSha256 (hashing on a thread of its own)', () => {
     assert.deepEqual(events, ['pause', 'resume']);
   });
 
-  test('a hashing thread that dies fails the downloads on it; the next download gets a new one', async () => {
+  test('a hashing thread that dies fails the downloads on it with a stable, retryable code; the next download gets a new one', async () => {
     const offload = new OffloadedSha256();
-    let failed: string | undefined;
-    offload.attach({ pause: () => undefined, resume: () => undefined, fail: (e) => (failed = e.message) });
+    let failed: Error | undefined;
+    offload.attach({ pause: () => undefined, resume: () => undefined, fail: (e) => (failed = e) });
     offload.write(Buffer.alloc(2 * 1024 * 1024, 1));
     await (offload as unknown as { state: { worker: Worker } }).state.worker.terminate();
-    await assert.rejects(offload.end(), /sha256 worker exited/);
-    assert.match(failed ?? '', /sha256 worker exited/);
+    const isThreadFailure = (e: unknown) => e instanceof SourceError && e.code === 'hashing-thread-failed' && e.retryable && /sha256 worker exited/.test(e.message);
+    await assert.rejects(offload.end(), isThreadFailure);
+    assert.ok(isThreadFailure(failed), `the body reader is failed with the same error: ${String(failed)}`);
     const next = new OffloadedSha256();
     next.write(Buffer.from('after'));
     assert.equal(await next.end(), sha(Buffer.from('after')));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { SourceError } from '../source.error';
 import { SHA256_WORKER_MARK, type Sha256Input, type Sha256Output, type Sha256Start } from './sha256.worker';
 
 /**
@@ -39,8 +40,8 @@ function sharedWorker(): SharedWorker {
     if (shared === state) shared = undefined;
     for (const sha of [...state.active]) sha.fail(error);
   };
-  worker.on('error', (err) => fail(new Error(`sha256 worker failed: ${err.message}`)));
-  worker.on('exit', (code) => fail(new Error(`sha256 worker exited with code ${code}`)));
+  worker.on('error', (err) => fail(new SourceError('hashing-thread-failed', `sha256 worker failed: ${err.message}`, { cause: err })));
+  worker.on('exit', (code) => fail(new SourceError('hashing-thread-failed', `sha256 worker exited with code ${code}`)));
   shared = state;
   return state;
 }
