@@ -6,6 +6,7 @@ export * from './alerts/alertmanager.client';
 export * from './logging';
 export * from './metrics/verdict-series-cache';
 export * from './event-loop';
+export * from './thread-priority';
 export * from './metrics/status-series-thread';
 export * from './metrics/shared-chunks';
 export * from './metrics/gzip-exposition';

@@ -2,10 +2,8 @@
  * The status series thread (see StatusSeriesThread): reads verdicts and poll rows from Postgres
  * with a pool of its own and keeps their exposition in shared memory for the serving thread.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type SeriesReply, type SeriesRequest, StatusSeriesHost, type WatchedTarget } from '@provwatch/observability';
+import { type SeriesReply, type SeriesRequest, StatusSeriesHost, type WatchedTarget, lowerThisThreadsPriority } from '@provwatch/observability';
 import { MetricsRepository, PollStateFeed, VerdictVersionFeed, createPrismaClient } from '@provwatch/persistence';
 
 export interface StatusSeriesWorkerData {
@@ -22,26 +20,18 @@ interface Watched {
 }
 
 /**
- * Nice 10 for this thread only (Linux: setpriority on a thread id applies to that thread). The
- * upkeep is background work: on a 2-core machine, with the serving thread, Postgres and the
- * scraper runnable at once, the serving thread waited for a core up to half of its longest stalls.
- * Niced, this thread gets the CPU the serving thread leaves (~10% of a core when that one is
- * saturated, enough for the changes of 10,000 targets). Nothing lowered elsewhere: the serving
- * thread runs as before.
+ * Nice 10 for this thread (lowerThisThreadsPriority). The upkeep is background work: on a 2-core
+ * machine, with the serving thread, Postgres and the scraper runnable at once, the serving thread
+ * waited for a core up to half of its longest stalls. Niced, this thread gets the CPU the serving
+ * thread leaves (~10% of a core when that one is saturated, enough for the changes of 10,000
+ * targets). Nothing lowered elsewhere: the serving thread runs as before.
  */
-function lowerThisThreadsPriority(): void {
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId > 0 && threadId !== process.pid) setPriority(threadId, 10);
-  } catch {
-    // No /proc/thread-self (not Linux) or not permitted: the thread runs at the process's priority.
-  }
-}
+const SERIES_THREAD_NICE = 10;
 
 function run(): void {
   const port = parentPort;
   if (!port) throw new Error('status-series.worker runs as a worker thread (StatusSeriesThread starts it)');
-  lowerThisThreadsPriority();
+  lowerThisThreadsPriority(SERIES_THREAD_NICE);
   const { databaseUrl, verdictBatchSize } = workerData as StatusSeriesWorkerData;
   const post = (reply: SeriesReply) => port.postMessage(reply);
   // Two connections: a verdict read sends three statements at once and a poll read one, so they
