@@ -10,3 +10,4 @@ export * from './thread-priority';
 export * from './metrics/status-series-thread';
 export * from './metrics/shared-chunks';
 export * from './metrics/gzip-exposition';
+export * from './metrics/segment-deflater';

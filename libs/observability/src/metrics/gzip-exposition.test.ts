@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { crc32, gunzipSync } from 'node:zlib';
-import { DeflatedSegmentCache, KEPT_SEGMENT_MIN_BYTES, crc32Shift, deflateSegment, gzipExposition, multiplyModP } from './gzip-exposition';
+import { DeflatedSegmentCache, KEPT_SEGMENT_MIN_BYTES, crc32Shift, gzipExposition, multiplyModP } from './gzip-exposition';
 import { sharedMemoryBytes } from './paged-series';
 
 async function gzipped(chunks: ReadonlyArray<string | Buffer>, cache = new DeflatedSegmentCache()): Promise<Buffer> {
@@ -94,7 +94,7 @@ test('a kept chunk is compressed once, found again through a new view of the sam
 
 test('a segment is raw deflate ending in a sync flush, with its own CRC and length', async () => {
   const plain = lines(100);
-  const segment = await deflateSegment(plain);
+  const segment = await new DeflatedSegmentCache().segment(plain);
   assert.equal(segment.length, plain.length);
   assert.equal(segment.crc, crc32(plain));
   assert.deepEqual([...segment.deflated.subarray(-4)], [0x00, 0x00, 0xff, 0xff], 'an empty stored block: byte-aligned, not final');

@@ -1,4 +1,4 @@
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { type DeflateResult, type SegmentDeflater, sharedSegmentDeflater } from './segment-deflater';
 
 /**
  * The exposition as one gzip stream (RFC 1952), for scrapers that ask for it: Prometheus sends
@@ -15,7 +15,7 @@ import { constants, crc32, deflateRaw } from 'node:zlib';
  * the whole text: each segment keeps its own CRC and the operator that shifts a CRC past its bytes,
  * and the scrape combines them (a few hundred 32-step products) instead of hashing 100 MB.
  *
- * Deflating runs on libuv's thread pool (zlib's async API), never on the event loop.
+ * Deflating runs on a thread of its own (segment-deflater.ts), never on the event loop.
  */
 
 /**
@@ -28,12 +28,6 @@ import { constants, crc32, deflateRaw } from 'node:zlib';
 export const KEPT_SEGMENT_MIN_BYTES = 4 * 1024;
 /** Small chunks are gathered into runs of about this many bytes. */
 const RUN_BYTES = 64 * 1024;
-/**
- * zlib level 1: on the exposition text it keeps most of level 6's ratio (both near 20:1: the lines
- * repeat label names) at a fraction of its time, which is spent again for every page that changes.
- */
-const DEFLATE_LEVEL = 1;
-
 /** Header of a gzip member: magic, deflate, no flags, no mtime, no extra flags, OS unknown (255). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
 /** An empty final block with fixed codes (BFINAL=1, BTYPE=01, end-of-block), padded to a byte. */
@@ -59,8 +53,13 @@ export interface DeflatedSegment {
  */
 export class DeflatedSegmentCache {
   private readonly kept = new WeakMap<ArrayBufferLike, Map<string, Promise<DeflatedSegment>>>();
+
+  constructor(private readonly deflater: SegmentDeflater = sharedSegmentDeflater()) {}
+
   /** Chunks compressed to be kept, since this cache was made (tests and benches: each page once). */
   compressions = 0;
+  /** Plain bytes deflated for bodies using this cache, kept chunks and gathered runs alike (benches). */
+  deflatedBytes = 0;
 
   /** The chunk's segment, compressed now when not kept yet (concurrent scrapes share one compression). */
   segment(chunk: Buffer): Promise<DeflatedSegment> {
@@ -72,14 +71,23 @@ export class DeflatedSegmentCache {
     const key = `${chunk.byteOffset}:${chunk.byteLength}`;
     let segment = spans.get(key);
     if (!segment) {
-      const compressing = deflateSegment(chunk);
+      const compressing = this.deflater.deflate(chunk).then((result) => segmentOf(result, chunk.length));
       this.compressions++;
+      this.deflatedBytes += chunk.length;
       segment = compressing;
       spans.set(key, compressing);
       // A failed compression is not kept: the next scrape tries again.
       compressing.catch(() => spans.delete(key));
     }
     return segment;
+  }
+
+  /** Small pieces compressed as one segment for one body, never kept. */
+  run(pieces: readonly Buffer[]): Promise<DeflatedSegment> {
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    this.deflatedBytes += length;
+    return this.deflater.deflateRun(pieces).then((result) => segmentOf(result, length));
   }
 }
 
@@ -91,7 +99,7 @@ export class DeflatedSegmentCache {
 export async function* gzipExposition(chunks: ReadonlyArray<string | Buffer>, cache: DeflatedSegmentCache): AsyncGenerator<Buffer> {
   const pieces = groupPieces(chunks);
   const compress = (piece: Buffer | Buffer[]) => {
-    const pending = Array.isArray(piece) ? deflateSegment(Buffer.concat(piece)) : cache.segment(piece);
+    const pending = Array.isArray(piece) ? cache.run(piece) : cache.segment(piece);
     // Awaited below unless the consumer stops first: never an unhandled rejection then.
     pending.catch(() => undefined);
     return pending;
@@ -140,19 +148,11 @@ function groupPieces(chunks: ReadonlyArray<string | Buffer>): Array<Buffer | Buf
   return pieces;
 }
 
-/** Compresses one piece on the thread pool; its CRC is taken here (hardware CRC: ~0.1 ms per MB). */
-export function deflateSegment(plain: Buffer): Promise<DeflatedSegment> {
-  return new Promise((resolve, reject) => {
-    deflateRaw(plain, { level: DEFLATE_LEVEL, finishFlush: constants.Z_SYNC_FLUSH }, (err, deflated) => {
-      if (err) return reject(err);
-      resolve({ deflated, crc: crc32(plain), shift: crc32Shift(plain.length), length: plain.length });
-    });
-  });
+/** A compressed piece of `length` plain bytes as a segment: the shift operator is computed here. */
+function segmentOf(result: DeflateResult, length: number): DeflatedSegment {
+  return { deflated: result.deflated, crc: result.crc, shift: crc32Shift(length), length };
 }
 
-// CRC-32 arithmetic (the gzip polynomial, bit-reflected: bit 31 holds x^0, bit 0 x^31). The CRC
-// of A followed by B is crc(A)·x^(8·|B|) + crc(B) mod P; the register's initial and final
-// inversions cancel out in that sum, so no correction term is needed.
 const POLYNOMIAL = 0xedb88320;
 const X0 = 0x80000000;
 
