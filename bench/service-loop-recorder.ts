@@ -1,11 +1,15 @@
 /**
- * Loaded into the service under test (`node --require`, through NODE_OPTIONS) by bench/status-api:
- * records every event-loop gap of the service's main thread longer than 5 ms, with the thread's
- * CPU time during the gap and the GC pauses inside it, and rewrites them to
- * PROVWATCH_BENCH_LOOP_FILE once a second as JSON lines. The bench reads them per phase: a client
- * p99 says what a request waited for, this says whether the service's own loop was the cause
- * (long gaps), and if so whether it was working (CPU close to the gap), collecting garbage, or
- * waiting for a core (CPU far below the gap). Costs the service one 1 ms timer.
+ * Records every event-loop gap of this thread longer than 5 ms, with the thread's CPU time during
+ * the gap and the GC pauses inside it. A stall figure says how long the loop was held; this says
+ * why: working (CPU close to the gap), collecting garbage, or waiting for a core (CPU far below
+ * the gap: other threads or processes had the cores, or the VM did not run this one). Costs the
+ * thread one 1 ms timer.
+ *
+ * Two uses:
+ * - in process (bench/metrics-scrape): `startLoopGapRecorder()`, read per phase;
+ * - loaded into the service under test (`node --require`, through NODE_OPTIONS) by
+ *   bench/status-api: with PROVWATCH_BENCH_LOOP_FILE set it records the main thread and rewrites
+ *   the gaps to that file once a second as JSON lines, which the bench reads per phase.
  */
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -21,24 +25,32 @@ export interface LoopGap {
   gc: string[];
 }
 
+export interface LoopGapRecorder {
+  /** The gaps recorded so far, oldest first. */
+  readonly gaps: LoopGap[];
+  /** The longest gap that started in [since, until) (ms since the epoch; all when omitted). */
+  longest(since?: number, until?: number): LoopGap | undefined;
+  stop(): void;
+}
+
 const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
 
 const GAP_MS = 5;
-const file = process.env.PROVWATCH_BENCH_LOOP_FILE;
 
-if (isMainThread && file) {
+export function startLoopGapRecorder(): LoopGapRecorder {
   const epochOffset = Date.now() - performance.now();
   const pauses: Array<{ start: number; duration: number; kind: string }> = [];
-  new PerformanceObserver((list) => {
+  const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
       pauses.push({ start: entry.startTime, duration: entry.duration, kind: GC_KINDS[kind] ?? String(kind) });
     }
-  }).observe({ entryTypes: ['gc'] });
+  });
+  observer.observe({ entryTypes: ['gc'] });
   const gaps: LoopGap[] = [];
   let last = performance.now();
   let lastCpu = process.threadCpuUsage();
-  setInterval(() => {
+  const sampler = setInterval(() => {
     const now = performance.now();
     const cpu = process.threadCpuUsage();
     if (now - last > GAP_MS) {
@@ -50,9 +62,28 @@ if (isMainThread && file) {
     last = now;
     lastCpu = cpu;
   }, 1).unref();
-  setInterval(() => {
+  const pruner = setInterval(() => {
     // Pauses older than a minute can no longer fall inside a gap still to come.
     while (pauses.length > 0 && pauses[0].start < performance.now() - 60_000) pauses.shift();
-    writeFileSync(file, gaps.map((gap) => JSON.stringify(gap)).join('\n'));
   }, 1000).unref();
+  return {
+    gaps,
+    longest: (since = -Infinity, until = Infinity) => gaps.filter((g) => g.at >= since && g.at < until).reduce<LoopGap | undefined>((a, g) => (a === undefined || g.gapMs > a.gapMs ? g : a), undefined),
+    stop: () => {
+      clearInterval(sampler);
+      clearInterval(pruner);
+      observer.disconnect();
+    },
+  };
+}
+
+/** `82.2 ms (CPU 0.0 ms, GC 0.0 ms)`, or `none over 5 ms`. */
+export function describeGap(gap: LoopGap | undefined): string {
+  return gap === undefined ? `none over ${GAP_MS} ms` : `${gap.gapMs.toFixed(1)} ms (CPU ${gap.cpuMs.toFixed(1)} ms, GC ${gap.gcMs.toFixed(1)} ms)`;
+}
+
+const file = process.env.PROVWATCH_BENCH_LOOP_FILE;
+if (isMainThread && file) {
+  const recorder = startLoopGapRecorder();
+  setInterval(() => writeFileSync(file, recorder.gaps.map((gap) => JSON.stringify(gap)).join('\n')), 1000).unref();
 }
