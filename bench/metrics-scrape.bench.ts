@@ -12,7 +12,8 @@
  * same stall without scrapes); /healthz p99 during scrapes within 2x of without (the lower of
  * the p99s measured first and last).
  * Run: npm run build && node dist/bench/metrics-scrape.bench.js
- *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (30)
+ *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (30),
+ *   BENCH_SOAK_SECONDS (0: none; else gzip scrapes and changes that long after, RSS every 30 s)
  */
 process.env.BENCH_TARGETS ??= '10000';
 import { execFile, spawnSync } from 'node:child_process';
@@ -38,6 +39,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 // slowest, in whole ms) ranged 3-13 ms from one run to the next on the same code, which made the
 // ratio say more about that one number than about the scrapes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 const ROOT = resolve(__dirname, '../..');
 const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js');
 const MiB = 1024 * 1024;
@@ -176,6 +178,19 @@ async function main(): Promise<void> {
     console.log(`longest event-loop stall with /healthz at ${RATE}/s: ${scrapeStall.toFixed(1)} ms while scraping gzip (longest GC pause ${scrapeGc.toFixed(1)} ms; longest gap ${loaded.gap}), ${loadedPlain.stall.toFixed(1)} ms plain (GC ${loadedPlain.gcPause.toFixed(1)} ms; longest gap ${loadedPlain.gap}), ${baselineStall.toFixed(1)} ms without scrapes (longest gap ${baselineGap})`);
     console.log(`/healthz p99 at ${RATE}/s for ${SECONDS} s: ${baseline.toFixed(1)} ms without scrapes first, ${baselineLast.toFixed(1)} ms last; ${during.toFixed(1)} ms with gzip scrapes: ratio ${(during / baselineLow).toFixed(2)} to the lower (target <= 2); ${loadedPlain.value.toFixed(1)} ms with plain: ${(loadedPlain.value / baselineLow).toFixed(2)}`);
     console.log(`peak RSS during scrapes: ${(peakRss / MiB).toFixed(0)} MiB (${((peakRss / TARGETS) / 1024).toFixed(0)} KiB per target, process included)`);
+    // 4. Optional soak (BENCH_SOAK_SECONDS): the same gzip scrapes and changes for longer, RSS every
+    // 30 s. Old pages are freed only after the series, serving and deflate threads have each
+    // collected their views of them, so RSS after minutes says more than a peak after seconds.
+    if (SOAK_SECONDS > 0) {
+      const started = Date.now();
+      await whileScraping(async () => {
+        while (Date.now() - started < SOAK_SECONDS * 1000) {
+          await new Promise((r) => setTimeout(r, 30_000));
+          const { rss, heapUsed, external } = process.memoryUsage();
+          console.log(`soak ${((Date.now() - started) / 1000).toFixed(0)} s: RSS ${(rss / MiB).toFixed(0)} MiB, serving heap ${(heapUsed / MiB).toFixed(0)} MiB, external ${(external / MiB).toFixed(0)} MiB`);
+        }
+      });
+    }
     gc.disconnect();
     gaps.stop();
   } finally {
