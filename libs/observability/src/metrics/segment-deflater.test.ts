@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { SegmentDeflateError, SegmentDeflater } from './segment-deflater';
@@ -46,6 +47,16 @@ describe('SegmentDeflater (deflate thread)', () => {
     const next = await own.deflate(Buffer.from('after\n'));
     assert.equal(inflate(next.deflated).toString(), 'after\n');
     await own.close();
+  });
+
+  test('an open piece keeps the process alive until it is answered; an idle thread does not', () => {
+    // A process with nothing else to wait for. Its second piece goes to a thread that is already
+    // up and idle (unref'd): without the open piece holding it, the process exits before the
+    // answer. Once answered, the idle thread lets it exit (else execFileSync times out).
+    const script = `const d = require(${JSON.stringify(require.resolve('./segment-deflater'))}).sharedSegmentDeflater();
+      d.deflate(Buffer.from('x\\n')).then(() => new Promise((r) => setTimeout(r, 50))).then(() => d.deflate(Buffer.from('y\\n'))).then((r) => console.log('answered', r.crc));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.match(out, /^answered \d+$/m);
   });
 
   test('the thread keeps nothing between pieces: the same bytes compress to the same segment', async () => {
