@@ -153,6 +153,9 @@ function segmentOf(result: DeflateResult, length: number): DeflatedSegment {
   return { deflated: result.deflated, crc: result.crc, shift: crc32Shift(length), length };
 }
 
+// CRC-32 arithmetic (the gzip polynomial, bit-reflected: bit 31 holds x^0, bit 0 x^31). The CRC
+// of A followed by B is crc(A)·x^(8·|B|) + crc(B) mod P; the register's initial and final
+// inversions cancel out in that sum, so no correction term is needed.
 const POLYNOMIAL = 0xedb88320;
 const X0 = 0x80000000;
 
