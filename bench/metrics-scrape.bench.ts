@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       changing = false;
       await changer;
       const scrapes = await scraper.stop();
-      // What each gzip scrape deflated on the thread pool: pages kept from now on, and gathered runs.
+      // What each gzip scrape deflated (in the deflate thread): pages kept from now on, and gathered runs.
       const per = (n: number) => n / Math.max(1, scrapes.length);
       const deflatedNow = `${per(deflated.compressions - before.pages).toFixed(1)} pages, ${(per(deflated.deflatedBytes - before.bytes) / MiB).toFixed(2)} MiB deflated per scrape`;
       return { value, stall, gcPause, gap, deflated: gzip ? deflatedNow : 'plain', scrapes };

@@ -68,13 +68,20 @@ export function startLoopGapRecorder(): LoopGapRecorder {
   }, 1000).unref();
   return {
     gaps,
-    longest: (since = -Infinity, until = Infinity) => gaps.filter((g) => g.at >= since && g.at < until).reduce<LoopGap | undefined>((a, g) => (a === undefined || g.gapMs > a.gapMs ? g : a), undefined),
+    longest: (since, until) => longestGap(gaps, since, until),
     stop: () => {
       clearInterval(sampler);
       clearInterval(pruner);
       observer.disconnect();
     },
   };
+}
+
+/** The longest of `gaps` that started in [since, until) (ms since the epoch; all when omitted). */
+export function longestGap(gaps: readonly LoopGap[], since = -Infinity, until = Infinity): LoopGap | undefined {
+  let longest: LoopGap | undefined;
+  for (const gap of gaps) if (gap.at >= since && gap.at < until && (longest === undefined || gap.gapMs > longest.gapMs)) longest = gap;
+  return longest;
 }
 
 /** `82.2 ms (CPU 0.0 ms, GC 0.0 ms)`, or `none over 5 ms`. */

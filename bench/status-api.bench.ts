@@ -26,7 +26,7 @@ import { ProvwatchMetrics, formatVerdictGauges } from '@provwatch/observability'
 import { createTestDatabase } from '../test/support/postgres';
 import { ensureRedis } from '../test/support/redis';
 import { startScraper } from './metrics-scraper';
-import type { LoopGap } from './service-loop-recorder';
+import { type LoopGap, longestGap } from './service-loop-recorder';
 import { SERVICE_NODE_FLAGS } from '../apps/api/src/runtime-flags';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 1000);
@@ -349,7 +349,7 @@ async function main(): Promise<void> {
     const gaps = readFileSync(loopFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoopGap);
     console.log(`${'endpoint'.padEnd(36)} ${'p50'.padStart(6)} ${'p97.5'.padStart(6)} ${'p99'.padStart(6)} ${'max'.padStart(6)} ${'req/s'.padStart(7)} ${'errors'.padStart(7)}  p99 / baseline p99   client loop (GC)   service loop: longest gap (its CPU, GC)`);
     for (const r of [baselineFirst, baselineLast, ...results, healthzChanged]) {
-      const longest = gaps.filter((g) => g.at >= r.from && g.at <= r.to).sort((a, b) => b.gapMs - a.gapMs)[0];
+      const longest = longestGap(gaps, r.from, r.to + 1);
       const loop = longest ? `${longest.gapMs.toFixed(1)} ms (${longest.cpuMs.toFixed(1)}, ${longest.gcMs.toFixed(1)}${longest.gc.length > 0 ? ` ${longest.gc.join(' ')}` : ''})` : '<= 5 ms';
       console.log(`${r.name.padEnd(36)} ${r.p50.toFixed(1).padStart(6)} ${r.p97_5.toFixed(1).padStart(6)} ${r.p99.toFixed(1).padStart(6)} ${r.max.toFixed(0).padStart(6)} ${r.rps.toFixed(0).padStart(7)} ${String(r.errors).padStart(7)}  ${(r.p99 / Math.max(baseline.p99, 0.1)).toFixed(2).padEnd(20)} ${`${r.clientLoopMaxMs.toFixed(1)} ms (${r.clientGcMs.toFixed(1)})`.padEnd(18)} ${loop}`);
     }
