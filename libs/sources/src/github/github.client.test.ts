@@ -124,7 +124,7 @@ describe('GitHubClient against the API double', () => {
     await assert.rejects(client({ insecureHosts: [] }).downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 }), code('registry-redirect-refused'));
   });
 
-  test('asset downloads (node:http) keep the API\'s answers: rate limit by message, 500, a refused redirect with nothing sent to storage', async () => {
+  test('asset downloads (http1 path) keep the API\'s answers: rate limit by message, 500, a refused redirect with nothing sent to storage', async () => {
     const assetPath = /^\/repos\/slsa-framework\/example-package\/releases\/assets\/1401$/;
     const download = () => client().downloadAsset('slsa-framework', 'example-package', 1401, { maxBytes: 10 * 1024 * 1024 });
     gh.pathFaults.push({ path: assetPath, fault: 'secondary-rate-limit-403', times: 1 });

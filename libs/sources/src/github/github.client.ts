@@ -1,5 +1,5 @@
 import { type HopRequest, type HttpSettings, type OpenResponse, Watchdog, discard, nextLink, openRequest, readBody } from '../oci/registry-http';
-import { type OpenDownload, discardDownload, hashDownload, openDownload, readDownload } from '../oci/node-download';
+import { type OpenDownload, discardDownload, hashDownload, openDownload, readDownload } from '../http1/hashed-download';
 import { type UpstreamAnswer, UpstreamBackoff, UpstreamBackoffPolicy } from '../backoff/upstream-backoff';
 import { SourceError } from '../source.error';
 import { snappyUncompress } from './snappy';
@@ -164,7 +164,7 @@ export class GitHubClient {
 
   /**
    * Streams an asset through SHA-256 (once) with a size limit; GitHub redirects to storage. On
-   * node:http, not fetch (see openDownload): the bytes are hashed as fast as they arrive.
+   * the http1 download path, not fetch (see openDownload): the bytes are hashed as fast as they arrive.
    */
   async downloadAsset(owner: string, repo: string, assetId: number, options: { maxBytes: number; keepBytesUpTo?: number }): Promise<DownloadedAsset> {
     const url = this.url(`repos/${segment(owner)}/${segment(repo)}/releases/assets/${assetId}`);
@@ -434,7 +434,7 @@ function answerOf(answer: Answered): UpstreamAnswer {
   return { status: answer.status, retryAfter: answer.headers.get('retry-after'), rateLimitRemaining: rate.remaining, rateLimitReset: rate.reset };
 }
 
-/** An answer as assertAnswer reads it, whichever transport carried it (fetch, or node:http for asset bytes). */
+/** An answer as assertAnswer reads it, whichever transport carried it (fetch, or the http1 download path for asset bytes). */
 interface Reply extends Answered {
   readonly what: string;
   /** The body, at most `limit` bytes. */

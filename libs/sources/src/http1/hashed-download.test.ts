@@ -5,11 +5,11 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { type TestHttpServer, startHttpServer } from '../../../../test/support/http-server';
 import { withAbortSignal } from '../abort-scope';
 import { SourceError } from '../source.error';
-import { OFFLOAD_FROM_BYTES, type OpenDownload, discardDownload, hashDownload, openDownload, readDownload } from './node-download';
-import { type HttpSettings, Watchdog } from './registry-http';
+import { OFFLOAD_FROM_BYTES, type OpenDownload, discardDownload, hashDownload, openDownload, readDownload } from './hashed-download';
+import { type HttpSettings, Watchdog } from '../oci/registry-http';
 
 /**
- * The node:http download path against real local servers: an "API" that redirects asset
+ * The download path against real local node:http servers: an "API" that redirects asset
  * requests to a "storage" host (another port, so another origin), as GitHub does. Both are
  * plain http on loopback, storage listed as insecure the way tests list the GitHub double's.
  */
@@ -93,7 +93,7 @@ async function eventuallyNoneOpen(): Promise<void> {
   assert.equal(open.size, 0, 'the client closed every storage connection');
 }
 
-describe('openDownload / hashDownload on node:http', () => {
+describe('openDownload / hashDownload on exchangeHttp1', () => {
   test('the redirect to storage is followed without the token; the API host alone sees it', async () => {
     storageHandler = (_path, res) => res.writeHead(200, { 'content-length': String(SMALL.length) }).end(SMALL);
     const asset = await download('/assets/1', { keepUpTo: 1 << 20 });
@@ -175,7 +175,7 @@ describe('openDownload / hashDownload on node:http', () => {
 
   test('a body longer than its Content-Length: only the announced bytes are hashed (hashing thread)', async () => {
     storageHandler = (_path, res) => {
-      // Threat: bytes past the announced end slipped into the digest. node:http reads no more than announced.
+      // Threat: bytes past the announced end slipped into the digest. The parser ends the body at its length.
       res.writeHead(200, { 'content-length': String(LARGE.length) });
       res.end(Buffer.concat([LARGE, Buffer.alloc(1024 * 1024)]));
     };

@@ -1,22 +1,24 @@
 import { createHash } from 'node:crypto';
-import { type ClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { type HopRequest, type HttpSettings, type Watchdog, checkScheme, hopHeaders, isRedirect, redirectTarget, tooLarge, transportError } from '../oci/registry-http';
+import { type Flow, OffloadedSha256 } from '../oci/sha256-offload';
 import { SourceError } from '../source.error';
-import { type Flow, OffloadedSha256 } from './sha256-offload';
-import { type HopRequest, type HttpSettings, type Watchdog, checkScheme, hopHeaders, isRedirect, redirectTarget, tooLarge, transportError } from './registry-http';
+import { type Http1Answer, type Http1Body, exchangeHttp1 } from './http1-exchange';
+import { Http1ProtocolError } from './http1-response.parser';
 
 /**
- * GET on node:http(s) for bodies that are hashed as they stream (release assets, up to GiBs).
- * fetch hands every chunk through a web stream and a promise per read; node:http's 'data' events
- * cost a fifth less CPU per GiB (bench/download-hash, its fetch and node:http lines), and large
- * bodies are hashed on a thread of their own (sha256-offload), overlapping the socket reads.
+ * GET for bodies that are hashed as they stream (release assets, up to GiBs), on exchangeHttp1:
+ * the socket reads into one reused buffer, and each read is hashed (or copied for the hashing
+ * thread) before the next, with no Buffer, Readable or promise per chunk. Per GiB, fetch's web
+ * streams cost more CPU than node:http, and node:http about twice this path (bench/download-hash);
+ * large bodies are hashed on a thread of their own (sha256-offload), overlapping the socket reads.
  *
  * The rules are openRequest's, from the same helpers: redirects followed by hand, at most
  * `maxRedirects`, https unless the host is listed insecure, Authorization only on the origin it
  * was issued for (`hopHeaders`, `redirectTarget`); one Watchdog for the whole download (idle
  * timeout, the overall deadline armed once, the verify job's abort), whose abort destroys the
- * socket; errors as openRequest's (`transportError`: a system error code, never a message).
- * Unlike fetch, node:http never decompresses: the digest is always over the bytes as sent.
+ * socket; errors as openRequest's (`transportError`: a system error code, never a message), and
+ * an answer the strict parser refuses as registry-bad-response. Nothing is decompressed: the
+ * digest is always over the bytes as sent.
  */
 export interface OpenDownload {
   readonly status: number;
@@ -28,7 +30,9 @@ export interface OpenDownload {
   readonly what: string;
   readonly watchdog: Watchdog;
   /** The body, not read yet: consume it with hashDownload, readDownload or discardDownload. */
-  readonly message: IncomingMessage;
+  readonly body: Http1Body;
+  /** The announced length, when Content-Length frames the body (every copy of it agreeing). */
+  readonly contentLength: number | undefined;
 }
 
 export async function openDownload(req: HopRequest, settings: HttpSettings, watchdog: Watchdog): Promise<OpenDownload> {
@@ -37,30 +41,31 @@ export async function openDownload(req: HopRequest, settings: HttpSettings, watc
   checkScheme(url, settings, what);
   watchdog.arm();
   for (let hop = 0; ; hop++) {
-    let message: IncomingMessage;
+    let answer: Http1Answer;
     try {
-      message = await send(req.method, url, hopHeaders(req, url, settings), watchdog);
+      answer = await exchangeHttp1({ method: req.method, url, headers: hopHeaders(req, url, settings), signal: watchdog.controller.signal });
     } catch (error) {
       watchdog.disarm();
       settings.onOutcome?.(watchdog.fired ? 'timeout' : 'network');
-      // node:http's errors carry their code themselves; transportError reads it from `cause`.
-      throw transportError({ cause: error }, watchdog, what);
+      if (error instanceof Http1ProtocolError) throw malformed(what, error);
+      // Node's errors carry their code themselves; transportError reads it from `cause`.
+      throw transportError(error instanceof Error && error.cause !== undefined ? error : { cause: error }, watchdog, what);
     }
-    const status = message.statusCode ?? 0;
+    const status = answer.status;
     if (!isRedirect(status)) {
       let headers: Headers;
       try {
-        headers = headersOf(message);
+        headers = headersOf(answer.rawHeaders);
       } catch {
-        release(watchdog, message);
+        release(watchdog, answer.body);
         throw new SourceError('registry-bad-response', `${what}: unreadable response headers`);
       }
       settings.onOutcome?.(status);
-      return { status, headers, url, what, watchdog, message };
+      return { status, headers, url, what, watchdog, body: answer.body, contentLength: answer.contentLength };
     }
-    // Nothing of a redirect's body is wanted, and the connection is not reused (agent: false).
-    message.destroy();
-    url = redirectTarget(firstHeader(message.headers.location), url, hop, settings, watchdog, what);
+    // Nothing of a redirect's body is wanted, and the connection is not reused.
+    answer.body.destroy();
+    url = redirectTarget(firstField(answer.rawHeaders, 'location') ?? null, url, hop, settings, watchdog, what);
   }
 }
 
@@ -75,7 +80,7 @@ export const OFFLOAD_FROM_BYTES = 16 * 1024 * 1024;
  * there are no more than `keepUpTo` of them (evidence files, not binaries).
  */
 export async function hashDownload(opened: OpenDownload, limit: number, keepUpTo: number): Promise<{ sha256: string; size: number; bytes?: Buffer }> {
-  const length = contentLength(opened);
+  const length = opened.contentLength;
   const offload = length !== undefined && length >= OFFLOAD_FROM_BYTES && length <= limit ? new OffloadedSha256() : undefined;
   const hash = offload === undefined ? createHash('sha256') : undefined;
   let sha256 = '';
@@ -87,8 +92,8 @@ export async function hashDownload(opened: OpenDownload, limit: number, keepUpTo
       else hash!.update(chunk);
       size += chunk.length;
       if (kept === undefined) return;
-      // node:http hands each chunk over in a Buffer of its own: kept as is, not copied.
-      if (size <= keepUpTo) kept.push(chunk);
+      // A view of the read buffer, which the next read overwrites: copied to be kept.
+      if (size <= keepUpTo) kept.push(Buffer.from(chunk));
       else kept = undefined; // over: let go of what was kept so far, now rather than at the end
     },
     attach: (flow) => offload?.attach(flow),
@@ -103,19 +108,20 @@ export async function hashDownload(opened: OpenDownload, limit: number, keepUpTo
 /** The whole body, at most `limit` bytes (a small error answer). */
 export async function readDownload(opened: OpenDownload, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  await consume(opened, limit, { write: (chunk) => parts.push(chunk) });
+  await consume(opened, limit, { write: (chunk) => parts.push(Buffer.from(chunk)) });
   return Buffer.concat(parts);
 }
 
 /** The body is not wanted: the connection is closed, and no timer of the download fires any more. */
 export function discardDownload(opened: OpenDownload): void {
   opened.watchdog.disarm();
-  opened.message.destroy();
+  opened.body.destroy();
 }
 
 /** Where consume puts a body's chunks. */
 interface BodySink {
-  write(chunk: Buffer): void;
+  /** A view of the read buffer, valid during the call only. */
+  write(chunk: Uint8Array): void;
   /** Given the means to hold the body back (pause, resume) or end it (fail) before the first chunk. */
   attach?(flow: Flow): void;
   /** After the last chunk: settles when the sink is done with it (the hashing thread's digest). */
@@ -132,10 +138,10 @@ interface BodySink {
  * The watchdog stays armed until the sink is done: its deadline and the job's abort hold there too.
  */
 function consume(opened: OpenDownload, limit: number, sink: BodySink): Promise<void> {
-  const { message, watchdog, what } = opened;
-  const length = contentLength(opened);
+  const { body, watchdog, what } = opened;
+  const length = opened.contentLength;
   if (length !== undefined && length > limit) {
-    release(watchdog, message);
+    release(watchdog, body);
     return Promise.reject(tooLarge(what, limit));
   }
   const signal = watchdog.controller.signal;
@@ -145,97 +151,71 @@ function consume(opened: OpenDownload, limit: number, sink: BodySink): Promise<v
     const finish = (error?: Error) => {
       if (settled) return;
       settled = true;
-      message.off('data', onData);
       signal.removeEventListener('abort', onAbort);
       if (error === undefined) {
         watchdog.disarm();
         resolve();
       } else {
         sink.abandon?.();
-        release(watchdog, message);
+        release(watchdog, body);
         reject(error);
       }
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) return finish(tooLarge(what, limit));
-      sink.write(chunk);
-      watchdog.arm();
-    };
-    const onEnd = () => {
-      if (sink.end === undefined) return finish();
-      sink.end().then(
-        () => finish(),
-        (error: Error) => finish(error),
-      );
     };
     // The watchdog fired (idle, deadline, the job's abort): its reason names the error.
     const onAbort = () => finish(transportError(signal.reason, watchdog, what));
     sink.attach?.({
-      pause: () => message.pause(),
+      pause: () => body.pause(),
       resume: () => {
-        if (!settled) message.resume();
+        if (!settled) body.resume();
       },
       fail: (error) => finish(error),
     });
-    message.on('data', onData);
-    message.once('end', onEnd);
-    message.once('error', (error) => finish(transportError({ cause: error }, watchdog, what)));
-    // Closed before its end (the server hung up mid-body): a network error, not a shorter asset.
-    message.once('close', () => {
-      if (!message.complete) finish(watchdog.fired ? transportError(undefined, watchdog, what) : new SourceError('network-error', `${what}: ECONNRESET`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    body.read({
+      content: (chunk) => {
+        if (settled) return;
+        size += chunk.length;
+        if (size > limit) return finish(tooLarge(what, limit));
+        sink.write(chunk);
+        watchdog.arm();
+      },
+      end: () => {
+        if (settled) return;
+        if (sink.end === undefined) return finish();
+        sink.end().then(
+          () => finish(),
+          (error: Error) => finish(error),
+        );
+      },
+      // Closed before its end (the server hung up mid-body): a network error, not a shorter asset.
+      error: (error) => {
+        if (watchdog.fired) return onAbort();
+        finish(error instanceof Http1ProtocolError ? malformed(what, error) : transportError(error, watchdog, what));
+      },
     });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** The announced body length, when it is one well-formed number. */
-function contentLength(opened: OpenDownload): number | undefined {
-  const announced = firstHeader(opened.message.headers['content-length']);
-  return announced !== null && /^\d+$/.test(announced) ? Number(announced) : undefined;
 }
 
 /** Ends a download we gave up on: its timers stop, its socket is closed. */
-function release(watchdog: Watchdog, message: IncomingMessage): void {
+function release(watchdog: Watchdog, body: Http1Body): void {
   watchdog.cancel();
-  message.destroy();
+  body.destroy();
 }
 
-/**
- * One hop. `agent: false`: a connection of its own, closed after the answer (the storage host is
- * another host anyway, and no pool settings or socket timeouts run per chunk). The watchdog's
- * signal destroys the request (and so the socket) whenever it fires, before or after the answer.
- */
-function send(method: HopRequest['method'], url: URL, headers: Record<string, string>, watchdog: Watchdog): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    let request: ClientRequest;
-    try {
-      request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: false, signal: watchdog.controller.signal });
-    } catch (error) {
-      // A header value node:http refuses (a control character in a configured token, say).
-      reject(error);
-      return;
-    }
-    // Kept for the request's whole life: socket errors after the answer are emitted here too
-    // (the body reader learns of them from the message's own 'error' and 'close').
-    request.on('error', reject);
-    request.once('response', (message: IncomingMessage) => {
-      message.on('error', () => undefined);
-      resolve(message);
-    });
-    request.end();
-  });
+/** The parser's reasons are fixed texts: nothing of the answer's bytes reaches the message. */
+function malformed(what: string, error: Http1ProtocolError): SourceError {
+  return new SourceError('registry-bad-response', `${what}: malformed answer (${error.reason})`);
 }
 
-function headersOf(message: IncomingMessage): Headers {
+function headersOf(raw: readonly string[]): Headers {
   const headers = new Headers();
-  const raw = message.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   return headers;
 }
 
-function firstHeader(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return Array.isArray(value) ? (value[0] ?? null) : value;
+/** The first value of a field: a second Location is never joined to the first. */
+function firstField(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i].toLowerCase() === name) return raw[i + 1];
+  return undefined;
 }
