@@ -1,32 +1,43 @@
 /**
  * Hashing a download at the transport's speed: a 1 GiB asset from a local HTTP server through
- * GitHubClient.downloadAsset (the worker's path: node:http, SHA-256 once on the hashing thread,
- * size limit, deadlines), against plain node:http and fetch GETs hashed as they read, and against
- * node:crypto alone over the same bytes in memory (the server in a process of its own). Two floors
- * show what the transport itself costs: a node:http GET that hashes nothing, and TCP reads into
- * one reused buffer hashed without any HTTP parsing (not a client: what reading the socket costs
- * without node:http's buffer per chunk). Each round has its own node:crypto baseline (the machine
- * is shared); prints MiB/s, the ratios, this process's CPU seconds (all threads), RSS growth and
- * peak, then each path's ratios over the rounds.
+ * GitHubClient.downloadAsset (the worker's path: http1/hashed-download, the socket read into one
+ * reused buffer, SHA-256 once on the hashing thread, size limit, deadlines), against plain
+ * node:http and fetch GETs hashed as they read, and against node:crypto alone over the same bytes
+ * in memory (the server in a process of its own). Two floors show what the transport itself
+ * costs: a node:http GET that hashes nothing, and TCP reads into one reused buffer hashed without
+ * any HTTP parsing. The same asset over TLS (a self-signed localhost certificate, trusted by
+ * re-running this process with NODE_EXTRA_CA_CERTS, as an operator would) compares downloadAsset
+ * with node:https: GitHub's storage is https. Each round has its own node:crypto baseline (the
+ * machine is shared); prints MiB/s, the ratios, this process's CPU seconds (all threads), RSS
+ * growth and peak, then each path's ratios over the rounds.
  * Run: npm run build && node dist/bench/download-hash.bench.js  (BENCH_MIB, default 1024; BENCH_ROUNDS, default 3)
  */
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GitHubClient } from '@provwatch/sources';
+import { selfSignedLocalhost } from '../test/support/tls-certificate';
 
 const MIB = Number(process.env.BENCH_MIB ?? 1024);
 const CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
 const TOTAL = MIB * CHUNK.length;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-/** The server runs in a process of its own: its writes must not share the measured event loop. */
-function serve(): Promise<{ url: string; close(): void }> {
+/**
+ * The server runs in a process of its own: its writes must not share the measured event loop.
+ * With `tls`, it is node:https on the certificate and key files named.
+ */
+function serve(tls?: { keyFile: string; certFile: string }): Promise<{ url: string; close(): void }> {
+  const create = tls === undefined ? `require('node:http').createServer(` : `require('node:https').createServer({ key: fs.readFileSync(${JSON.stringify(tls.keyFile)}), cert: fs.readFileSync(${JSON.stringify(tls.certFile)}) }, `;
   const script = `
-    const { createServer } = require('node:http');
+    const fs = require('node:fs');
     const MIB = ${MIB}; const CHUNK = Buffer.alloc(1024 * 1024, 0x5a);
-    const server = createServer((req, res) => {
+    const server = ${create}(req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(MIB * CHUNK.length) });
       let sent = 0;
       const pump = () => { while (sent < MIB) { sent++; if (!res.write(CHUNK)) return void res.once('drain', pump); } res.end(); };
@@ -36,7 +47,7 @@ function serve(): Promise<{ url: string; close(): void }> {
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.stdout!.once('data', (line: Buffer) => resolve({ url: `http://127.0.0.1:${line.toString().trim()}`, close: () => child.kill() }));
+    child.stdout!.once('data', (line: Buffer) => resolve({ url: `${tls === undefined ? 'http://127.0.0.1' : 'https://localhost'}:${line.toString().trim()}`, close: () => child.kill() }));
   });
 }
 
@@ -57,15 +68,16 @@ async function timed(name: string, work: () => Promise<string>, baseline?: numbe
   return rate;
 }
 
-function plainGet(url: string, hash: boolean): Promise<string> {
+function plainGet(url: string, hash: boolean, ca?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    get(url, (res) => {
+    const answered = (res: import('node:http').IncomingMessage) => {
       const sha = createHash('sha256');
       let size = 0;
       res.on('data', (c: Buffer) => (hash ? sha.update(c) : (size += c.length)));
       res.on('end', () => resolve(hash ? sha.digest('hex') : `unhashed ${size}`));
       res.on('error', reject);
-    }).on('error', reject);
+    };
+    (ca === undefined ? get(url, answered) : httpsGet(url, { ca }, answered)).on('error', reject);
   });
 }
 
@@ -117,15 +129,41 @@ function inMemory(): Promise<string> {
   return Promise.resolve(hash.digest('hex'));
 }
 
-async function main(): Promise<void> {
+/** Set in the re-run of this process that trusts the bench's own certificate. */
+const TLS_DIR = process.env.BENCH_TLS_DIR;
+
+/**
+ * NODE_EXTRA_CA_CERTS is read when Node starts: this process makes a certificate, then runs
+ * itself again with the variable set (the same bench, measured in the child).
+ */
+async function rerunTrustingOwnCertificate(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'provwatch-bench-tls-'));
+  try {
+    const { key, cert } = await selfSignedLocalhost();
+    writeFileSync(join(dir, 'key.pem'), key);
+    writeFileSync(join(dir, 'cert.pem'), cert);
+    const child = spawn(process.execPath, [...process.execArgv, __filename], { stdio: 'inherit', env: { ...process.env, BENCH_TLS_DIR: dir, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } });
+    process.exitCode = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(dir: string): Promise<void> {
+  const certFile = join(dir, 'cert.pem');
   const server = await serve();
+  const tlsServer = await serve({ keyFile: join(dir, 'key.pem'), certFile });
+  const ca = readFileSync(certFile, 'utf8');
   const github = new GitHubClient({ baseUrl: server.url });
+  const githubTls = new GitHubClient({ baseUrl: tlsServer.url });
   const paths: Array<[string, () => Promise<string>]> = [
     ['plain node:http GET + sha256', () => plainGet(`${server.url}/plain`, true)],
     ['plain fetch GET + sha256', () => fetchGet(`${server.url}/fetch`)],
     ['floor: node:http GET, no hashing', () => plainGet(`${server.url}/plain`, false)],
     ['floor: TCP reads, reused buffer, + sha256', () => rawRead(server.url)],
     ['GitHubClient.downloadAsset', async () => (await github.downloadAsset('o', 'r', 1, { maxBytes: TOTAL })).sha256],
+    ['TLS: plain node:https GET + sha256', () => plainGet(`${tlsServer.url}/plain`, true, ca)],
+    ['TLS: GitHubClient.downloadAsset', async () => (await githubTls.downloadAsset('o', 'r', 1, { maxBytes: TOTAL })).sha256],
   ];
   const ratios = new Map<string, number[]>(paths.map(([name]) => [name, []]));
   try {
@@ -140,6 +178,7 @@ async function main(): Promise<void> {
     }
   } finally {
     server.close();
+    tlsServer.close();
   }
   console.log('x node:crypto alone in the same round, min / median / max:');
   for (const [name, values] of ratios) {
@@ -148,7 +187,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+(TLS_DIR === undefined ? rerunTrustingOwnCertificate() : main(TLS_DIR)).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
