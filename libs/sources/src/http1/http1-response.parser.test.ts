@@ -14,16 +14,20 @@ interface Read {
   complete: boolean;
 }
 
-/** Feeds `wire` in pieces of `piece` bytes (copied into one reused buffer, as the socket does). */
-function read(wire: string | Buffer, options: { piece?: number; method?: 'GET' | 'HEAD'; close?: boolean } = {}): Read {
+/**
+ * Feeds `wire` in pieces of `piece` bytes, or cut at `cuts` (ascending offsets), each copied into
+ * one reused buffer as the socket does.
+ */
+function read(wire: string | Buffer, options: { piece?: number; cuts?: number[]; method?: 'GET' | 'HEAD'; close?: boolean } = {}): Read {
   const bytes = typeof wire === 'string' ? Buffer.from(wire, 'latin1') : wire;
   const parser = new Http1ResponseParser(options.method ?? 'GET');
   const piece = options.piece ?? bytes.length;
-  const reused = Buffer.alloc(Math.max(piece, 1));
+  const ends = options.cuts !== undefined ? [...options.cuts, bytes.length] : Array.from({ length: Math.ceil(bytes.length / Math.max(piece, 1)) }, (_, i) => Math.min(bytes.length, (i + 1) * piece));
+  const reused = Buffer.alloc(Math.max(bytes.length, 1));
   const body: Buffer[] = [];
   let complete = false;
-  for (let at = 0; at < bytes.length && !complete; at += piece) {
-    const n = bytes.copy(reused, 0, at, at + piece);
+  for (let i = 0, at = 0; i < ends.length && at < bytes.length && !complete; at = ends[i++]) {
+    const n = bytes.copy(reused, 0, at, ends[i]);
     let view = reused.subarray(0, n);
     if (parser.head === undefined) {
       const used = parser.readHead(view);
@@ -34,7 +38,7 @@ function read(wire: string | Buffer, options: { piece?: number; method?: 'GET' |
     if (!complete && view.length > 0) complete = parser.readBody(view, (c) => body.push(Buffer.from(c)));
   }
   if (options.close === true) complete = parser.closed();
-  assert.ok(parser.head !== undefined, 'the head was read');
+  if (parser.head === undefined) throw new Error('the head was not complete');
   return { head: parser.head, framing: parser.framing!, body: Buffer.concat(body).toString('latin1'), complete };
 }
 
@@ -197,5 +201,62 @@ describe('Http1ResponseParser: forged answers it refuses', () => {
     let got = 0;
     assert.equal(parser.readBody(Buffer.from('fffffffffff1\r\nabc'), (c) => (got += c.length)), false);
     assert.equal(got, 3);
+  });
+});
+
+describe('Http1ResponseParser: mutated answers (seeded, repeatable)', () => {
+  /** xorshift32: the same 3,000 mutations on every run. */
+  function random(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+  }
+  const answers = [
+    'HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 11\r\n\r\nhello world',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nT: v\r\n\r\n',
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 302 Found\r\nLocation: https://objects.example/a?sig=1\r\nContent-Length: 0\r\n\r\n',
+    'HTTP/1.0 200 OK\r\nServer: x\r\n\r\nuntil the close',
+  ];
+
+  type Outcome = { refused: true } | { refused: false; read: Read } | { incomplete: true };
+  function outcome(wire: Buffer, cuts?: number[]): Outcome {
+    try {
+      return { refused: false, read: read(wire, { cuts, close: true }) };
+    } catch (err) {
+      if (err instanceof Http1ProtocolError) return { refused: true };
+      if (err instanceof Error && err.message === 'the head was not complete') return { incomplete: true };
+      throw err; // anything else is a bug: a TypeError, a RangeError, an assertion in the parser
+    }
+  }
+
+  test('every mutation is refused, incomplete or read, the same whole as cut anywhere; content never exceeds the input', () => {
+    const next = random(0x9e3779b9);
+    const pick = (n: number) => Math.floor(next() * n);
+    const tally = { refused: 0, incomplete: 0, read: 0 };
+    for (let i = 0; i < 3000; i++) {
+      const wire = Buffer.from(answers[i % answers.length], 'latin1');
+      const bytes = [...wire];
+      for (let m = 1 + pick(3); m > 0; m--) {
+        const at = pick(bytes.length);
+        const kind = pick(4);
+        const byte = [0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x3b, 0x30, 0x00, 0xff, pick(256)][pick(10)];
+        if (kind === 0) bytes[at] = byte;
+        else if (kind === 1) bytes.splice(at, 0, byte);
+        else if (kind === 2) bytes.splice(at, 1);
+        else bytes.splice(at, 0, ...bytes.slice(at, at + 1 + pick(8)));
+      }
+      const mutated = Buffer.from(bytes);
+      const whole = outcome(mutated);
+      const cuts = [...new Set(Array.from({ length: 1 + pick(6) }, () => 1 + pick(Math.max(1, mutated.length - 1))))].sort((a, b) => a - b);
+      assert.deepEqual(outcome(mutated, cuts), whole, `mutation ${i} cut at ${cuts.join(',')}: ${JSON.stringify(mutated.toString('latin1'))}`);
+      if ('read' in whole) assert.ok(Buffer.byteLength(whole.read.body, 'latin1') <= mutated.length);
+      tally['incomplete' in whole ? 'incomplete' : whole.refused ? 'refused' : 'read']++;
+    }
+    // The mutations reach every outcome: a generator that only ever broke the status line would not.
+    assert.ok(tally.refused > 300 && tally.read > 300 && tally.incomplete > 10, JSON.stringify(tally));
   });
 });
