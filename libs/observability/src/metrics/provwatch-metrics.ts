@@ -312,6 +312,14 @@ export class ProvwatchMetrics {
     return this.pollIntervalCache.bytes;
   }
 
+  /**
+   * Formats the watchlist's poll intervals now (at boot, in slices), so that the first scrape
+   * finds the text ready instead of formatting it while Prometheus waits.
+   */
+  prepareFirstScrape(): void {
+    void this.pollIntervalBytes();
+  }
+
   /** The same as one string (tests, small registries). */
   async render(): Promise<string> {
     return (await this.renderChunks()).map((c) => (typeof c === 'string' ? c : c.toString('utf8'))).join('');

@@ -59,6 +59,16 @@ describe('SegmentDeflater (deflate thread)', () => {
     assert.match(out, /^answered \d+$/m);
   });
 
+  test('prestart at boot: the thread is up before the first piece, and idle it does not hold the process', () => {
+    // The first piece goes to the prestarted thread; then nothing is open and the process must
+    // exit on its own (else execFileSync times out).
+    const script = `const d = require(${JSON.stringify(require.resolve('./segment-deflater'))}).sharedSegmentDeflater();
+      d.prestart();
+      setTimeout(() => d.deflate(Buffer.from('z\\n')).then((r) => console.log('answered', r.crc)), 200);`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.match(out, /^answered \d+$/m);
+  });
+
   test('the thread keeps nothing between pieces: the same bytes compress to the same segment', async () => {
     const page = text(500, 'z');
     const first = await deflater.deflate(page);

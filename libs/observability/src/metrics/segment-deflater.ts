@@ -91,6 +91,14 @@ export class SegmentDeflater {
     });
   }
 
+  /**
+   * Starts the thread now (at boot): constructing a Worker costs the calling thread a few ms of
+   * CPU, which the first gzip scrape would otherwise pay. Idle, it does not keep the process alive.
+   */
+  prestart(): void {
+    this.running();
+  }
+
   private running(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.file, { workerData: { [SEGMENT_DEFLATE_WORKER_MARK]: true } });

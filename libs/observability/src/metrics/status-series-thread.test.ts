@@ -54,6 +54,36 @@ describe('status series thread client', () => {
     assert.match(exits[0] ?? '', /outside its buffer/);
   });
 
+  test('prestart starts the thread and sends the watchlist at boot; the first request finds both done', async () => {
+    let started = 0;
+    const worker = new FakeWorker();
+    const watched = [{ name: 'a', keepLast: 1 }];
+    const thread = new StatusSeriesThread({
+      start: () => {
+        started++;
+        return worker as unknown as SeriesWorker;
+      },
+      watched: () => watched,
+      closeTimeoutMs: 10,
+    });
+    assert.equal(started, 0, 'nothing starts before it is asked to');
+    thread.prestart();
+    thread.prestart();
+    assert.equal(started, 1);
+    assert.deepEqual(worker.requests, [{ op: 'watchlist', targets: watched }]);
+    void thread.verdicts.refresh().catch(() => undefined);
+    assert.equal(started, 1);
+    assert.deepEqual(
+      worker.requests.map((r) => r.op),
+      ['watchlist', 'refresh-verdicts'],
+      'the same watchlist is not sent twice',
+    );
+    await thread.close();
+    const requests = worker.requests.length;
+    thread.prestart();
+    assert.equal(worker.requests.length, requests, 'a closed thread is not started again');
+  });
+
   test('a reload sends the new watchlist once, before the next request', async () => {
     const worker = new FakeWorker();
     let watched = [{ name: 'a', keepLast: 1 }];
