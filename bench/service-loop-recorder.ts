@@ -18,6 +18,8 @@ import { isMainThread } from 'node:worker_threads';
 /** One gap: when it started (ms since the epoch), how long it was, CPU and GC inside it (ms). */
 export interface LoopGap {
   at: number;
+  /** The start on the monotonic clock in µs: the time base of a `--cpu-prof` profile, to find its samples. */
+  monoUs: number;
   gapMs: number;
   cpuMs: number;
   gcMs: number;
@@ -39,6 +41,7 @@ const GAP_MS = 5;
 
 export function startLoopGapRecorder(): LoopGapRecorder {
   const epochOffset = Date.now() - performance.now();
+  const monoOffsetUs = Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000;
   const pauses: Array<{ start: number; duration: number; kind: string }> = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -57,7 +60,7 @@ export function startLoopGapRecorder(): LoopGapRecorder {
       const inside = pauses.filter((p) => p.start + p.duration > last && p.start < now);
       const gcMs = inside.reduce((sum, p) => sum + p.duration, 0);
       const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
-      gaps.push({ at: Math.round(epochOffset + last), gapMs: now - last, cpuMs, gcMs, gc: inside.map((p) => `${p.kind}:${p.duration.toFixed(1)}`) });
+      gaps.push({ at: Math.round(epochOffset + last), monoUs: Math.round(monoOffsetUs + last * 1000), gapMs: now - last, cpuMs, gcMs, gc: inside.map((p) => `${p.kind}:${p.duration.toFixed(1)}`) });
     }
     last = now;
     lastCpu = cpu;
