@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { type Server, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -191,5 +192,14 @@ describe('status series built in their own thread', () => {
       await thread.close();
     }
     await assert.rejects(thread.readPolls(), { code: 'series-thread-closed' });
+  });
+
+  test('a thread started at boot (prestart) and left idle does not keep the process alive', () => {
+    // The HTTP server keeps the service alive, never this thread. Adding the 'message' listener
+    // after unref() refs the worker's port again; then this child never exits and times out.
+    const script = `const { startStatusSeriesThread } = require(${JSON.stringify(require.resolve('./status-series'))});
+      startStatusSeriesThread({ databaseUrl: 'postgresql://nobody@127.0.0.1:9/none' }, () => [{ name: 't', keepLast: 1 }]).prestart();
+      console.log('started');`;
+    assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 }), 'started\n');
   });
 });

@@ -59,10 +59,13 @@ describe('SegmentDeflater (deflate thread)', () => {
     assert.match(out, /^answered \d+$/m);
   });
 
-  test('prestart at boot: the thread is up before the first piece, and idle it does not hold the process', () => {
-    // The first piece goes to the prestarted thread; then nothing is open and the process must
-    // exit on its own (else execFileSync times out).
-    const script = `const d = require(${JSON.stringify(require.resolve('./segment-deflater'))}).sharedSegmentDeflater();
+  test('prestart at boot: idle, the thread lets the process exit; the first piece goes to it', () => {
+    // Nothing else keeps these processes alive: a prestarted thread that held them would time
+    // execFileSync out. (Adding the 'message' listener after unref() refs the port again: it did.)
+    const deflater = `require(${JSON.stringify(require.resolve('./segment-deflater'))}).sharedSegmentDeflater()`;
+    const idle = execFileSync(process.execPath, ['-e', `${deflater}.prestart(); console.log('started')`], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(idle, 'started\n');
+    const script = `const d = ${deflater};
       d.prestart();
       setTimeout(() => d.deflate(Buffer.from('z\\n')).then((r) => console.log('answered', r.crc)), 200);`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });

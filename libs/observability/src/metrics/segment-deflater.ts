@@ -102,8 +102,6 @@ export class SegmentDeflater {
   private running(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.file, { workerData: { [SEGMENT_DEFLATE_WORKER_MARK]: true } });
-    // An idle deflate thread must not keep the process alive (the HTTP server does).
-    worker.unref();
     let failure: Error | undefined;
     worker.on('message', (reply: DeflateReply) => {
       const open = this.pending.get(reply.id);
@@ -120,6 +118,9 @@ export class SegmentDeflater {
       for (const open of this.pending.values()) open.reject(reason);
       this.pending.clear();
     });
+    // An idle deflate thread must not keep the process alive (the HTTP server does). After the
+    // listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }

@@ -282,8 +282,6 @@ export class StatusSeriesThread {
     this.workerError = undefined;
     this.sentWatchlist = undefined;
     this.receiver = new SharedChunkReceiver();
-    // Not what keeps the process alive: the HTTP server is.
-    worker.unref?.();
     worker.on('message', (reply) => {
       try {
         this.receive(reply);
@@ -309,6 +307,9 @@ export class StatusSeriesThread {
         resolve();
       });
     });
+    // Not what keeps the process alive: the HTTP server is. After the listeners: adding a
+    // 'message' listener refs the worker's port again.
+    worker.unref?.();
     return worker;
   }
 
