@@ -26,9 +26,9 @@ import { join, resolve } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { DeflatedSegmentCache, ProvwatchMetrics, sharedSegmentDeflater } from '@provwatch/observability';
+import { DeflatedSegmentCache, ProvwatchMetrics } from '@provwatch/observability';
 import { answerScrape } from '../apps/api/src/metrics/metrics.controller';
-import { startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
+import { prepareMetricsBeforeListening, startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
 import { SERVICE_NODE_FLAGS, missingServiceNodeFlags } from '../apps/api/src/runtime-flags';
 import { createTestDatabase } from '../test/support/postgres';
 import { startScraper } from './metrics-scraper';
@@ -75,9 +75,7 @@ async function main(): Promise<void> {
     );
     const deflated = new DeflatedSegmentCache();
     // As MetricsModule.onModuleInit does before the service listens.
-    series.prestart();
-    sharedSegmentDeflater().prestart();
-    metrics.prepareFirstScrape();
+    prepareMetricsBeforeListening(series, metrics);
     server.on('request', (req, res) => {
       if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');

@@ -4,11 +4,11 @@ import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { type ServiceConfig, type WatchlistSource, redisConnectionFromUrl } from '@provwatch/config';
 import { QUEUES } from '@provwatch/jobs';
-import { ProvwatchMetrics, type QueueDepth, type StatusSeriesThread, sharedSegmentDeflater } from '@provwatch/observability';
+import { ProvwatchMetrics, type QueueDepth, type StatusSeriesThread } from '@provwatch/observability';
 import { SERVICE_CONFIG, WATCHLIST_SOURCE, METRICS } from '@provwatch/service-core';
 
 import { MetricsController } from './metrics.controller';
-import { startStatusSeriesThread } from './status-series';
+import { prepareMetricsBeforeListening, startStatusSeriesThread } from './status-series';
 
 const QUEUE_READER = Symbol('QUEUE_READER');
 const STATUS_SERIES = Symbol('STATUS_SERIES');
@@ -97,14 +97,8 @@ export class MetricsModule implements OnModuleInit, OnModuleDestroy {
     @Inject(METRICS) private readonly metrics: ProvwatchMetrics,
   ) {}
 
-  /**
-   * Before the server listens: the series and deflate threads started, the poll intervals
-   * formatting. Left to the first scrape, their start held the serving loop 20-30 ms once.
-   */
   onModuleInit(): void {
-    this.series.prestart();
-    sharedSegmentDeflater().prestart();
-    this.metrics.prepareFirstScrape();
+    prepareMetricsBeforeListening(this.series, this.metrics);
   }
 
   async onModuleDestroy(): Promise<void> {

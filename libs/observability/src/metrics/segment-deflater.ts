@@ -47,9 +47,10 @@ export interface DeflateResult {
 }
 
 /**
- * The serving thread's end. One thread, started on first use and again after it exited; it does
- * not keep the process alive. When it exits with pieces open, each of them fails (the scrape
- * being written is cut, see writeWithBackpressure) and the next piece starts a new thread.
+ * The serving thread's end. One thread, started at boot (prestart) or on first use, and again
+ * after it exited; it does not keep the process alive. When it exits with pieces open, each of
+ * them fails (the scrape being written is cut, see writeWithBackpressure) and the next piece
+ * starts a new thread.
  */
 export class SegmentDeflater {
   private worker: Worker | undefined;

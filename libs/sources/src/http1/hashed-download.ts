@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type HopRequest, type HttpSettings, type Watchdog, checkScheme, hopHeaders, isRedirect, redirectTarget, tooLarge, transportError } from '../oci/registry-http';
 import { type Flow, OffloadedSha256 } from '../oci/sha256-offload';
 import { SourceError } from '../source.error';
-import { type Http1Answer, type Http1Body, exchangeHttp1 } from './http1-exchange';
+import { type Http1Answer, type Http1Body, Http1ExchangeError, exchangeHttp1 } from './http1-exchange';
 import { Http1ProtocolError } from './http1-response.parser';
 
 /**
@@ -47,9 +47,7 @@ export async function openDownload(req: HopRequest, settings: HttpSettings, watc
     } catch (error) {
       watchdog.disarm();
       settings.onOutcome?.(watchdog.fired ? 'timeout' : 'network');
-      if (error instanceof Http1ProtocolError) throw malformed(what, error);
-      // Node's errors carry their code themselves; transportError reads it from `cause`.
-      throw transportError(error instanceof Error && error.cause !== undefined ? error : { cause: error }, watchdog, what);
+      throw answerError(error, watchdog, what);
     }
     const status = answer.status;
     if (!isRedirect(status)) {
@@ -189,10 +187,7 @@ function consume(opened: OpenDownload, limit: number, sink: BodySink): Promise<v
         );
       },
       // Closed before its end (the server hung up mid-body): a network error, not a shorter asset.
-      error: (error) => {
-        if (watchdog.fired) return onAbort();
-        finish(error instanceof Http1ProtocolError ? malformed(what, error) : transportError(error, watchdog, what));
-      },
+      error: (error) => finish(answerError(error, watchdog, what)),
     });
   });
 }
@@ -203,9 +198,15 @@ function release(watchdog: Watchdog, body: Http1Body): void {
   body.destroy();
 }
 
-/** The parser's reasons are fixed texts: nothing of the answer's bytes reaches the message. */
-function malformed(what: string, error: Http1ProtocolError): SourceError {
-  return new SourceError('registry-bad-response', `${what}: malformed answer (${error.reason})`);
+/**
+ * Why an exchange failed, before or during the body: the watchdog's reason when it fired, a
+ * refused answer as registry-bad-response (the parser's reasons are fixed texts: nothing of the
+ * answer's bytes reaches the message), else the connection's system error code.
+ */
+function answerError(error: unknown, watchdog: Watchdog, what: string): SourceError {
+  if (!watchdog.fired && error instanceof Http1ProtocolError) return new SourceError('registry-bad-response', `${what}: malformed answer (${error.reason})`);
+  // Http1ExchangeError carries node's error as its cause; a header node:http refuses is thrown bare.
+  return transportError(error instanceof Http1ExchangeError ? error : { cause: error }, watchdog, what);
 }
 
 function headersOf(raw: readonly string[]): Headers {

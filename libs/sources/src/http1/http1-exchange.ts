@@ -174,14 +174,13 @@ export function exchangeHttp1(request: Http1Request): Promise<Http1Answer> {
         : netConnect({ host, port, onread });
     socket.on('error', (error) => fail(new Http1ExchangeError(`connection failed`, { cause: error })));
     // The server closed its side: the end of a close-delimited body, or an answer cut short.
+    const cutShort = () => fail(new Http1ExchangeError('connection closed before the answer was complete', { cause: { code: 'ECONNRESET' } }));
     socket.on('end', () => {
       if (over) return;
       if (answered && parser.closed()) return finishBody();
-      fail(new Http1ExchangeError('connection closed before the answer was complete', { cause: { code: 'ECONNRESET' } }));
+      cutShort();
     });
-    socket.on('close', () => {
-      if (!over) fail(new Http1ExchangeError('connection closed before the answer was complete', { cause: { code: 'ECONNRESET' } }));
-    });
+    socket.on('close', cutShort);
     signal.addEventListener('abort', onAbort, { once: true });
     socket.write(head);
   });

@@ -67,7 +67,6 @@ type ChunkState = 'size' | 'size-ws' | 'extension' | 'size-lf' | 'data' | 'data-
 
 export class Http1ResponseParser {
   private headBytes: Buffer[] = [];
-  private headLength = 0;
   /** The last (up to) three head bytes kept: a CRLFCRLF may straddle two reads. */
   private headTail: Buffer = Buffer.alloc(0);
   /** Head bytes counted over interim answers too: 1xx answers may not add up past the limit. */
@@ -120,16 +119,14 @@ export class Http1ResponseParser {
       // Refused at once rather than when the head would have ended: a head of bare LFs never ends.
       this.checkLineEnds(kept);
       this.headBytes.push(kept);
-      this.headLength += take;
       this.headTotal += take;
       used += take;
       if (end === -1) {
         this.headTail = Buffer.concat([this.headTail, kept]).subarray(-3);
         break;
       }
-      const text = Buffer.concat(this.headBytes, this.headLength).toString('latin1');
+      const text = Buffer.concat(this.headBytes).toString('latin1');
       this.headBytes = [];
-      this.headLength = 0;
       this.headTail = Buffer.alloc(0);
       this.parseHead(text);
     }
