@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     );
     const deflated = new DeflatedSegmentCache();
     // As MetricsModule.onModuleInit does before the service listens.
-    prepareMetricsBeforeListening(series, metrics);
+    await prepareMetricsBeforeListening(series, metrics, (message) => console.warn(message));
     server.on('request', (req, res) => {
       if (req.url === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');

@@ -97,8 +97,9 @@ export class MetricsModule implements OnModuleInit, OnModuleDestroy {
     @Inject(METRICS) private readonly metrics: ProvwatchMetrics,
   ) {}
 
-  onModuleInit(): void {
-    prepareMetricsBeforeListening(this.series, this.metrics);
+  async onModuleInit(): Promise<void> {
+    const logger = new Logger('metrics');
+    await prepareMetricsBeforeListening(this.series, this.metrics, (message) => logger.warn(message));
   }
 
   async onModuleDestroy(): Promise<void> {

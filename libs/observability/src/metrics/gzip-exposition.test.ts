@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { crc32, gunzipSync } from 'node:zlib';
-import { DeflatedSegmentCache, KEPT_SEGMENT_MIN_BYTES, crc32Shift, gzipExposition, multiplyModP } from './gzip-exposition';
+import { DeflatedSegmentCache, KEPT_SEGMENT_MIN_BYTES, crc32Shift, gzipExposition, multiplyModP, warmGzipExposition } from './gzip-exposition';
+import { type DeflateResult, SegmentDeflater } from './segment-deflater';
 import { sharedMemoryBytes } from './paged-series';
 
 async function gzipped(chunks: ReadonlyArray<string | Buffer>, cache = new DeflatedSegmentCache()): Promise<Buffer> {
@@ -108,4 +109,33 @@ test('a consumer that stops early leaves no compression unhandled', async () => 
   await body.return(undefined);
   // An unhandled rejection would fail the test run; give the pending compression time to settle.
   await new Promise((r) => setTimeout(r, 50));
+});
+
+test('the boot-time gzip body decodes to its sample, through a kept chunk and a run', async () => {
+  const deflater = new SegmentDeflater();
+  try {
+    await warmGzipExposition(lines(20).toString());
+    await warmGzipExposition('', deflater);
+    assert.equal(deflater.open, 0);
+  } finally {
+    await deflater.close();
+  }
+});
+
+test('the boot-time check fails with its code when the deflate thread cannot start or answers wrong', async () => {
+  const missing = new SegmentDeflater('/nonexistent/segment-deflate.worker.js');
+  await assert.rejects(warmGzipExposition('x 1\n', missing), { name: 'SegmentDeflateError', code: 'deflate-thread-exited' });
+  /** A thread that answers with the CRC of other bytes: the body would not decode, and it is caught. */
+  class WrongCrc extends SegmentDeflater {
+    override async deflateRun(pieces: readonly Buffer[]): Promise<DeflateResult> {
+      const result = await super.deflateRun(pieces);
+      return { ...result, crc: (result.crc ^ 1) >>> 0 };
+    }
+  }
+  const wrong = new WrongCrc();
+  try {
+    await assert.rejects(warmGzipExposition('x 1\n', wrong), { name: 'SegmentDeflateError', code: 'deflate-failed' });
+  } finally {
+    await wrong.close();
+  }
 });

@@ -1,4 +1,5 @@
-import { type DeflateResult, type SegmentDeflater, sharedSegmentDeflater } from './segment-deflater';
+import { gunzipSync } from 'node:zlib';
+import { type DeflateResult, SegmentDeflateError, type SegmentDeflater, sharedSegmentDeflater } from './segment-deflater';
 
 /**
  * The exposition as one gzip stream (RFC 1952), for scrapers that ask for it: Prometheus sends
@@ -120,6 +121,33 @@ export async function* gzipExposition(chunks: ReadonlyArray<string | Buffer>, ca
   trailer.writeUInt32LE(crc, FINAL_BLOCK.length);
   trailer.writeUInt32LE(length, FINAL_BLOCK.length + 4);
   yield trailer;
+}
+
+/**
+ * Before the server listens: one gzip body of `sample` made end to end, through both kinds of
+ * piece (a kept chunk and a run of small ones) and the deflate thread, with a cache of its own
+ * (nothing kept). It compiles the code of the first gzip scrape, which on cold code held the
+ * serving thread several ms while Prometheus waited. It also checks the body decodes to the
+ * sample: a deflate thread that cannot work here (its file missing from an image, say) shows at
+ * boot with this error, not at the first scrape.
+ */
+export async function warmGzipExposition(sample: string, deflater: SegmentDeflater = sharedSegmentDeflater()): Promise<void> {
+  const text = Buffer.from(sample);
+  // One kept-size chunk (copied: a kept chunk's memory must be its own) and the rest as a run.
+  const kept = Buffer.alloc(Math.max(KEPT_SEGMENT_MIN_BYTES, text.length));
+  text.copy(kept);
+  const chunks = [kept, sample, '\n'];
+  const parts: Buffer[] = [];
+  for await (const part of gzipExposition(chunks, new DeflatedSegmentCache(deflater))) parts.push(Buffer.from(part));
+  let decoded: Buffer | undefined;
+  try {
+    decoded = gunzipSync(Buffer.concat(parts));
+  } catch {
+    // A wrong CRC or length, or bad deflate data: the decoder refuses the body.
+  }
+  if (!decoded?.equals(Buffer.concat([kept, text, Buffer.from('\n')]))) {
+    throw new SegmentDeflateError('deflate-failed', 'the gzip exposition made at boot does not decode to its text');
+  }
 }
 
 /** Large Buffers stand alone (kept); strings and small Buffers are gathered into runs of about RUN_BYTES. */

@@ -156,6 +156,14 @@ describe('metrics exposition', () => {
     assert.deepEqual(lines(await m.render()), ['provwatch_poll_interval_seconds{target="only"} 300']);
   });
 
+  test('rendering once at boot changes nothing a scrape shows, and returns the registry text', async () => {
+    const make = () => new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false, pollIntervalSeconds: new Map([['pbs-exporter', 300]]) }, sources());
+    const warmed = make();
+    const sample = await warmed.prepareFirstScrape();
+    assert.match(sample, /^provwatch_build_info\{version="1\.2\.3"/m);
+    assert.equal(await warmed.render(), await make().render());
+  });
+
   test('timings, polls, rate limit and build info', async () => {
     const m = new ProvwatchMetrics({ version: '1.2.3', defaultMetrics: false, pollIntervalSeconds: new Map([['pbs-exporter', 300]]) }, sources());
     const s = series(await m.render());
