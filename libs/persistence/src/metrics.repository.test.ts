@@ -117,6 +117,35 @@ describe('the snapshot behind the scrape-time gauges', () => {
     assert.ok(s.checks.filter((c) => c.status !== 'error').every((c) => c.lastVerdict === null));
   });
 
+  test('a sequential read answers the same and never has two statements in flight', async () => {
+    // Counts the statements in flight through the client the repository is given.
+    let inFlight = 0;
+    let most = 0;
+    const counting = new Proxy(prisma, {
+      get(client, key, receiver) {
+        const value = Reflect.get(client, key, receiver) as unknown;
+        if (key !== '$queryRaw' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(client, args);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    });
+    const watched = [{ name: 'pbs-exporter', keepLast: 10 }];
+    const counted = new MetricsRepository(counting);
+    const atOnce = await counted.verdicts(watched);
+    assert.equal(most, 3, 'without the option the three statements go at once');
+    most = 0;
+    const sequential = await counted.verdicts(watched, { sequential: true });
+    assert.equal(most, 1);
+    assert.deepEqual(sequential, atOnce);
+    assert.ok(sequential.checks.length > 0 && sequential.releases.length > 0);
+  });
+
   test('an empty watchlist reads nothing', async () => {
     assert.deepEqual(await repo.verdicts([]), { checks: [], releases: [] });
     const { horizon: _, knownTargets: __, ...polls } = await repo.polls([]);

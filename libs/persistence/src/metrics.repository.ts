@@ -141,8 +141,11 @@ export class MetricsRepository {
   /**
    * The latest status of every check in the window, and release timings. `notPassing` keeps only
    * checks that are fail, missing or error (what alerting needs), and skips the timings.
+   * `sequential` sends the three statements one after another instead of at once: the read then
+   * keeps at most one Postgres backend busy (background upkeep that must not take the database's
+   * cores from the requests being served beside it).
    */
-  async verdicts(targets: WatchedTargetWindow[], options: { notPassing?: boolean } = {}): Promise<VerdictSnapshot> {
+  async verdicts(targets: WatchedTargetWindow[], options: { notPassing?: boolean; sequential?: boolean } = {}): Promise<VerdictSnapshot> {
     const names = targets.map((t) => t.name);
     const windows = targets.map((t) => t.keepLast);
     if (names.length === 0) return { checks: [], releases: [] };
@@ -168,14 +171,15 @@ export class MetricsRepository {
     // Each answers ONE text: a JSON array of row arrays, parsed once. Decoded row by row (the
     // driver's strings per field, Prisma's objects per row), the first /metrics build at 10,000
     // targets allocated 1.87 GB and its scavenges kept 267 MB alive; as one text, 1.52 GB and 119 MB.
-    const [releaseChecks, imageChecks, releases] = await Promise.all([
+    const releaseCheckRead = () =>
       this.jsonRows<CheckTuple>(Prisma.sql`
         ${keptReleases}
         SELECT json_build_array(k.name, NULL::text, l.subject_key, l."check", l.status, l.code, ${epochMs('l.since')}, ${epochMs('l.updated_at')},
                ${lastVerdict}) AS row
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'release' AND l.subject_key = k.tag
-        WHERE k.rank <= k.keep ${statusFilter}`),
+        WHERE k.rank <= k.keep ${statusFilter}`);
+    const imageCheckRead = () =>
       this.jsonRows<CheckTuple>(Prisma.sql`
         WITH ${watched}, kept AS (
           SELECT i.target_id, i.repository, d.tag, w.name,
@@ -186,7 +190,8 @@ export class MetricsRepository {
                ${lastVerdict}) AS row
         FROM kept k
         JOIN latest_check_status l ON l.target_id = k.target_id AND l.subject_kind = 'image' AND l.subject_key = k.repository || ':' || k.tag
-        WHERE k.rank <= k.keep ${statusFilter}`),
+        WHERE k.rank <= k.keep ${statusFilter}`);
+    const timingRead = () =>
       options.notPassing
         ? Promise.resolve([])
         : this.jsonRows<TimingTuple>(Prisma.sql`
@@ -194,8 +199,10 @@ export class MetricsRepository {
         SELECT json_build_array(k.name, k.tag, ${epochMs('k.published_at')},
                ${epochMs(`(SELECT min(v.finished_at) FROM verification_runs v
                  WHERE v.target_id = k.target_id AND v.subject_kind = 'release' AND v.subject_key = k.tag)`)}) AS row
-        FROM kept k WHERE k.rank <= k.keep`),
-    ]);
+        FROM kept k WHERE k.rank <= k.keep`);
+    const [releaseChecks, imageChecks, releases] = options.sequential
+      ? [await releaseCheckRead(), await imageCheckRead(), await timingRead()]
+      : await Promise.all([releaseCheckRead(), imageCheckRead(), timingRead()]);
     const checks: CheckStatusRow[] = [];
     for (const rows of [releaseChecks, imageChecks]) {
       for (const [target, image, release, check, status, code, since, updatedAt, lastVerdict] of rows) {

@@ -10,6 +10,8 @@ export interface StatusSeriesWorkerData {
   databaseUrl: string;
   /** Targets read and formatted per slice (VerdictSeriesCache). */
   verdictBatchSize?: number;
+  /** The share of wall time a verdict refresh's slices may take (default SERIES_BUSY_SHARE). */
+  verdictBusyShare?: number;
 }
 
 /** The watched targets as the feeds want them: one set of arrays per watchlist (identity = version). */
@@ -28,15 +30,28 @@ interface Watched {
  */
 const SERIES_THREAD_NICE = 10;
 
+/**
+ * A refresh's slices (their Postgres reads included) take at most half the wall time. Nice
+ * does not reach them: the reads run in Postgres's processes, and with autogroup (or a
+ * container's cgroup) this thread's CPU counts against the serving thread's group whatever its
+ * nice. At 10,000 targets on a 2-core machine, the first build unpaced held a backend and this
+ * thread busy for ~12 s, and the serving thread waited for a core 15-25 ms at a time (perf
+ * sched, bench/metrics-scrape); paced, it takes ~28 s. Later refreshes read only what changed,
+ * mostly one slice, which is never paused.
+ */
+const SERIES_BUSY_SHARE = 0.5;
+
 function run(): void {
   const port = parentPort;
   if (!port) throw new Error('status-series.worker runs as a worker thread (StatusSeriesThread starts it)');
   lowerThisThreadsPriority(SERIES_THREAD_NICE);
-  const { databaseUrl, verdictBatchSize } = workerData as StatusSeriesWorkerData;
+  const { databaseUrl, verdictBatchSize, verdictBusyShare } = workerData as StatusSeriesWorkerData;
   const post = (reply: SeriesReply) => port.postMessage(reply);
-  // Two connections: a verdict read sends three statements at once and a poll read one, so they
-  // queue for them. Background work, kept from taking the database's connections; the benchmark
-  // figures (README) were measured with this bound.
+  // Two connections: one for the verdict reads, whose three statements go one after another
+  // (`sequential`), one for the poll read a scrape waits for. Background work, kept from taking
+  // the database's connections and cores: with the statements sent at once, during the first
+  // build at 10,000 targets two backends held both cores of a 2-core machine for ms at a time
+  // while the serving thread waited for one (perf sched, bench/metrics-scrape).
   const prisma = createPrismaClient(databaseUrl, { maxConnections: 2, onWarning: (message) => post({ kind: 'warning', message }) });
   const statuses = new MetricsRepository(prisma);
   let watched: Watched = { targets: [], names: [], windows: new Map() };
@@ -45,10 +60,10 @@ function run(): void {
   const host = new StatusSeriesHost(
     post,
     {
-      verdicts: { versions: () => versions.read(), read: (targets) => statuses.verdicts(targets.flatMap((t) => watched.windows.get(t) ?? [])) },
+      verdicts: { versions: () => versions.read(), read: (targets) => statuses.verdicts(targets.flatMap((t) => watched.windows.get(t) ?? []), { sequential: true }) },
       polls: () => polls.read(),
     },
-    { batchSize: verdictBatchSize },
+    { batchSize: verdictBatchSize, busyShare: verdictBusyShare ?? SERIES_BUSY_SHARE },
   );
   port.on('message', (request: SeriesRequest) => {
     switch (request.op) {

@@ -66,6 +66,8 @@ export class StatusSeriesError extends Error {
 export interface StatusSeriesHostOptions {
   /** Targets read and formatted per slice (VerdictSeriesCache). */
   batchSize?: number;
+  /** The share of wall time a verdict refresh's slices may take (VerdictSeriesCache). */
+  busyShare?: number;
   /** Shortest time between two pushes of the verdict series while a refresh runs. Default 100 ms. */
   pushIntervalMs?: number;
 }
@@ -90,7 +92,7 @@ export class StatusSeriesHost {
     options: StatusSeriesHostOptions = {},
   ) {
     this.pushIntervalMs = options.pushIntervalMs ?? 100;
-    if (sources.verdicts) this.verdicts = new VerdictSeriesCache(sources.verdicts, { batchSize: options.batchSize, allocate: sharedMemoryBytes });
+    if (sources.verdicts) this.verdicts = new VerdictSeriesCache(sources.verdicts, { batchSize: options.batchSize, busyShare: options.busyShare, allocate: sharedMemoryBytes });
     // Kept single flight by pollQueue.
     this.readPolls = sources.polls && pollSeriesReader(sources.polls, sharedMemoryBytes);
   }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import type { CheckStatusEntry, VerdictSnapshot } from './status-snapshot';
 import { formatVerdictGauges } from './verdict-exposition';
 import { VerdictSeriesCache } from './verdict-series-cache';
@@ -42,6 +42,41 @@ describe('verdict series cache', () => {
     await cache.refresh();
     assert.equal(text(cache.chunks()), formatVerdictGauges(fake.snapshotOf(['a', 'b', 'c'])));
     assert.equal(cache.complete, true);
+  });
+
+  test('with a busy share below 1 the build pauses on a timer after each slice but the last, and builds the same', async () => {
+    assert.throws(() => new VerdictSeriesCache(fakeSource(['a']).source, { busyShare: 0 }), RangeError);
+    assert.throws(() => new VerdictSeriesCache(fakeSource(['a']).source, { busyShare: 1.5 }), RangeError);
+    // Time moves only when the test ticks: a pause holds until then, however long it is.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    const turns = async (count: number) => {
+      for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    try {
+      const unpaced = fakeSource(['a', 'b', 'c']);
+      let unpacedDone = false;
+      void new VerdictSeriesCache(unpaced.source, { batchSize: 1 }).refresh().then(() => (unpacedDone = true));
+      await turns(100);
+      assert.equal(unpacedDone, true, 'the control: unpaced, the same turns build everything');
+
+      const fake = fakeSource(['a', 'b', 'c']);
+      const paced = new VerdictSeriesCache(fake.source, { batchSize: 1, busyShare: 0.5 });
+      let done = false;
+      void paced.refresh().then(() => (done = true));
+      await turns(100);
+      assert.equal(fake.reads.length, 1, 'paused after the first slice');
+      mock.timers.tick(1000);
+      await turns(100);
+      assert.equal(fake.reads.length, 2);
+      assert.equal(done, false);
+      mock.timers.tick(1000);
+      await turns(100);
+      assert.equal(fake.reads.length, 3);
+      assert.equal(done, true, 'no pause after the last slice');
+      assert.equal(text(paced.chunks()), formatVerdictGauges(fake.snapshotOf(['a', 'b', 'c'])));
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   test('a changed target is rebuilt; unchanged ones are reused byte for byte (the same Buffers)', async () => {

@@ -21,6 +21,13 @@ export interface VerdictSeriesCacheOptions {
   pageTargets?: number;
   /** Where the series bytes are allocated (default: this thread's memory; see PagedSeries). */
   allocate?: (bytes: number) => Buffer;
+  /**
+   * The share of wall time a refresh's slices may take, Postgres reads included (0 < share <= 1;
+   * default 1, no pause). After each slice the refresh pauses so that the slices so far took at
+   * most this share: a first build at 10,000 targets then leaves the cores of a small machine to
+   * the requests being served beside it, and takes 1/share times as long.
+   */
+  busyShare?: number;
 }
 
 /**
@@ -59,12 +66,16 @@ export class VerdictSeriesCache implements VerdictSeriesStore {
   private readonly stale = new Set<string>();
   private generation = 0;
   private readonly batchSize: number;
+  private readonly busyShare: number;
 
   constructor(
     private readonly source: VerdictSource,
     options: VerdictSeriesCacheOptions = {},
   ) {
     this.batchSize = Math.max(1, options.batchSize ?? 10);
+    const share = options.busyShare ?? 1;
+    if (!(share > 0 && share <= 1)) throw new RangeError(`busyShare must be in (0, 1], not ${share}`);
+    this.busyShare = share;
     this.series = new PagedSeries(HEADERS, options.pageTargets ?? 64, options.allocate);
   }
 
@@ -108,6 +119,7 @@ export class VerdictSeriesCache implements VerdictSeriesStore {
     // In exposition order: a scrape during the first build shows a prefix of the final text.
     const todo = sortedUnique(this.stale);
     for (let i = 0; i < todo.length; i += this.batchSize) {
+      const sliceStarted = performance.now();
       const batch = todo.slice(i, i + this.batchSize);
       const snapshot = await this.source.read(batch);
       // Decoding the rows was one run of the loop; formatting them is the next.
@@ -125,6 +137,10 @@ export class VerdictSeriesCache implements VerdictSeriesStore {
       // The pages the next batches do not touch: during a first build a scrape then takes ~6
       // Buffers per finished page instead of 6 per target (60,000 at 10,000 targets).
       await this.series.packBefore(todo[i + this.batchSize], () => this.generation !== generation);
+      if (this.busyShare < 1 && i + this.batchSize < todo.length) {
+        const busyMs = performance.now() - sliceStarted;
+        await new Promise((resolve) => setTimeout(resolve, (busyMs * (1 - this.busyShare)) / this.busyShare));
+      }
     }
     await this.series.pack(() => this.generation !== generation);
   }
