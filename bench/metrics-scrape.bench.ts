@@ -102,11 +102,13 @@ async function main(): Promise<void> {
     const gaps = startLoopGapRecorder();
 
     // 1. The first scrape after start, while the build runs in the background. By the scraper
-    // process, spawned before the measurement starts: a curl spawned from here inside the window
-    // put the fork of this process into the build's stall (as Prometheus, it runs elsewhere).
-    const firstScraper = startScraper(origin, 0, 1);
+    // process, spawned and booted before the measurement starts: a curl spawned from here inside
+    // the window put the fork of this process into the build's stall, and the scraper's own boot
+    // held a core in it (as Prometheus, it runs elsewhere, and long before).
+    const firstScraper = await startScraper(origin, 0, 1);
     loop.enable();
     const buildStarted = Date.now();
+    firstScraper.go();
     const [first] = await firstScraper.finished();
     // Whether the first scrape came before the build was complete, and when the build is: read
     // from the series store's flag (the `provwatch_status_series_complete` gauge's source), polled
@@ -149,11 +151,12 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 1000));
         }
       })();
-      const scraper = startScraper(origin, 1000, undefined, gzip);
+      const scraper = await startScraper(origin, 1000, undefined, gzip);
       loop.reset();
       loop.enable();
       longestGc = 0;
       const started = Date.now();
+      scraper.go();
       const before = { pages: deflated.compressions, bytes: deflated.deflatedBytes };
       const value = await during();
       const stall = loop.max / 1e6;

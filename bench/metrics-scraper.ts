@@ -9,8 +9,12 @@ import { spawn } from 'node:child_process';
  * JavaScript, it took as much of the two cores as the service it measures (Prometheus reads them
  * on a machine of its own). `finished()` waits for the `limit` scrapes; without a limit, `stop()`.
  * `bytes` is what crossed the socket (compressed when gzip).
+ *
+ * Resolves once the scraper process has booted, and scrapes only after `go()`: Node's start-up
+ * (~100 ms of a core on a small VM) is not Prometheus's steady state, and inside a measured window
+ * it held the second core while the service waited for one.
  */
-export function startScraper(
+export async function startScraper(
   origin: string,
   intervalMs: number,
   limit = Number.POSITIVE_INFINITY,
@@ -20,12 +24,21 @@ export function startScraper(
    * machine of its own (bench/status-api decodes and checks gzip bodies in its /metrics phase).
    */
   gzip = true,
-): { stop(): Promise<Array<{ ms: number; bytes: number }>>; finished(): Promise<Array<{ ms: number; bytes: number }>> } {
+): Promise<{ go(): void; stop(): Promise<Array<{ ms: number; bytes: number }>>; finished(): Promise<Array<{ ms: number; bytes: number }>> }> {
   const script = `
     const { execFile } = require('node:child_process');
     let running = true;
     const results = [];
-    process.stdin.on('data', () => (running = false));
+    // The first line says go; anything after it (or the end of input) says stop.
+    let started;
+    const go = new Promise((resolve) => (started = resolve));
+    let lines = 0;
+    process.stdin.on('data', (data) => {
+      lines += String(data).split('\\n').length - 1;
+      if (lines >= 1) started();
+      if (lines >= 2) running = false;
+    });
+    process.stdin.on('end', () => started());
     const curl = () => new Promise((resolve, reject) =>
       execFile('curl', [${gzip ? "'-H', 'Accept-Encoding: gzip', " : ''}'-sS', '-o', '/dev/null', '-w', '%{time_total} %{size_download} %{http_code}', process.argv[1]], (err, out) => {
         if (err) return reject(err);
@@ -33,7 +46,9 @@ export function startScraper(
         if (code !== 200) return reject(new Error('scrape answered ' + code));
         resolve({ ms: seconds * 1000, bytes });
       }));
+    process.stdout.write('ready\\n');
     (async () => {
+      await go;
       while (running && results.length < ${limit}) {
         results.push(await curl());
         await new Promise((r) => setTimeout(r, ${intervalMs}));
@@ -42,13 +57,23 @@ export function startScraper(
     })().catch((err) => { console.error(err); process.exit(1); });`;
   const child = spawn(process.execPath, ['-e', script, `${origin}/metrics`], { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+  let ready!: () => void;
+  const booted = new Promise<void>((resolve) => (ready = resolve));
+  child.stdout!.on('data', (c: Buffer) => {
+    output += c.toString();
+    if (output.startsWith('ready\n')) ready();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const results = async () => {
     await exited;
-    return JSON.parse(output || '[]') as Array<{ ms: number; bytes: number }>;
+    return JSON.parse(output.slice('ready\n'.length) || '[]') as Array<{ ms: number; bytes: number }>;
   };
+  // A child that dies before it is ready must not leave the bench waiting.
+  await Promise.race([booted, exited]);
   return {
+    go() {
+      child.stdin!.write('go\n');
+    },
     stop() {
       child.stdin!.end('stop\n');
       return results();

@@ -209,7 +209,8 @@ async function whileVerdictsChange<T>(url: string, origin: string, during: () =>
   const pg = new Client({ connectionString: url });
   await pg.connect();
   let running = true;
-  const scraper = startScraper(origin, 5000);
+  const scraper = await startScraper(origin, 5000);
+  scraper.go();
   const changes = (async () => {
     for (let k = 0; running; k++) {
       // A latest status that moves: its target's verdict version is bumped (cached answers and
