@@ -36,7 +36,7 @@ const SERIES_THREAD_NICE = 10;
  * container's cgroup) this thread's CPU counts against the serving thread's group whatever its
  * nice. At 10,000 targets on a 2-core machine, the first build unpaced held a backend and this
  * thread busy for ~12 s, and the serving thread waited for a core 15-25 ms at a time (perf
- * sched, bench/metrics-scrape); paced, it takes ~28 s. Later refreshes read only what changed,
+ * sched, bench/metrics-scrape); paced, it takes 29-32 s. Later refreshes read only what changed,
  * mostly one slice, which is never paused.
  */
 const SERIES_BUSY_SHARE = 0.5;

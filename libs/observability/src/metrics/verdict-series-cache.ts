@@ -23,9 +23,10 @@ export interface VerdictSeriesCacheOptions {
   allocate?: (bytes: number) => Buffer;
   /**
    * The share of wall time a refresh's slices may take, Postgres reads included (0 < share <= 1;
-   * default 1, no pause). After each slice the refresh pauses so that the slices so far took at
-   * most this share: a first build at 10,000 targets then leaves the cores of a small machine to
-   * the requests being served beside it, and takes 1/share times as long.
+   * default 1, no pause). After each slice but the last the refresh pauses so that the slice took
+   * at most this share of the time up to the next one: a first build at 10,000 targets then leaves
+   * the cores of a small machine to the requests being served beside it, and takes about 1/share
+   * times as long.
    */
   busyShare?: number;
 }
@@ -140,6 +141,8 @@ export class VerdictSeriesCache implements VerdictSeriesStore {
       if (this.busyShare < 1 && i + this.batchSize < todo.length) {
         const busyMs = performance.now() - sliceStarted;
         await new Promise((resolve) => setTimeout(resolve, (busyMs * (1 - this.busyShare)) / this.busyShare));
+        // A refresh started during the pause (outside single flight) owns the state now.
+        if (this.generation !== generation) return;
       }
     }
     await this.series.pack(() => this.generation !== generation);
