@@ -7,9 +7,10 @@ import { SHA256_WORKER_MARK, type Sha256Input, type Sha256Output, type Sha256Sta
  * SHA-256 of a large download on a thread of its own (sha256.worker), so that hashing overlaps
  * the reading of the socket instead of following it. Chunks are copied into 1 MiB batch buffers
  * that travel to the worker and back (transferred, and reused): the chunks themselves are views
- * of the reader's one reused buffer, and transferring a buffer per chunk cost more than the copy. At most OFFLOAD_BACKLOG_BYTES of
- * a download wait to be hashed: past that its socket is paused (a slow hashing thread must not
- * make RSS grow with the asset), and resumed once the backlog is half gone.
+ * of the reader's one reused buffer, and transferring a buffer per chunk cost more than the copy.
+ * At most OFFLOAD_BACKLOG_BYTES of a download wait to be hashed: past that its socket is paused
+ * (a slow hashing thread must not make RSS grow with the asset), and resumed once the backlog is
+ * half gone.
  */
 export const OFFLOAD_BACKLOG_BYTES = 4 * 1024 * 1024;
 
