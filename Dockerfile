@@ -81,4 +81,4 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--no-memory-reducer", "--v8-pool-size=1", "dist/apps/api/src/main.js"]
+CMD ["node", "--no-memory-reducer", "dist/apps/api/src/main.js"]
