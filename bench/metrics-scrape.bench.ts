@@ -11,6 +11,8 @@
  * Targets: no stall over 20 ms (measured while scraping alone, and under /healthz load beside the
  * same stall without scrapes); /healthz p99 during scrapes within 2x of without (the lower of
  * the p99s measured first and last).
+ * Beside each window's stall: the longest gap of an idle process's 1 ms timer in the same window
+ * (bench/machine-floor-probe.ts), the stall the machine gives a process that does nothing.
  * Run: npm run build && node dist/bench/metrics-scrape.bench.js
  *   BENCH_TARGETS (10000), BENCH_RELEASES_PER_TARGET (20), BENCH_RATE (500), BENCH_SECONDS (30),
  *   BENCH_SOAK_SECONDS (0: none; else gzip scrapes and changes that long after, RSS every 30 s),
@@ -31,6 +33,7 @@ import { answerScrape } from '../apps/api/src/metrics/metrics.controller';
 import { prepareMetricsBeforeListening, startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
 import { SERVICE_NODE_FLAGS, missingServiceNodeFlags } from '../apps/api/src/runtime-flags';
 import { createTestDatabase } from '../test/support/postgres';
+import { describeFloor, startMachineFloorProbe } from './machine-floor-probe';
 import { startScraper } from './metrics-scraper';
 import { describeGap, startLoopGapRecorder } from './service-loop-recorder';
 import { prepareDatabase } from './status-api.bench';
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
   const pg = new Client({ connectionString: db.url });
   const server = createServer();
   let closeSeries = async () => undefined as void;
+  let stopFloorProbe = () => undefined as void;
   try {
     await pg.connect();
     await prepareDatabase(db.url, kept !== undefined);
@@ -100,6 +104,9 @@ async function main(): Promise<void> {
     gc.observe({ entryTypes: ['gc'] });
     // Why the longest stall of each phase happened: the serving thread's CPU and GC inside it.
     const gaps = startLoopGapRecorder();
+    // What this machine stalls a process that does nothing, in each window (machine-floor-probe.ts).
+    const floor = await startMachineFloorProbe();
+    stopFloorProbe = () => floor.stop();
 
     // 1. The first scrape after start, while the build runs in the background. By the scraper
     // process, spawned and booted before the measurement starts: a curl spawned from here inside
@@ -125,9 +132,10 @@ async function main(): Promise<void> {
     const buildGap = gaps.longest(buildStarted, Date.now());
     const buildStallMs = loop.max / 1e6;
     const buildGc = longestGc;
+    const buildFloor = describeFloor(await floor.longest(buildStarted, Date.now()));
     loop.disable();
     const rssBuilt = process.memoryUsage().rss;
-    console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms (longest GC pause ${buildGc.toFixed(1)} ms; longest gap ${describeGap(buildGap)})`);
+    console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms (longest GC pause ${buildGc.toFixed(1)} ms; longest gap ${describeGap(buildGap)}; an idle process's longest gap meanwhile ${buildFloor})`);
     console.log(`verdict series held: ${(metrics.verdictSeriesBytes / MiB).toFixed(1)} MiB (${(metrics.verdictSeriesBytes / TARGETS / 1024).toFixed(1)} KiB per target); RSS ${(rssBefore / MiB).toFixed(0)} -> ${(rssBuilt / MiB).toFixed(0)} MiB`);
 
     // 2. /healthz without scrapes.
@@ -138,12 +146,13 @@ async function main(): Promise<void> {
     const baseline = await healthzP99(origin);
     const baselineStall = loop.max / 1e6;
     const baselineGap = describeGap(gaps.longest(baselineStarted, Date.now()));
+    const baselineFloor = describeFloor(await floor.longest(baselineStarted, Date.now()));
     loop.disable();
 
     // 3. Prometheus scrapes every second while a few targets' verdicts change: first with no
     // other load (the stall the scrape itself causes), then with /healthz at RATE (the stall and
     // p99 a busy service sees; on two cores the load generator takes CPU from the loop too).
-    const whileScraping = async <T>(during: () => Promise<T>, gzip = true): Promise<{ value: T; stall: number; gcPause: number; gap: string; deflated: string; scrapes: Array<{ ms: number; bytes: number }> }> => {
+    const whileScraping = async <T>(during: () => Promise<T>, gzip = true): Promise<{ value: T; stall: number; gcPause: number; gap: string; floor: string; deflated: string; scrapes: Array<{ ms: number; bytes: number }> }> => {
       let changing = true;
       const changer = (async () => {
         for (let k = 0; changing; k++) {
@@ -162,6 +171,7 @@ async function main(): Promise<void> {
       const stall = loop.max / 1e6;
       const gcPause = longestGc;
       const gap = describeGap(gaps.longest(started, Date.now()));
+      const floorGap = describeFloor(await floor.longest(started, Date.now()));
       loop.disable();
       changing = false;
       await changer;
@@ -169,7 +179,7 @@ async function main(): Promise<void> {
       // What each gzip scrape deflated (in the deflate thread): pages kept from now on, and gathered runs.
       const per = (n: number) => n / Math.max(1, scrapes.length);
       const deflatedNow = `${per(deflated.compressions - before.pages).toFixed(1)} pages, ${(per(deflated.deflatedBytes - before.bytes) / MiB).toFixed(2)} MiB deflated per scrape`;
-      return { value, stall, gcPause, gap, deflated: gzip ? deflatedNow : 'plain', scrapes };
+      return { value, stall, gcPause, gap, floor: floorGap, deflated: gzip ? deflatedNow : 'plain', scrapes };
     };
     const alone = await whileScraping(() => new Promise((r) => setTimeout(r, SECONDS * 1000)));
     // A job with enable_compression: false (or another scraper) reads the 100 MB plain text.
@@ -188,8 +198,8 @@ async function main(): Promise<void> {
     const plainMs = loadedPlain.scrapes.map((s) => s.ms).sort((a, b) => a - b);
     console.log(`scrapes during load (gzip, as Prometheus asks): ${ms.length}, median ${ms[Math.floor(ms.length / 2)].toFixed(0)} ms, max ${ms[ms.length - 1].toFixed(0)} ms, ${(scrapes[scrapes.length - 1].bytes / MiB).toFixed(1)} MiB each on the wire; ${loaded.deflated} (no other load: ${alone.deflated})`);
     console.log(`scrapes during load (plain): ${plainMs.length}, median ${plainMs[Math.floor(plainMs.length / 2)].toFixed(0)} ms, max ${plainMs[plainMs.length - 1].toFixed(0)} ms, ${(loadedPlain.scrapes[loadedPlain.scrapes.length - 1].bytes / MiB).toFixed(1)} MiB each`);
-    console.log(`longest event-loop stall while scraping, no other load: ${alone.stall.toFixed(1)} ms gzip (target <= 20; longest GC pause ${alone.gcPause.toFixed(1)} ms; ${alone.scrapes.length} scrapes; longest gap ${alone.gap}), ${alonePlain.stall.toFixed(1)} ms plain (GC ${alonePlain.gcPause.toFixed(1)} ms; longest gap ${alonePlain.gap})`);
-    console.log(`longest event-loop stall with /healthz at ${RATE}/s: ${scrapeStall.toFixed(1)} ms while scraping gzip (longest GC pause ${scrapeGc.toFixed(1)} ms; longest gap ${loaded.gap}), ${loadedPlain.stall.toFixed(1)} ms plain (GC ${loadedPlain.gcPause.toFixed(1)} ms; longest gap ${loadedPlain.gap}), ${baselineStall.toFixed(1)} ms without scrapes (longest gap ${baselineGap})`);
+    console.log(`longest event-loop stall while scraping, no other load: ${alone.stall.toFixed(1)} ms gzip (target <= 20; longest GC pause ${alone.gcPause.toFixed(1)} ms; ${alone.scrapes.length} scrapes; longest gap ${alone.gap}; an idle process's longest gap meanwhile ${alone.floor}), ${alonePlain.stall.toFixed(1)} ms plain (GC ${alonePlain.gcPause.toFixed(1)} ms; longest gap ${alonePlain.gap}; idle process ${alonePlain.floor})`);
+    console.log(`longest event-loop stall with /healthz at ${RATE}/s: ${scrapeStall.toFixed(1)} ms while scraping gzip (longest GC pause ${scrapeGc.toFixed(1)} ms; longest gap ${loaded.gap}; idle process ${loaded.floor}), ${loadedPlain.stall.toFixed(1)} ms plain (GC ${loadedPlain.gcPause.toFixed(1)} ms; longest gap ${loadedPlain.gap}; idle process ${loadedPlain.floor}), ${baselineStall.toFixed(1)} ms without scrapes (longest gap ${baselineGap}; idle process ${baselineFloor})`);
     console.log(`/healthz p99 at ${RATE}/s for ${SECONDS} s: ${baseline.toFixed(1)} ms without scrapes first, ${baselineLast.toFixed(1)} ms last; ${during.toFixed(1)} ms with gzip scrapes: ratio ${(during / baselineLow).toFixed(2)} to the lower (target <= 2); ${loadedPlain.value.toFixed(1)} ms with plain: ${(loadedPlain.value / baselineLow).toFixed(2)}`);
     console.log(`peak RSS during scrapes: ${(peakRss / MiB).toFixed(0)} MiB (${((peakRss / TARGETS) / 1024).toFixed(0)} KiB per target, process included)`);
     // 4. Optional soak (BENCH_SOAK_SECONDS): the same gzip scrapes and changes for longer, RSS every
@@ -209,6 +219,7 @@ async function main(): Promise<void> {
     gaps.stop();
     if (process.env.BENCH_GAPS_FILE) writeFileSync(process.env.BENCH_GAPS_FILE, gaps.gaps.map((g) => JSON.stringify(g)).join('\n') + '\n');
   } finally {
+    stopFloorProbe();
     await closeSeries();
     server.close();
     await pg.end().catch(() => undefined);
