@@ -33,7 +33,7 @@ import { answerScrape } from '../apps/api/src/metrics/metrics.controller';
 import { prepareMetricsBeforeListening, startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
 import { SERVICE_NODE_FLAGS, missingServiceNodeFlags } from '../apps/api/src/runtime-flags';
 import { createTestDatabase } from '../test/support/postgres';
-import { describeFloor, startMachineFloorProbe } from './machine-floor-probe';
+import { startMachineFloorProbe } from './machine-floor-probe';
 import { startScraper } from './metrics-scraper';
 import { describeGap, startLoopGapRecorder } from './service-loop-recorder';
 import { prepareDatabase } from './status-api.bench';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const buildGap = gaps.longest(buildStarted, Date.now());
     const buildStallMs = loop.max / 1e6;
     const buildGc = longestGc;
-    const buildFloor = describeFloor(await floor.longest(buildStarted, Date.now()));
+    const buildFloor = await floor.describe(buildStarted, Date.now(), buildGap);
     loop.disable();
     const rssBuilt = process.memoryUsage().rss;
     console.log(`first scrape: ${first.ms.toFixed(0)} ms, ${(first.bytes / 1024).toFixed(0)} KiB, complete=${firstBody}; full build in the background: ${(buildMs / 1000).toFixed(1)} s, longest stall meanwhile ${buildStallMs.toFixed(1)} ms (longest GC pause ${buildGc.toFixed(1)} ms; longest gap ${describeGap(buildGap)}; an idle process's longest gap meanwhile ${buildFloor})`);
@@ -145,8 +145,9 @@ async function main(): Promise<void> {
     const baselineStarted = Date.now();
     const baseline = await healthzP99(origin);
     const baselineStall = loop.max / 1e6;
-    const baselineGap = describeGap(gaps.longest(baselineStarted, Date.now()));
-    const baselineFloor = describeFloor(await floor.longest(baselineStarted, Date.now()));
+    const baselineLongest = gaps.longest(baselineStarted, Date.now());
+    const baselineGap = describeGap(baselineLongest);
+    const baselineFloor = await floor.describe(baselineStarted, Date.now(), baselineLongest);
     loop.disable();
 
     // 3. Prometheus scrapes every second while a few targets' verdicts change: first with no
@@ -170,8 +171,9 @@ async function main(): Promise<void> {
       const value = await during();
       const stall = loop.max / 1e6;
       const gcPause = longestGc;
-      const gap = describeGap(gaps.longest(started, Date.now()));
-      const floorGap = describeFloor(await floor.longest(started, Date.now()));
+      const longest = gaps.longest(started, Date.now());
+      const gap = describeGap(longest);
+      const floorGap = await floor.describe(started, Date.now(), longest);
       loop.disable();
       changing = false;
       await changer;
