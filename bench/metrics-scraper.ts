@@ -55,7 +55,13 @@ export async function startScraper(
       }
       process.stdout.write(JSON.stringify(results));
     })().catch((err) => { console.error(err); process.exit(1); });`;
-  const child = spawn(process.execPath, ['-e', script, `${origin}/metrics`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // A session of its own (setsid), as Prometheus is never in the service's: with autogroup (or a
+  // container's cgroup) a child in the bench's session, and every curl it runs, took its CPU from
+  // the same group as the service's threads. An idle process in a session of its own
+  // (machine-floor-probe.ts) did not stall during the service's longest gaps while scraping.
+  // It still ends with the bench: the server goes with the bench, and the next curl's failure
+  // ends the scraper.
+  const child = spawn(process.execPath, ['-e', script, `${origin}/metrics`], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   let ready!: () => void;
   const booted = new Promise<void>((resolve) => (ready = resolve));

@@ -23,6 +23,11 @@ export interface LoopGap {
   gapMs: number;
   cpuMs: number;
   gcMs: number;
+  /**
+   * The process's major page faults during it (getrusage: all threads): pages read back from disk
+   * while a thread waited, as after the kernel dropped them (this VM's DAMON pages out cold memory).
+   */
+  majorFaults: number;
   /** The pauses inside it, as `kind:ms` (V8's kinds: minor, major, incremental, weakcb). */
   gc: string[];
 }
@@ -53,17 +58,20 @@ export function startLoopGapRecorder(): LoopGapRecorder {
   const gaps: LoopGap[] = [];
   let last = performance.now();
   let lastCpu = process.threadCpuUsage();
+  let lastFaults = process.resourceUsage().majorPageFault;
   const sampler = setInterval(() => {
     const now = performance.now();
     const cpu = process.threadCpuUsage();
+    const faults = process.resourceUsage().majorPageFault;
     if (now - last > GAP_MS) {
       const inside = pauses.filter((p) => p.start + p.duration > last && p.start < now);
       const gcMs = inside.reduce((sum, p) => sum + p.duration, 0);
       const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000;
-      gaps.push({ at: Math.round(epochOffset + last), monoUs: Math.round(monoOffsetUs + last * 1000), gapMs: now - last, cpuMs, gcMs, gc: inside.map((p) => `${p.kind}:${p.duration.toFixed(1)}`) });
+      gaps.push({ at: Math.round(epochOffset + last), monoUs: Math.round(monoOffsetUs + last * 1000), gapMs: now - last, cpuMs, gcMs, majorFaults: faults - lastFaults, gc: inside.map((p) => `${p.kind}:${p.duration.toFixed(1)}`) });
     }
     last = now;
     lastCpu = cpu;
+    lastFaults = faults;
   }, 1).unref();
   const pruner = setInterval(() => {
     // Pauses older than a minute can no longer fall inside a gap still to come.
@@ -87,9 +95,11 @@ export function longestGap(gaps: readonly LoopGap[], since = -Infinity, until = 
   return longest;
 }
 
-/** `82.2 ms (CPU 0.0 ms, GC 0.0 ms)`, or `none over 5 ms`. */
+/** `82.2 ms (CPU 0.0 ms, GC 0.0 ms)`, `(…, 3 major page faults)` when any, or `none over 5 ms`. */
 export function describeGap(gap: LoopGap | undefined): string {
-  return gap === undefined ? `none over ${GAP_MS} ms` : `${gap.gapMs.toFixed(1)} ms (CPU ${gap.cpuMs.toFixed(1)} ms, GC ${gap.gcMs.toFixed(1)} ms)`;
+  if (gap === undefined) return `none over ${GAP_MS} ms`;
+  const faults = gap.majorFaults > 0 ? `, ${gap.majorFaults} major page fault${gap.majorFaults === 1 ? '' : 's'}` : '';
+  return `${gap.gapMs.toFixed(1)} ms (CPU ${gap.cpuMs.toFixed(1)} ms, GC ${gap.gcMs.toFixed(1)} ms${faults})`;
 }
 
 const file = process.env.PROVWATCH_BENCH_LOOP_FILE;
