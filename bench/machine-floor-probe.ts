@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { GAP_MS, longestGap } from './service-loop-recorder';
 
 /** A gap of the probe's 1 ms timer: when it started (ms since the epoch) and how long it was. */
 export interface FloorGap {
@@ -20,9 +21,6 @@ export interface MachineFloorProbe {
   describe(since: number, until: number, serviceGap: FloorGap | undefined): Promise<string>;
   stop(): void;
 }
-
-/** The probe's gaps recorded: over this, and each one's start on the epoch clock. */
-const GAP_MS = 5;
 
 /**
  * The stall this machine gives a process that does nothing, measured beside the service in the
@@ -68,9 +66,7 @@ export async function startMachineFloorProbe(): Promise<MachineFloorProbe> {
   if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the machine floor probe exited at start (${child.exitCode ?? child.signalCode})`);
   const longest = async (since: number, until: number): Promise<FloorGap | undefined> => {
     await new Promise((r) => setTimeout(r, 20));
-    let found: FloorGap | undefined;
-    for (const gap of gaps) if (gap.at >= since && gap.at < until && (found === undefined || gap.gapMs > found.gapMs)) found = gap;
-    return found;
+    return longestGap(gaps, since, until);
   };
   return {
     longest,

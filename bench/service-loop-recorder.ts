@@ -42,7 +42,8 @@ export interface LoopGapRecorder {
 
 const GC_KINDS: Record<number, string> = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
 
-const GAP_MS = 5;
+/** Gaps recorded: longer than this (ms). The idle process beside the service (machine-floor-probe.ts) uses the same. */
+export const GAP_MS = 5;
 
 export function startLoopGapRecorder(): LoopGapRecorder {
   const epochOffset = Date.now() - performance.now();
@@ -89,8 +90,8 @@ export function startLoopGapRecorder(): LoopGapRecorder {
 }
 
 /** The longest of `gaps` that started in [since, until) (ms since the epoch; all when omitted). */
-export function longestGap(gaps: readonly LoopGap[], since = -Infinity, until = Infinity): LoopGap | undefined {
-  let longest: LoopGap | undefined;
+export function longestGap<Gap extends Pick<LoopGap, 'at' | 'gapMs'>>(gaps: readonly Gap[], since = -Infinity, until = Infinity): Gap | undefined {
+  let longest: Gap | undefined;
   for (const gap of gaps) if (gap.at >= since && gap.at < until && (longest === undefined || gap.gapMs > longest.gapMs)) longest = gap;
   return longest;
 }
