@@ -61,3 +61,20 @@ export function decodeCursor<T>(value: string | undefined, valid: (parsed: unkno
   if (!valid(parsed)) throw badRequest('cursor is not valid');
   return parsed;
 }
+
+/**
+ * The index of the first name after `cursor` in `sorted` (sorted with the default string order, the
+ * order `>` compares in), or `sorted.length` when none is: where the next page of a keyset over the
+ * watchlist starts. A binary search, so a page deep in a 10,000-target list costs what the first
+ * page costs.
+ */
+export function firstIndexAfter(sorted: readonly string[], cursor: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid] > cursor) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}

@@ -16,7 +16,7 @@ import {
   VERIFY_ACCEPTED_SCHEMA,
 } from './openapi.schemas';
 import { presentCheck, presentRelease, presentRun, presentTargetSummary } from './status.presenter';
-import { MAX_INT4, decodeCursor, encodeCursor, isRunId, limitParam, runIdParam, tagParam, targetParam } from './status.params';
+import { MAX_INT4, decodeCursor, encodeCursor, firstIndexAfter, isRunId, limitParam, runIdParam, tagParam, targetParam } from './status.params';
 import type { PollHealthCache } from './poll-health.cache';
 import { POLL_HEALTH, STATUS_REPOSITORY, VERDICT_CACHE } from './status.tokens';
 import type { VerdictReadCache } from './verdict-read-cache';
@@ -76,11 +76,11 @@ export class TargetsController {
     const size = limitParam(limit);
     const after = decodeCursor(cursor, isTargetCursor);
     const { targets, names } = this.watched();
-    const start = after === undefined ? 0 : names.findIndex((n) => n > after);
-    const page = start < 0 ? [] : names.slice(start, start + size);
+    const start = after === undefined ? 0 : firstIndexAfter(names, after);
+    const page = names.slice(start, start + size);
     return this.cache.get(`targets\u0000${size}\u0000${after ?? ''}`, page, async () => {
       const rows = new Map((await this.status.targetSummaries(page)).map((r) => [r.name, r]));
-      const more = start >= 0 && start + size < names.length;
+      const more = start + size < names.length;
       return { items: page.map((n) => presentTargetSummary(targets.get(n)!, rows.get(n))), next: more ? encodeCursor(page.at(-1)) : null };
     });
   }
