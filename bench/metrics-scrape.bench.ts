@@ -21,11 +21,11 @@
  *   monotonic clock: run with --cpu-prof to find a stall's samples in the profile)
  */
 process.env.BENCH_TARGETS ??= '10000';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { DeflatedSegmentCache, ProvwatchMetrics } from '@provwatch/observability';
@@ -33,6 +33,7 @@ import { answerScrape } from '../apps/api/src/metrics/metrics.controller';
 import { prepareMetricsBeforeListening, startStatusSeriesThread } from '../apps/api/src/metrics/status-series';
 import { SERVICE_NODE_FLAGS, missingServiceNodeFlags } from '../apps/api/src/runtime-flags';
 import { createTestDatabase } from '../test/support/postgres';
+import { offerLoad } from './load-client';
 import { startMachineFloorProbe } from './machine-floor-probe';
 import { startScraper } from './metrics-scraper';
 import { describeGap, startLoopGapRecorder } from './service-loop-recorder';
@@ -45,29 +46,16 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 // ratio say more about that one number than about the scrapes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
-const ROOT = resolve(__dirname, '../..');
-const AUTOCANNON = join(ROOT, 'node_modules/autocannon/autocannon.js');
 const MiB = 1024 * 1024;
 
 /**
- * /healthz p99 from autocannon at RATE for SECONDS. autocannon runs in a session of its own
- * (setsid), as the scraper does and as a service's clients always are: with autogroup (or a
- * container's cgroup) a child in the bench's session takes its CPU from the same group as the
- * service's threads, so the load itself took the service's share. With the scraper alone moved
- * out, the ratio missed in two of five runs (4.40, 2.17) where it had passed in five of five.
+ * /healthz p99 at RATE for SECONDS, from autocannon in a session of its own (bench/load-client.ts).
+ * With only the scraper out of the bench's session, the ratio missed in two of five runs (4.40,
+ * 2.17) where it had passed in five of five: the load generator was still charged to the
+ * service's group.
  */
 async function healthzP99(origin: string): Promise<number> {
-  const child = spawn(process.execPath, [AUTOCANNON, '-c', '10', '-R', String(RATE), '-d', String(SECONDS), '-j', `${origin}/healthz`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const status = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code));
-  });
-  if (status !== 0) throw new Error(`autocannon exited ${status}: ${stderr.slice(-500)}`);
-  return (JSON.parse(stdout) as { latency: { p99: number } }).latency.p99;
+  return (await offerLoad(origin, ['/healthz'], { rate: RATE, connections: 10, seconds: SECONDS })).p99;
 }
 
 async function main(): Promise<void> {

@@ -2,7 +2,8 @@
  * The status API and /metrics under load, with a database of 1,000 targets and 20,000 releases
  * (plus one image per target with 10 verified tags): p50/p99 latency and requests per second at a
  * fixed offered rate (default 500/s) for the list and detail endpoints, and the time to render
- * /metrics. The service runs in its own process (as in production); autocannon runs here.
+ * /metrics. The service runs in its own process (as in production); autocannon in a process and session of
+ * its own (bench/load-client.ts).
  * Baseline in the same run: /healthz at the same rate (no database), first and last; each ratio,
  * against the lower of the two, says what the endpoint's own work costs on top of HTTP and Nest.
  * The release detail is also read while verdicts change and Prometheus scrapes, and so is /healthz:
@@ -18,13 +19,12 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
-import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { MetricsRepository, VerdictVersionFeed, applyMigrations, createPrismaClient } from '@provwatch/persistence';
 import { ProvwatchMetrics, formatVerdictGauges } from '@provwatch/observability';
 import { createTestDatabase } from '../test/support/postgres';
 import { ensureRedis } from '../test/support/redis';
+import { type LoadRun, offerLoad } from './load-client';
 import { startScraper } from './metrics-scraper';
 import { type LoopGap, longestGap } from './service-loop-recorder';
 import { SERVICE_NODE_FLAGS } from '../apps/api/src/runtime-flags';
@@ -129,8 +129,8 @@ async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProce
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the start-up output is searched, and only the last 16 KiB of output is kept for an error
   // message: the service logs a line per request, and searching all of it again for every chunk
-  // (as this bench did) grew to hundreds of MB/s of regexp work in the process that runs
-  // autocannon, on the same two cores as the service.
+  // (as this bench did) grew to hundreds of MB/s of regexp work in this process, on the
+  // same two cores as the service.
   let output = '';
   let port: number | undefined;
   const onData = (chunk: Buffer) => {
@@ -153,56 +153,20 @@ async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProce
   return { child, origin: `http://127.0.0.1:${port}` };
 }
 
-interface LoadResult {
+interface LoadResult extends LoadRun {
   name: string;
-  /** When the measured run started and ended (ms since the epoch): the service's loop gaps in it. */
-  from: number;
-  to: number;
-  p50: number;
-  p97_5: number;
-  p99: number;
-  max: number;
-  rps: number;
-  errors: number;
-  /** The longest stall of this process's own event loop (autocannon's) during the run, ms. */
-  clientLoopMaxMs: number;
-  /** Its longest GC pause, ms. */
-  clientGcMs: number;
 }
 
 async function load(name: string, origin: string, paths: string[]): Promise<LoadResult> {
-  let i = 0;
-  const run = (duration: number) =>
-    autocannon({
-      url: origin,
-      connections: 20,
-      overallRate: RATE,
-      duration,
-      requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length] }) }],
-    });
-  // Two seconds unrecorded first: JIT, connection pools and caches warm up, as in a running service.
-  await run(2);
-  // A stall of the client's own loop delays every response it reads then: measured here, it is
-  // not mistaken for the service's latency.
-  const clientLoop = monitorEventLoopDelay({ resolution: 1 });
-  clientLoop.enable();
-  let clientGcMs = 0;
-  const clientGc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) clientGcMs = Math.max(clientGcMs, entry.duration);
-  });
-  clientGc.observe({ entryTypes: ['gc'] });
-  const from = Date.now();
-  const result = await run(SECONDS);
-  const to = Date.now();
-  clientLoop.disable();
-  clientGc.disconnect();
-  const errors = result.errors + result.timeouts + result.non2xx;
-  return { name, from, to, p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max, rps: result.requests.average, errors, clientLoopMaxMs: clientLoop.max / 1e6, clientGcMs };
+  // Two seconds unrecorded first: JIT, connection pools and caches warm up, as in a running
+  // service. The client reports its own loop's longest stall and GC pause: a stall there delays
+  // every response it reads then, and is not mistaken for the service's latency.
+  return { name, ...(await offerLoad(origin, paths, { rate: RATE, connections: 20, seconds: SECONDS, warmupSeconds: 2 })) };
 }
 
 /**
  * Runs `during` while a verdict changes every second and Prometheus (a process of its own: reading
- * 100 MB bodies here would slow the load autocannon offers from this process) scrapes every 5 s,
+ * 100 MB bodies in the load client would slow the load it offers) scrapes every 5 s,
  * asking for gzip as Prometheus does.
  */
 async function whileVerdictsChange<T>(url: string, origin: string, during: () => Promise<T>): Promise<T> {
@@ -286,7 +250,7 @@ async function main(): Promise<void> {
   try {
     await prepareDatabase(db.url, kept !== undefined);
     // In a process of its own: its 700,000 rows and 110 MB of text grew this process's heap, and
-    // autocannon's loop here stalled 57-302 ms in load runs long after it (the client loop column),
+    // autocannon's loop, then in this process, stalled 57-302 ms in load runs long after it,
     // measured as the service's latency.
     execFileSync(process.execPath, [__filename], { env: { ...process.env, BENCH_SCRAPE_PARTS_URL: db.url }, stdio: 'inherit' });
 
