@@ -5,8 +5,8 @@
  * target, and /healthz p99 under a fixed offered rate with and without Prometheus-like scrapes
  * (one per second, verdicts of a few targets changing every second), as ratios in one run.
  * The server runs in this process (plain node:http, the same ProvwatchMetrics wiring and writer as
- * apps/api) so that the loop measured is the one rendering; autocannon and curl run as children, each in a
- * session of its own.
+ * apps/api) so that the loop measured is the one rendering; autocannon and curl run as children,
+ * each in a session of its own.
  * Scrapes ask for gzip as Prometheus does; each scraping phase is run again with the plain text
  * (a job with enable_compression: false).
  * Targets: no stall over 20 ms (measured while scraping alone, and under /healthz load beside the
@@ -25,7 +25,6 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { DeflatedSegmentCache, ProvwatchMetrics } from '@provwatch/observability';

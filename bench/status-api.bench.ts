@@ -2,8 +2,8 @@
  * The status API and /metrics under load, with a database of 1,000 targets and 20,000 releases
  * (plus one image per target with 10 verified tags): p50/p99 latency and requests per second at a
  * fixed offered rate (default 500/s) for the list and detail endpoints, and the time to render
- * /metrics. The service runs in its own process (as in production); autocannon in a process and session of
- * its own (bench/load-client.ts).
+ * /metrics. The service runs in its own process (as in production); autocannon in a process and
+ * session of its own (bench/load-client.ts).
  * Baseline in the same run: /healthz at the same rate (no database), first and last; each ratio,
  * against the lower of the two, says what the endpoint's own work costs on top of HTTP and Nest.
  * The release detail is also read while verdicts change and Prometheus scrapes, and so is /healthz:
@@ -129,8 +129,8 @@ async function startService(env: NodeJS.ProcessEnv): Promise<{ child: ChildProce
   const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(ROOT, 'dist/apps/api/src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   // Only the start-up output is searched, and only the last 16 KiB of output is kept for an error
   // message: the service logs a line per request, and searching all of it again for every chunk
-  // (as this bench did) grew to hundreds of MB/s of regexp work in this process, on the
-  // same two cores as the service.
+  // (as this bench did) grew to hundreds of MB/s of regexp work in this process, on the same two
+  // cores as the service.
   let output = '';
   let port: number | undefined;
   const onData = (chunk: Buffer) => {
