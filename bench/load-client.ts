@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 
-const AUTOCANNON = join(resolve(__dirname, '../..'), 'node_modules/autocannon');
+const AUTOCANNON = require.resolve('autocannon');
 
 export interface LoadOptions {
   /** Requests per second offered, across all connections. */

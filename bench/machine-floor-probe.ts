@@ -9,14 +9,10 @@ export interface FloorGap {
 
 export interface MachineFloorProbe {
   /**
-   * The probe's longest gap that started in [since, until) (ms since the epoch). Waits 20 ms
-   * first: a gap is reported by the probe's next timer turn, through a pipe.
-   */
-  longest(since: number, until: number): Promise<FloorGap | undefined>;
-  /**
-   * `14.2 ms; it stood still 13.9 ms of the service's longest gap`: the probe's longest gap in the
-   * window, and how much of `serviceGap` the probe also stood still (the longest overlap of one of
-   * its gaps with it): a service stall the idle process shared is the machine's.
+   * `14.2 ms; it stood still 13.9 ms of the service's longest gap`: the probe's longest gap that
+   * started in [since, until) (ms since the epoch), and how much of `serviceGap` the probe also
+   * stood still (the longest overlap of one of its gaps with it): a service stall the idle
+   * process shared is the machine's.
    */
   describe(since: number, until: number, serviceGap: FloorGap | undefined): Promise<string>;
   stop(): void;
@@ -64,14 +60,11 @@ export async function startMachineFloorProbe(): Promise<MachineFloorProbe> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await Promise.race([booted, exited]);
   if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the machine floor probe exited at start (${child.exitCode ?? child.signalCode})`);
-  const longest = async (since: number, until: number): Promise<FloorGap | undefined> => {
-    await new Promise((r) => setTimeout(r, 20));
-    return longestGap(gaps, since, until);
-  };
   return {
-    longest,
     async describe(since, until, serviceGap) {
-      const floor = await longest(since, until);
+      // A gap is reported by the probe's next timer turn, through a pipe: wait for the last one.
+      await new Promise((r) => setTimeout(r, 20));
+      const floor = longestGap(gaps, since, until);
       if (serviceGap === undefined) return describeFloor(floor);
       let shared = 0;
       for (const gap of gaps) shared = Math.max(shared, Math.min(gap.at + gap.gapMs, serviceGap.at + serviceGap.gapMs) - Math.max(gap.at, serviceGap.at));
